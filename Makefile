@@ -1,0 +1,31 @@
+# One task runner; `make` (check) runs exactly what CI runs.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: check test lint demo bench clean
+
+check: $(VENV)
+	$(PY) -m pytest
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy bulk_enroll
+
+test: $(VENV)
+	$(PY) -m pytest
+
+lint: $(VENV)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy bulk_enroll
+
+demo: $(VENV)
+	$(VENV)/bin/bulk-enroll run --sandbox sample_data/new_hires_onboarding.xlsx
+
+bench: $(VENV)
+	$(PY) -m pytest tests/bench -s
+
+$(VENV): pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $(VENV)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,163 @@
+"""Environment variables -> one typed `AccountSettings`; secrets never come from argv.
+
+Plain http:// is accepted only for loopback hosts (the sandbox, a local proxy); anything else
+must be https://, and certificate verification is never turned off.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bulk_enroll.errors import ConfigError
+from bulk_enroll.planner import DEFAULT_MAX_COURSES, DEFAULT_MAX_LEARNERS, PlanLimits
+from bulk_enroll.transport.soap import DEFAULT_SERVICE_NAMESPACE
+
+PREFIX = "BULK_ENROLL_"
+NO_ACCOUNT = (
+    "No LMS account is configured. Set BULK_ENROLL_SOAP_URL (the SOAP endpoint) and either "
+    "BULK_ENROLL_TOKEN, or BULK_ENROLL_API_URL with BULK_ENROLL_CLIENT_ID and "
+    "BULK_ENROLL_CLIENT_SECRET (or BULK_ENROLL_CLIENT_SECRET_FILE). "
+    "To try the tool without an account, add --sandbox."
+)
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """Where and how to reach the LMS. `repr` hides the secrets."""
+
+    soap_url: str
+    api_url: str | None = None
+    token: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    service_namespace: str = DEFAULT_SERVICE_NAMESPACE
+    transport: str = "soap"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Tuning that applies to any account (limits, concurrency, retries)."""
+
+    limits: PlanLimits = field(default_factory=PlanLimits)
+    concurrency: int = 4
+    max_attempts: int = 5
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0
+
+
+def load_account(environ: Mapping[str, str] | None = None) -> AccountSettings:
+    """Read the account from the environment; raise `ConfigError` saying what to set."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(PREFIX + name, "").strip()
+        return value or None
+
+    soap_url, api_url = get("SOAP_URL"), get("API_URL")
+    token, client_id = get("TOKEN"), get("CLIENT_ID")
+    secret = get("CLIENT_SECRET") or _read_secret_file(get("CLIENT_SECRET_FILE"))
+    if not any((soap_url, api_url, token, client_id, secret)):
+        raise ConfigError(NO_ACCOUNT)
+    if soap_url is None:
+        raise ConfigError("BULK_ENROLL_SOAP_URL is not set: give the account's SOAP endpoint URL.")
+    check_url(soap_url, "BULK_ENROLL_SOAP_URL")
+    if token is None:
+        if not (client_id and secret):
+            raise ConfigError(
+                "No credentials: set BULK_ENROLL_TOKEN, or BULK_ENROLL_CLIENT_ID and "
+                "BULK_ENROLL_CLIENT_SECRET (or BULK_ENROLL_CLIENT_SECRET_FILE)."
+            )
+        if api_url is None:
+            raise ConfigError(
+                "BULK_ENROLL_API_URL is not set: the client ID and secret are exchanged for a "
+                "token at {BULK_ENROLL_API_URL}/api/v3/token."
+            )
+    if api_url is not None:
+        check_url(api_url, "BULK_ENROLL_API_URL")
+    transport = (get("TRANSPORT") or "soap").lower()
+    if transport != "soap":
+        raise ConfigError(f"BULK_ENROLL_TRANSPORT={transport!r} is not supported yet; use soap.")
+    return AccountSettings(
+        soap_url=soap_url,
+        api_url=api_url.rstrip("/") if api_url else None,
+        token=token,
+        client_id=client_id,
+        client_secret=secret,
+        service_namespace=get("SOAP_NAMESPACE") or DEFAULT_SERVICE_NAMESPACE,
+        transport=transport,
+    )
+
+
+def load_run_settings(environ: Mapping[str, str] | None = None) -> RunSettings:
+    """Limits and tuning from the environment, each with a documented default."""
+    env = os.environ if environ is None else environ
+
+    def number(name: str, default: float, *, minimum: float = 1) -> float:
+        raw = env.get(PREFIX + name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{PREFIX}{name}={raw!r} is not a number") from None
+        if value < minimum:
+            raise ConfigError(f"{PREFIX}{name} must be at least {minimum:g}")
+        return value
+
+    return RunSettings(
+        limits=PlanLimits(
+            max_learners=int(number("MAX_LEARNERS_PER_CALL", DEFAULT_MAX_LEARNERS)),
+            max_courses=int(number("MAX_COURSES_PER_CALL", DEFAULT_MAX_COURSES)),
+        ),
+        concurrency=int(number("CONCURRENCY", 4)),
+        max_attempts=int(number("MAX_ATTEMPTS", 5)),
+        connect_timeout_s=number("CONNECT_TIMEOUT", 10.0, minimum=0.1),
+        read_timeout_s=number("READ_TIMEOUT", 60.0, minimum=0.1),
+    )
+
+
+def check_url(url: str, name: str) -> None:
+    """https:// anywhere; http:// only to this machine, where nothing crosses a network."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name}={url!r} is not an http(s) URL")
+    if parts.username or parts.password:
+        raise ConfigError(f"{name} must not contain credentials")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(
+            f"{name} uses plain http:// to {parts.hostname}; use https:// "
+            "(plain http is allowed only for 127.0.0.1, localhost and ::1)"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _read_secret_file(path: str | None) -> str | None:
+    """Read a client secret from a file only the owner can read (like ssh does for keys)."""
+    if path is None:
+        return None
+    secret_path = Path(path).expanduser()
+    try:
+        mode = secret_path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(
+                f"{secret_path} is readable by other users; run: chmod 600 {secret_path}"
+            )
+        return secret_path.read_text(encoding="utf-8").strip() or None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read BULK_ENROLL_CLIENT_SECRET_FILE {secret_path}: {exc.strerror}"
+        ) from None

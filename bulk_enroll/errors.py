@@ -1,0 +1,26 @@
+"""Typed exceptions of the library; `cli.py` alone turns them into messages and exit codes.
+
+Row problems are never exceptions (they are `RowIssue` data); these are for the run as a whole.
+"""
+
+from __future__ import annotations
+
+
+class BulkEnrollError(Exception):
+    """Base of every error a user can cause or fix; the CLI shows its message, no traceback."""
+
+
+class InputFileError(BulkEnrollError):
+    """The input file cannot be read at all (missing, wrong format, no usable header)."""
+
+
+class ConfigError(BulkEnrollError):
+    """The configuration is missing or contradictory; nothing was sent."""
+
+
+class AuthError(BulkEnrollError):
+    """The account refused the credentials (bad client ID/secret or token)."""
+
+
+class SafetyStop(BulkEnrollError):
+    """A safety limit or a lock stopped the run before anything was sent."""

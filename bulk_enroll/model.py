@@ -1,0 +1,199 @@
+"""Plain data passed between the pipeline stages.
+
+Every stage of the flow (read -> validate -> plan -> send -> report) takes and returns these
+frozen values, so each stage can be tested without files or a network. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+
+
+class DueDateType(StrEnum):
+    """The API's `dueDateType` values, spelled as the API spells them."""
+
+    UNLIMITED = "unlimited"
+    DEFAULT = "default"
+    DUE_DATE = "due_date"
+    DUE_PERIOD = "due_period"
+
+
+class Status(StrEnum):
+    """What finally happened to one input row; every row ends with exactly one."""
+
+    ENROLLED = "enrolled"
+    ALREADY_ENROLLED = "already_enrolled"
+    DUPLICATE = "duplicate"
+    INVALID = "invalid"
+    FAILED = "failed"
+    NOT_SENT = "not_sent"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, order=True)
+class DueSettings:
+    """The settings one API call applies to all its learners and courses: the grouping key.
+
+    Only the fields that apply to `due_date_type` are set (validation guarantees it), so two
+    rows that mean the same thing compare equal.
+    """
+
+    due_date_type: DueDateType
+    access_date: dt.datetime | None = None
+    due_date: dt.date | None = None
+    due_period_hours: int | None = None
+    lock_after_due_date: bool | None = None
+
+    def describe(self) -> str:
+        """A short human label, used in reports and plan printouts."""
+        parts = [self.due_date_type.value]
+        if self.due_date is not None:
+            parts.append(f"due {self.due_date.isoformat()}")
+        if self.due_period_hours is not None:
+            parts.append(f"{self.due_period_hours} h")
+        if self.access_date is not None:
+            parts.append(f"access {self.access_date.isoformat(sep=' ')}")
+        if self.lock_after_due_date is not None:
+            parts.append("lock" if self.lock_after_due_date else "no lock")
+        return ", ".join(parts)
+
+    def sort_key(self) -> tuple[str, str, str, int, int]:
+        """A total order usable even when optional fields are None (deterministic plans)."""
+        return (
+            self.due_date_type.value,
+            self.access_date.isoformat() if self.access_date else "",
+            self.due_date.isoformat() if self.due_date else "",
+            self.due_period_hours if self.due_period_hours is not None else -1,
+            -1 if self.lock_after_due_date is None else int(self.lock_after_due_date),
+        )
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a value came from, in the terms the file's author sees (Excel row numbers)."""
+
+    file: str
+    row: int
+    sheet: str | None = None
+
+    def describe(self) -> str:
+        sheet = f", sheet {self.sheet!r}" if self.sheet else ""
+        return f"{self.file}{sheet}, row {self.row}"
+
+
+@dataclass(frozen=True)
+class RowIssue:
+    """One problem with one input row; rows can have several, all reported at once."""
+
+    source: SourceRef
+    column: str | None
+    message: str
+
+    def describe(self) -> str:
+        column = f", column {self.column!r}" if self.column else ""
+        return f"{self.source.describe()}{column}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One requested enrollment: a learner in a course with settings. The unit of exactness."""
+
+    learner_id: str
+    course_id: str
+    settings: DueSettings
+
+
+@dataclass(frozen=True)
+class InputRow:
+    """One data row of the input file after validation.
+
+    `values` are the row's original cells in the file's column order (carried into the report);
+    `pairs` are the enrollments the row asks for (empty when the row is invalid).
+    """
+
+    source: SourceRef
+    values: tuple[object, ...]
+    pairs: tuple[Pair, ...] = ()
+    issues: tuple[RowIssue, ...] = ()
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.issues
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One API call: every learner here is enrolled in every course here with `settings`."""
+
+    batch_id: str
+    settings: DueSettings
+    learner_ids: tuple[str, ...]
+    course_ids: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.learner_ids) * len(self.course_ids)
+
+    def pairs(self) -> list[Pair]:
+        return [
+            Pair(learner, course, self.settings)
+            for learner in self.learner_ids
+            for course in self.course_ids
+        ]
+
+
+@dataclass(frozen=True)
+class PairOutcome:
+    """What the sender learned about one pair."""
+
+    status: Status
+    message: str = ""
+    batch_id: str | None = None
+    attempts: int = 0
+    at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """The one status a row ends with, and why."""
+
+    status: Status
+    message: str = ""
+    batch_ids: tuple[str, ...] = ()
+    attempts: int = 0
+    at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What happened to one API call (or one part of a split call), for the Batches sheet."""
+
+    batch: Batch
+    status: Status
+    message: str = ""
+    attempts: int = 0
+    duration_s: float = 0.0
+    parent_id: str | None = None
+
+
+@dataclass
+class SendStats:
+    """Counters a run reports in its summary."""
+
+    api_calls: int = 0
+    retries: int = 0
+    isolation_calls: int = 0
+    token_renewals: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class ExitStatus(IntEnum):
+    """Process exit codes, as documented for schedulers and monitoring."""
+
+    OK = 0  # every row settled well (enrolled, already enrolled, duplicate)
+    ROWS_NEED_ATTENTION = 1  # some rows invalid, failed, unknown or not sent
+    USAGE = 2  # usage or configuration error; nothing sent
+    SAFETY_STOP = 3  # stopped by a safety limit or a lock; nothing sent
+    INTERRUPTED = 130  # Ctrl-C before anything could be reported

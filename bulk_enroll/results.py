@@ -1,0 +1,80 @@
+"""Pair outcomes -> one status per input row. Pure.
+
+A row asks for one or more pairs; the first row asking for a pair owns it, later rows asking for
+the same pair with the same settings are `duplicate`. A row's status is its most serious pair
+status, so a row is `enrolled` only when everything it asked for was enrolled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from bulk_enroll.model import InputRow, Pair, PairOutcome, RowResult, Status
+
+# Most serious first: the status a person must act on wins.
+SEVERITY: tuple[Status, ...] = (
+    Status.INVALID,
+    Status.FAILED,
+    Status.UNKNOWN,
+    Status.NOT_SENT,
+    Status.ENROLLED,
+    Status.ALREADY_ENROLLED,
+    Status.DUPLICATE,
+)
+SETTLED_WELL = frozenset({Status.ENROLLED, Status.ALREADY_ENROLLED, Status.DUPLICATE})
+
+
+def unique_pairs(rows: Sequence[InputRow]) -> list[Pair]:
+    """Every valid requested pair once, in first-occurrence order."""
+    return list(dict.fromkeys(pair for row in rows for pair in row.pairs))
+
+
+def first_row_of_pairs(rows: Sequence[InputRow]) -> dict[Pair, int]:
+    """The Excel row number of the first row asking for each pair."""
+    first: dict[Pair, int] = {}
+    for row in rows:
+        for pair in row.pairs:
+            first.setdefault(pair, row.source.row)
+    return first
+
+
+def settle_rows(rows: Sequence[InputRow], outcomes: Mapping[Pair, PairOutcome]) -> list[RowResult]:
+    """One `RowResult` per row, in row order; a pair without an outcome was `not_sent`."""
+    first_row = first_row_of_pairs(rows)
+    return [_settle_row(row, outcomes, first_row) for row in rows]
+
+
+def _settle_row(
+    row: InputRow, outcomes: Mapping[Pair, PairOutcome], first_row: Mapping[Pair, int]
+) -> RowResult:
+    if row.issues:
+        message = "; ".join(
+            f"{issue.column}: {issue.message}" if issue.column else issue.message
+            for issue in row.issues
+        )
+        return RowResult(Status.INVALID, message)
+    pair_outcomes: list[PairOutcome] = []
+    for pair in row.pairs:
+        owner = first_row[pair]
+        if owner != row.source.row:
+            pair_outcomes.append(PairOutcome(Status.DUPLICATE, f"same as row {owner}"))
+        else:
+            pair_outcomes.append(outcomes.get(pair, PairOutcome(Status.NOT_SENT, "not sent")))
+    worst = min(pair_outcomes, key=lambda o: SEVERITY.index(o.status))
+    batch_ids = tuple(dict.fromkeys(o.batch_id for o in pair_outcomes if o.batch_id))
+    messages = list(dict.fromkeys(o.message for o in pair_outcomes if o.status == worst.status))
+    return RowResult(
+        status=worst.status,
+        message="; ".join(m for m in messages if m),
+        batch_ids=batch_ids,
+        attempts=max((o.attempts for o in pair_outcomes), default=0),
+        at=max((o.at for o in pair_outcomes if o.at), default=None),
+    )
+
+
+def status_counts(results: Sequence[RowResult]) -> dict[str, int]:
+    """Counts for every status (zeros included, so summaries always have the same keys)."""
+    counts = {status.value: 0 for status in Status}
+    for result in results:
+        counts[result.status.value] += 1
+    return counts

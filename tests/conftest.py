@@ -1,0 +1,26 @@
+"""Shared fixtures: real input files built in a temp dir."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from tests.support import write_csv, write_xlsx
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path) -> Callable[..., Path]:
+    def build(rows: Sequence[Sequence[object]], name: str = "input.csv", **kwargs: object) -> Path:
+        return write_csv(tmp_path / name, rows, **kwargs)  # type: ignore[arg-type]
+
+    return build
+
+
+@pytest.fixture
+def xlsx_file(tmp_path: Path) -> Callable[..., Path]:
+    def build(rows: Sequence[Sequence[object]], name: str = "input.xlsx", **kwargs: object) -> Path:
+        return write_xlsx(tmp_path / name, rows, **kwargs)  # type: ignore[arg-type]
+
+    return build

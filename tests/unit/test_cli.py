@@ -1,0 +1,100 @@
+"""CLI error boundary: exit codes and exact messages, no tracebacks for user mistakes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import click
+import openpyxl
+import pytest
+
+from bulk_enroll.cli import cli, exit_status_for, main
+from bulk_enroll.config import NO_ACCOUNT
+from bulk_enroll.errors import AuthError, ConfigError, InputFileError, SafetyStop
+from bulk_enroll.model import ExitStatus
+from tests.support import HEADER, make_id
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@pytest.fixture(autouse=True)
+def no_account(monkeypatch, tmp_path):
+    for name in (
+        "SOAP_URL",
+        "API_URL",
+        "TOKEN",
+        "CLIENT_ID",
+        "CLIENT_SECRET",
+        "CLIENT_SECRET_FILE",
+    ):
+        monkeypatch.delenv(f"BULK_ENROLL_{name}", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "error,status",
+    [
+        (InputFileError("x"), ExitStatus.USAGE),
+        (ConfigError("x"), ExitStatus.USAGE),
+        (AuthError("x"), ExitStatus.USAGE),
+        (SafetyStop("x"), ExitStatus.SAFETY_STOP),
+        (KeyboardInterrupt(), ExitStatus.INTERRUPTED),
+        (click.UsageError("x"), ExitStatus.USAGE),
+    ],
+)
+def test_exit_status_mapping(error, status):
+    assert exit_status_for(error) is status
+
+
+def test_run_without_account_exits_2_and_says_what_to_set(csv_file, capsys):
+    path = csv_file([HEADER, [make_id("l"), make_id("c"), "unlimited", "", "", "", ""]])
+    assert main(["run", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"Error: {NO_ACCOUNT}\n"
+    assert "Traceback" not in captured.err and not list(Path("reports").glob("*"))
+
+
+def test_missing_file_is_a_usage_error_without_traceback(capsys):
+    assert main(["run", "--dry-run", "nope.csv"]) == 2
+    assert capsys.readouterr().err == "Error: nope.csv: no such file\n"
+
+
+def test_unknown_option_is_a_usage_error(capsys):
+    assert main(["run", "--frobnicate", "x.csv"]) == 2
+    assert "No such option '--frobnicate'" in capsys.readouterr().err
+
+
+def test_dry_run_needs_no_account_and_writes_report_and_json(csv_file, capsys, tmp_path):
+    path = csv_file(
+        [
+            HEADER,
+            [make_id("l"), make_id("c"), "unlimited", "", "", "", ""],
+            ["bad", make_id("c"), "unlimited", "", "", "", ""],
+        ]
+    )
+    code = main(["run", "--dry-run", str(path), "--report", "out.xlsx", "--summary-json", "s.json"])
+    assert code == 1  # one invalid row
+    out = capsys.readouterr().out
+    assert "input.csv, row 3, column 'learner_id': 'bad' is not an ID" in out
+    summary = json.loads(Path("s.json").read_text())
+    assert summary["api_calls"] == 0 and summary["rows"] == 2
+    assert summary["status_counts"]["not_sent"] == 1 and summary["status_counts"]["invalid"] == 1
+    results = list(openpyxl.load_workbook("out.xlsx")["Results"].iter_rows(values_only=True))
+    assert results[1][8].startswith("dry run: would be sent in batch b-")
+
+
+def test_default_report_path_is_under_reports_with_a_timestamp(csv_file):
+    path = csv_file([HEADER, [make_id("l"), make_id("c"), "unlimited", "", "", "", ""]])
+    assert main(["run", "--dry-run", str(path)]) == 0
+    [report] = Path("reports").iterdir()
+    assert re.fullmatch(r"input-results-\d{8}-\d{6}\.xlsx", report.name)
+
+
+def test_every_command_has_help_with_an_example_and_is_in_the_readme():
+    readme = README.read_text(encoding="utf-8")
+    assert cli.help and "Example:" in cli.help
+    for name, command in cli.commands.items():
+        assert command.help and "Example:" in command.help, name
+        assert f"bulk-enroll {name}" in readme, name

@@ -1,0 +1,171 @@
+"""Sender with a scripted transport: retries, Retry-After, token renewal, bad-ID isolation."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from bulk_enroll.errors import AuthError
+from bulk_enroll.model import Batch, DueDateType, DueSettings, Pair, Status
+from bulk_enroll.sender import RetryPolicy, Sender, split_batch
+from bulk_enroll.transport import CallResult, CallVerdict, TransientError
+from bulk_enroll.transport.auth import StaticToken
+from bulk_enroll.transport.http import ProtocolError
+
+S = DueSettings(DueDateType.UNLIMITED)
+OK = CallResult(CallVerdict.SUCCESS)
+
+
+class ScriptedTransport:
+    """Answers each call with `decide(batch, token, call_number)`; records every call."""
+
+    name = "fake"
+
+    def __init__(self, decide: Callable[[Batch, str, int], CallResult]) -> None:
+        self.decide = decide
+        self.calls: list[tuple[Batch, str]] = []
+        self._lock = threading.Lock()
+
+    def enroll(self, batch: Batch, token: str) -> CallResult:
+        with self._lock:
+            self.calls.append((batch, token))
+            number = len(self.calls)
+        return self.decide(batch, token, number)
+
+
+class RenewingTokens:
+    def __init__(self) -> None:
+        self.current, self.renewals = "t0", 0
+
+    def get(self) -> str:
+        return self.current
+
+    def renew(self, stale: str) -> str:
+        if stale == self.current:
+            self.renewals += 1
+            self.current = f"t{self.renewals}"
+        return self.current
+
+
+def batch(learners: int, courses: int = 1, batch_id: str = "b-1") -> Batch:
+    return Batch(
+        batch_id, S, tuple(f"l{i}" for i in range(learners)), tuple(f"c{i}" for i in range(courses))
+    )
+
+
+def make_sender(transport, tokens=None, sleeps=None, attempts=4) -> Sender:
+    return Sender(
+        transport,
+        tokens or StaticToken("tok"),
+        policy=RetryPolicy(max_attempts=attempts, base_wait_s=0.01, max_wait_s=0.05),
+        concurrency=2,
+        sleep=(sleeps.append if sleeps is not None else lambda s: None),
+    )
+
+
+def test_transient_errors_are_retried_until_success():
+    def decide(b, t, n):
+        if n < 3:
+            raise TransientError("HTTP 503", maybe_applied=False)
+        return OK
+
+    transport, sleeps = ScriptedTransport(decide), []
+    report = make_sender(transport, sleeps=sleeps).send([batch(2)])
+    assert {o.status for o in report.outcomes.values()} == {Status.ENROLLED}
+    assert len(transport.calls) == 3 and report.stats.retries == 2 and len(sleeps) == 2
+    assert report.outcomes[Pair("l0", "c0", S)].attempts == 3
+
+
+def test_retry_after_sets_the_minimum_wait():
+    def decide(b, t, n):
+        if n == 1:
+            raise TransientError("HTTP 429", maybe_applied=False, retry_after=3)
+        return OK
+
+    sleeps: list[float] = []
+    make_sender(ScriptedTransport(decide), sleeps=sleeps).send([batch(1)])
+    assert sleeps and sleeps[0] >= 3
+
+
+def test_exhausted_retries_give_unknown_if_the_call_may_have_been_applied_else_not_sent():
+    def lost(b, t, n):
+        raise TransientError("read timeout", maybe_applied=True)
+
+    def refused(b, t, n):
+        raise TransientError("connection refused", maybe_applied=False)
+
+    lost_report = make_sender(ScriptedTransport(lost)).send([batch(1)])
+    refused_report = make_sender(ScriptedTransport(refused)).send([batch(1)])
+    assert [o.status for o in lost_report.outcomes.values()] == [Status.UNKNOWN]
+    assert [o.status for o in refused_report.outcomes.values()] == [Status.NOT_SENT]
+    assert "after 4 attempts" in next(iter(refused_report.outcomes.values())).message
+
+
+@pytest.mark.parametrize("reason", ["Permission denied", "Wrong parameters"])
+def test_rejections_are_not_retried_and_isolate_exactly_the_bad_learner(reason):
+    def decide(b, t, n):
+        return CallResult(CallVerdict.REJECTED, reason) if "l5" in b.learner_ids else OK
+
+    transport = ScriptedTransport(decide)
+    report = make_sender(transport).send([batch(16)])
+    failed = {p.learner_id for p, o in report.outcomes.items() if o.status is Status.FAILED}
+    enrolled = {p.learner_id for p, o in report.outcomes.items() if o.status is Status.ENROLLED}
+    assert failed == {"l5"} and len(enrolled) == 15
+    assert report.outcomes[Pair("l5", "c0", S)].message == reason
+    # 1 + 2 * log2(16) calls: logarithmic in the batch size for one bad ID
+    assert len(transport.calls) == 9 and report.stats.isolation_calls == 8
+
+
+def test_a_bad_course_is_isolated_across_courses():
+    def decide(b, t, n):
+        return CallResult(CallVerdict.REJECTED, "Wrong parameters") if "c2" in b.course_ids else OK
+
+    report = make_sender(ScriptedTransport(decide)).send([batch(3, 4)])
+    failed = {p.course_id for p, o in report.outcomes.items() if o.status is Status.FAILED}
+    assert failed == {"c2"}
+    assert sum(o.status is Status.ENROLLED for o in report.outcomes.values()) == 9
+
+
+def test_a_refused_token_is_renewed_once_and_the_call_repeated():
+    def decide(b, t, n):
+        return OK if t != "t0" else CallResult(CallVerdict.AUTH, "Token expired")
+
+    tokens, transport = RenewingTokens(), ScriptedTransport(decide)
+    report = make_sender(transport, tokens=tokens).send([batch(2)])
+    assert {o.status for o in report.outcomes.values()} == {Status.ENROLLED}
+    assert [t for _, t in transport.calls] == ["t0", "t1"]
+    assert report.stats.token_renewals == 1
+
+
+def test_a_static_token_refused_stops_the_run_and_leaves_the_rest_not_sent():
+    transport = ScriptedTransport(lambda b, t, n: CallResult(CallVerdict.AUTH, "Invalid token"))
+    sender = Sender(transport, StaticToken("tok"), concurrency=1, sleep=lambda s: None)
+    report = sender.send([batch(1, batch_id="b-1"), batch(1, 2, batch_id="b-2")])
+    assert {o.status for o in report.outcomes.values()} == {Status.NOT_SENT}
+    assert report.stopped_reason and "BULK_ENROLL_TOKEN" in report.stopped_reason
+    assert len(transport.calls) == 1  # the second batch was never attempted
+
+
+def test_split_halves_the_longer_side_and_keeps_every_pair():
+    parent = batch(5, 2)
+    first, second = split_batch(parent)
+    assert (first.batch_id, second.batch_id) == ("b-1.1", "b-1.2")
+    assert sorted(first.pairs() + second.pairs(), key=repr) == sorted(parent.pairs(), key=repr)
+    assert len(first.learner_ids) == 2 and len(second.learner_ids) == 3
+
+
+def test_auth_error_type_is_what_static_tokens_raise():
+    with pytest.raises(AuthError):
+        StaticToken("x").renew("x")
+
+
+def test_an_unreadable_answer_is_unknown_and_not_split():
+    def decide(b, t, n):
+        raise ProtocolError("the server's answer was not a SOAP response (HTTP 200: HTML)")
+
+    transport = ScriptedTransport(decide)
+    report = make_sender(transport).send([batch(8)])
+    assert {o.status for o in report.outcomes.values()} == {Status.UNKNOWN}
+    assert len(transport.calls) == 1 and report.stats.isolation_calls == 0
