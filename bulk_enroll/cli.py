@@ -135,17 +135,33 @@ def run(
 
 
 @cli.command("sandbox")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (loopback only).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback only)."
+)
 @click.option("--port", default=8089, show_default=True, type=int, help="Port to listen on.")
 @click.option("--latency", default=0.0, show_default=True, help="Seconds added to each call.")
-@click.option("--error-rate", default=0.0, show_default=True,
-              help="Fraction of calls answered 503 (to watch the retries).")
+@click.option(
+    "--error-rate",
+    default=0.0,
+    show_default=True,
+    help="Fraction of calls answered 503 (to watch the retries).",
+)
 @click.option("--rate-limit", type=float, help="Calls per second above which 429 is answered.")
-@click.option("--token-lifetime", default=1800, show_default=True, type=int,
-              help="Seconds an issued token lives.")
-def sandbox_command(host: str, port: int, latency: float, error_rate: float,
-                    rate_limit: float | None, token_lifetime: int) -> int:
+@click.option(
+    "--token-lifetime",
+    default=1800,
+    show_default=True,
+    type=int,
+    help="Seconds an issued token lives.",
+)
+def sandbox_command(
+    host: str,
+    port: int,
+    latency: float,
+    error_rate: float,
+    rate_limit: float | None,
+    token_lifetime: int,
+) -> int:
     """Serve the built-in emulator of the iSpring Learn API until Ctrl-C.
 
     It is seeded with the users and courses of sample_data/ and prints the BULK_ENROLL_*

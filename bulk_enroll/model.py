@@ -96,6 +96,46 @@ class RowIssue:
         return f"{self.source.describe()}{column}: {self.message}"
 
 
+class LearnerKey(StrEnum):
+    """How a spreadsheet names a learner."""
+
+    ID = "id"
+    EMAIL = "email"
+    LOGIN = "login"
+
+
+class CourseKey(StrEnum):
+    """How a spreadsheet names a course."""
+
+    ID = "id"
+    TITLE = "title"
+
+
+@dataclass(frozen=True)
+class LearnerRef:
+    """A learner as the file names them; `value` is normalised (IDs and emails lower-cased)."""
+
+    key: LearnerKey
+    value: str
+
+
+@dataclass(frozen=True)
+class CourseRef:
+    """A course as the file names it; titles keep their case (matching folds it)."""
+
+    key: CourseKey
+    value: str
+
+
+@dataclass(frozen=True)
+class Request:
+    """One enrollment a row asks for, before names are turned into IDs."""
+
+    learner: LearnerRef
+    course: CourseRef
+    settings: DueSettings
+
+
 @dataclass(frozen=True)
 class Pair:
     """One requested enrollment: a learner in a course with settings. The unit of exactness."""
@@ -107,14 +147,17 @@ class Pair:
 
 @dataclass(frozen=True)
 class InputRow:
-    """One data row of the input file after validation.
+    """One data row of the input file after validation (and, later, resolution).
 
     `values` are the row's original cells in the file's column order (carried into the report);
-    `pairs` are the enrollments the row asks for (empty when the row is invalid).
+    `requests` are the enrollments the row asks for, as written (several for a multi-value
+    cell); `pairs` are those requests with IDs, filled in by `resolve.py`. A row with issues
+    is invalid and asks for nothing.
     """
 
     source: SourceRef
     values: tuple[object, ...]
+    requests: tuple[Request, ...] = ()
     pairs: tuple[Pair, ...] = ()
     issues: tuple[RowIssue, ...] = ()
 

@@ -20,6 +20,7 @@ from bulk_enroll.model import Batch, ExitStatus, Pair, PairOutcome, RowIssue, St
 from bulk_enroll.planner import plan
 from bulk_enroll.reader import read_table
 from bulk_enroll.report import ReportData, RunFacts, summary_dict, write_report, write_summary_json
+from bulk_enroll.resolve import resolve_rows
 from bulk_enroll.results import SETTLED_WELL, settle_rows, unique_pairs
 from bulk_enroll.sender import RetryPolicy, Sender, SendReport
 from bulk_enroll.validate import RowDefaults, validate_table
@@ -65,13 +66,14 @@ def run_job(
     )
     _check_writable(report_path)  # before sending: a report that cannot be written is a usage error
     validated = validate_table(read_table(options.input_path), options.defaults)
-    issues = [issue for row in validated.rows for issue in row.issues]
-    batches = plan(unique_pairs(validated.rows), settings.limits)
+    rows = resolve_rows(validated.rows)
+    issues = [issue for row in rows for issue in row.issues]
+    batches = plan(unique_pairs(rows), settings.limits)
     log.info(
         "%s: %d rows, %d invalid, %d calls planned",
         validated.file,
-        len(validated.rows),
-        sum(1 for r in validated.rows if r.issues),
+        len(rows),
+        sum(1 for r in rows if r.issues),
         len(batches),
     )
 
@@ -99,7 +101,7 @@ def run_job(
         ).send(batches)
         note = sent.stopped_reason
 
-    results = settle_rows(validated.rows, sent.outcomes)
+    results = settle_rows(rows, sent.outcomes)
     data = ReportData(
         facts=RunFacts(
             validated.file,
@@ -112,7 +114,7 @@ def run_job(
             note,
         ),
         headers=validated.headers,
-        rows=validated.rows,
+        rows=rows,
         results=results,
         planned=batches,
         calls=sent.batches,

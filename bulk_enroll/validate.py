@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from bulk_enroll import values
 from bulk_enroll.columns import ALIASES, ColumnMap, Field, map_columns
 from bulk_enroll.errors import InputFileError
-from bulk_enroll.model import DueDateType, DueSettings, InputRow, Pair, RowIssue, SourceRef
+from bulk_enroll.model import (
+    CourseKey,
+    CourseRef,
+    DueDateType,
+    DueSettings,
+    InputRow,
+    LearnerKey,
+    LearnerRef,
+    Request,
+    RowIssue,
+    SourceRef,
+)
 from bulk_enroll.reader import Table
 
 # The command-line option that supplies each field when the file has no value for it.
@@ -160,7 +171,8 @@ def _validate_row(
     settings = _settings(check)
     if check.issues or learner is None or course is None or settings is None:
         return InputRow(source, cells, issues=tuple(check.issues))
-    return InputRow(source, cells, pairs=(Pair(learner, course, settings),))
+    request = Request(LearnerRef(LearnerKey.ID, learner), CourseRef(CourseKey.ID, course), settings)
+    return InputRow(source, cells, requests=(request,))
 
 
 def _settings(check: _RowChecker) -> DueSettings | None:

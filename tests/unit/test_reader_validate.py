@@ -10,6 +10,7 @@ import pytest
 from bulk_enroll.errors import InputFileError
 from bulk_enroll.model import DueDateType, DueSettings, Pair
 from bulk_enroll.reader import read_table
+from bulk_enroll.resolve import resolve_rows
 from bulk_enroll.validate import RowDefaults, validate_table
 from tests.support import HEADER, make_id
 
@@ -23,7 +24,7 @@ def problems(path: Path, defaults: RowDefaults | None = None) -> list[tuple[int,
 
 def pairs(path: Path, defaults: RowDefaults | None = None) -> list[Pair]:
     validated = validate_table(read_table(path), defaults)
-    return [p for r in validated.rows for p in r.pairs]
+    return [p for r in resolve_rows(validated.rows) for p in r.pairs]
 
 
 @pytest.mark.parametrize("delimiter", [",", ";"])
@@ -77,7 +78,7 @@ def test_headers_match_ignoring_case_spaces_and_api_names(csv_file):
         [["Learner ID", "courseId", "DUE-DATE-TYPE", "Name"], [L1.upper(), C1, "Unlimited", "Ann"]]
     )
     validated = validate_table(read_table(path))
-    assert [p for r in validated.rows for p in r.pairs] == [
+    assert [p for r in resolve_rows(validated.rows) for p in r.pairs] == [
         Pair(L1, C1, DueSettings(DueDateType.UNLIMITED))
     ]
     assert validated.rows[0].values[3] == "Ann"  # extra columns are kept
