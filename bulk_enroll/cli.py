@@ -149,9 +149,8 @@ def _report_format(chosen: str | None, report_path: Path | None) -> ReportFormat
     if chosen is None:
         return "csv" if suffix == "csv" else "xlsx"
     if suffix in REPORT_FORMATS and suffix != chosen:
-        raise click.BadParameter(
-            f"--report {report_path} is a .{suffix} file but --report-format is {chosen}",
-            param_hint="--report-format",
+        raise click.UsageError(
+            f"--report {report_path} is a .{suffix} file but --report-format is {chosen}"
         )
     return "csv" if chosen == "csv" else "xlsx"
 

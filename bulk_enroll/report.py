@@ -24,7 +24,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from bulk_enroll import __version__
-from bulk_enroll.model import Batch, BatchOutcome, InputRow, RowResult, SendStats
+from bulk_enroll.model import Batch, BatchOutcome, InputRow, RowResult, SendStats, Status
 from bulk_enroll.report_cells import FORMULA_PREFIXES, CellMaker
 from bulk_enroll.report_columns import NEEDS_ATTENTION
 from bulk_enroll.report_sheets import write_workbook_sheets
@@ -75,13 +75,21 @@ class ReportData:
     stats: SendStats
 
     def verdict(self) -> str:
+        """The report in one line, e.g. "1,204 enrolled, 37 need attention"."""
         counts = status_counts(self.results)
+        if self.facts.dry_run:  # every valid row is not_sent: only the invalid ones need work
+            invalid = counts[Status.INVALID.value]
+            ready, calls = counts[Status.NOT_SENT.value], len(self.planned)
+            head = f"dry run, nothing sent: {_count(ready, 'row')} ready in {_count(calls, 'call')}"
+            return f"{head}, {invalid:,} need fixing" if invalid else f"{head}, no problems found"
         good = sum(counts[s.value] for s in SETTLED_WELL)
         attention = len(self.results) - good
         head = f"{counts['enrolled']:,} enrolled"
-        if self.facts.dry_run:
-            head = f"dry run: {len(self.planned):,} calls planned, nothing sent"
         return f"{head}, {attention:,} need attention" if attention else f"{head}, all rows settled"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
 
 
 def write_report(path: Path, data: ReportData, *, report_format: ReportFormat = "xlsx") -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bulk_enroll.model import Status
-from bulk_enroll.report_cells import FORMULA_PREFIXES, DateColumn, as_text
+from bulk_enroll.report_cells import FORMULA_PREFIXES, DateColumn, as_text, has_time
 from bulk_enroll.report_columns import Kind, result_columns, result_lines
 
 if TYPE_CHECKING:
@@ -23,22 +23,21 @@ if TYPE_CHECKING:
 
 
 def csv_text(value: object) -> str:
-    """One value as CSV text: ISO dates, whole numbers without '.0', formulas defused."""
+    """One value as CSV text: ISO dates, whole numbers without '.0', formula text defused."""
     if value is None:
         return ""
-    if isinstance(value, Status):
-        text = value.value
-    elif isinstance(value, dt.datetime):
-        text = value.isoformat(sep=" ") if value.time() else value.date().isoformat()
-    elif isinstance(value, dt.date | dt.time):
-        text = value.isoformat()
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, float):
-        text = as_text(value) if value.is_integer() else repr(value)
-    else:
-        text = value if isinstance(value, str) else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    if isinstance(value, str):  # StrEnum statuses included
+        text = str(value.value) if isinstance(value, Status) else value
+        return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ") if has_time(value) else value.date().isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return as_text(value) if value.is_integer() else repr(value)
+    return str(value)  # numbers: a negative number is a number, not a formula
 
 
 def _writer_for(kind: Kind) -> Callable[[object], str]:

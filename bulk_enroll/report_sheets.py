@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
+from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.marker import DataPoint
@@ -28,6 +29,7 @@ from bulk_enroll.report_cells import (
     fit_to_page_width,
     fit_widths,
     set_layout,
+    stream_prepared_cells,
 )
 from bulk_enroll.report_columns import (
     Column,
@@ -63,19 +65,19 @@ CHART_SIZE_CM = (17.0, 6.5)
 CHART_ROWS = 14  # rows left empty under the chart (default rows are about 0.53 cm high)
 
 
-def write_workbook_sheets(workbook: object, data: ReportData, report_name: str) -> None:
+def write_workbook_sheets(workbook: Workbook, data: ReportData, report_name: str) -> None:
     """Add the four sheets to a write-only workbook, Summary first."""
     lines = result_lines(data)
     attention = attention_lines(lines)
-    _write_summary(workbook.create_sheet("Summary"), data, report_name, len(attention))  # type: ignore[attr-defined]
+    _write_summary(workbook.create_sheet("Summary"), data, report_name, len(attention))
     _write_table(
-        workbook.create_sheet(NEEDS_ATTENTION_SHEET),  # type: ignore[attr-defined]
+        workbook.create_sheet(NEEDS_ATTENTION_SHEET),
         attention_columns(data),
         attention,
         header_fills={REASON_HEADER: REASON_FILL},
     )
-    _write_table(workbook.create_sheet("Results"), result_columns(data), lines)  # type: ignore[attr-defined]
-    _write_table(workbook.create_sheet("Batches"), batch_columns(data), batch_lines(data))  # type: ignore[attr-defined]
+    _write_table(workbook.create_sheet("Results"), result_columns(data), lines)
+    _write_table(workbook.create_sheet("Batches"), batch_columns(data), batch_lines(data))
 
 
 def _write_table(
@@ -95,10 +97,14 @@ def _write_table(
     widths = fit_widths([c.header for c in columns], sample, limits=limits)
     set_layout(sheet, widths, len(lines))
 
+    stream_prepared_cells(sheet)
     maker = CellMaker(sheet)
     fills = header_fills or {}
     sheet.append([maker.header(c.header, fill=fills.get(c.header, HEADER_FILL)) for c in columns])
-    writers = [_cell_writer(maker, column.kind) for column in columns]
+    writers = [
+        _cell_writer(CellMaker(sheet, styles=maker.styles, reuse=True), column.kind)
+        for column in columns
+    ]
     cells = list(zip(getters, writers, strict=True))
     append = sheet.append
     for line in lines:
@@ -127,8 +133,17 @@ def _write_summary(
     fit_to_page_width(sheet, orientation="portrait", pages_down=1)
     maker = CellMaker(sheet)
     note = maker.style("note", italic=True, colour="595959")
+    total_note = maker.style("total-note", italic=True, colour="595959", indent=1)
     sheet.append([maker.styled(data.verdict(), maker.style("verdict", bold=True, size=14))])
-    if attention:
+    invalid = status_counts(data.results)[Status.INVALID.value]
+    if data.facts.dry_run and attention:
+        fix = f"fix the {invalid:,} invalid row(s) there and " if invalid else ""
+        next_steps = [
+            f"Next: the '{NEEDS_ATTENTION_SHEET}' sheet holds the {attention:,} unsent row(s), "
+            "with the reason in its last column;",
+            f"{fix}save, then send them by running this workbook: bulk-enroll run {report_name}",
+        ]
+    elif attention:
         next_steps = [
             f"Next: fix the {attention:,} row(s) on the '{NEEDS_ATTENTION_SHEET}' sheet "
             "(the reason is in its last column),",
@@ -148,15 +163,21 @@ def _write_summary(
             maker.header("Status"),
             maker.header("Rows", horizontal="right"),
             maker.header("Share", horizontal="right"),
-            maker.header("What it means"),
+            maker.header("What it means", indent=1),
         ]
     )
+    meaning = maker.style("meaning", indent=1)
     first_count_row = 6
     for status in Status:
         count = counts[status.value]
         share = count / total if total else 0.0
         sheet.append(
-            [maker.status(status), count, maker.styled(share, percent), STATUS_MEANING[status]]
+            [
+                maker.status(status),
+                count,
+                maker.styled(share, percent),
+                maker.styled(STATUS_MEANING[status], meaning),
+            ]
         )
     bold = maker.style("bold", bold=True)
     good = sum(counts[s.value] for s in SETTLED_WELL)
@@ -167,7 +188,7 @@ def _write_summary(
             maker.styled(
                 1.0 if total else 0.0, maker.style("bold%", bold=True, number_format="0.0%")
             ),
-            maker.styled(f"{good:,} settled well, {total - good:,} need attention", note),
+            maker.styled(f"{good:,} settled well, {total - good:,} need attention", total_note),
         ]
     )
     sheet.append([])

@@ -1,9 +1,10 @@
 """Benchmark: the 100,000-row result workbook against a bare openpyxl write of the same cells.
 
-Run explicitly: `.venv/bin/python -m pytest tests/bench/bench_report.py -s`. Prints both times,
-rows per second and the ratio; the budget is 1.5x the bare write, measured in the same run on
-the same machine (so a slow machine slows both). The bare write is openpyxl's write-only mode
-appending the same values to the same four sheets, with no styles, no text guarding, no layout.
+Run explicitly: `.venv/bin/python -m pytest tests/bench/bench_report.py -s`. Prints both times
+(CPU and wall), rows per second and the ratio; the budget is 1.5x the bare write's CPU time,
+measured in the same run on the same machine (so a slow machine slows both). The bare write is
+openpyxl's write-only mode appending the same values to the same four sheets, with no styles,
+no text guarding, no layout.
 """
 
 from __future__ import annotations
@@ -154,14 +155,13 @@ def bare_write(path: Path, sheets: dict[str, list[list[object]]]) -> None:
     workbook.save(path)
 
 
-def best_of(repeats: int, work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeats):
-        gc.collect()
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return min(times)
+def timed(work: Callable[[], object]) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one run: CPU time is what the budget is judged on, since
+    other processes on a shared machine stretch wall time for one side and not the other."""
+    gc.collect()
+    cpu, wall = time.process_time(), time.perf_counter()
+    work()
+    return time.process_time() - cpu, time.perf_counter() - wall
 
 
 @pytest.mark.bench
@@ -171,25 +171,26 @@ def test_100k_row_report_within_budget_of_a_bare_openpyxl_write(tmp_path: Path) 
     cells = sum(len(row) for rows in sheets.values() for row in rows)
     ours = tmp_path / "ours.xlsx"
     bare = tmp_path / "bare.xlsx"
-    # Interleave the two so a slow moment on the machine hits both alike.
-    bare_s = ours_s = float("inf")
+    # Interleaved, best of each: a slow moment on the machine hits both alike.
+    bare_runs, our_runs = [], []
     for _ in range(REPEATS):
-        bare_s = min(bare_s, best_of(1, lambda: bare_write(bare, sheets)))
-        ours_s = min(ours_s, best_of(1, lambda: write_report(ours, data)))
-    ratio = ours_s / bare_s
+        bare_runs.append(timed(lambda: bare_write(bare, sheets)))
+        our_runs.append(timed(lambda: write_report(ours, data)))
+    (bare_cpu, bare_wall), (our_cpu, our_wall) = min(bare_runs), min(our_runs)
+    ratio = our_cpu / bare_cpu
     print(
-        f"\n100k-row report: {ROWS:,} input rows, {cells:,} cells in 4 sheets"
-        f"\n  bare openpyxl write-only: {bare_s:6.2f} s ({ROWS / bare_s:,.0f} rows/s),"
-        f" {bare.stat().st_size / 1e6:.1f} MB"
-        f"\n  bulk-enroll report:       {ours_s:6.2f} s ({ROWS / ours_s:,.0f} rows/s),"
-        f" {ours.stat().st_size / 1e6:.1f} MB"
-        f"\n  ratio: {ratio:.2f}x (budget {BUDGET}x)"
+        f"\n100k-row report: {ROWS:,} input rows, {cells:,} cells in 4 sheets, best of {REPEATS}"
+        f"\n  bare openpyxl write-only: {bare_cpu:6.2f} s CPU, {bare_wall:6.2f} s wall"
+        f" ({ROWS / bare_wall:,.0f} rows/s), {bare.stat().st_size / 1e6:.1f} MB"
+        f"\n  bulk-enroll report:       {our_cpu:6.2f} s CPU, {our_wall:6.2f} s wall"
+        f" ({ROWS / our_wall:,.0f} rows/s), {ours.stat().st_size / 1e6:.1f} MB"
+        f"\n  ratio (CPU): {ratio:.2f}x, wall: {our_wall / bare_wall:.2f}x (budget {BUDGET}x)"
     )
     book = python_calamine.CalamineWorkbook.from_path(str(ours))
     assert book.sheet_names == ["Summary", "Needs attention", "Results", "Batches"]
     results = book.get_sheet_by_name("Results").to_python()
-    assert len(results) == ROWS + 1 and results[3][2] == '=HYPERLINK("x")'
-    assert len(book.get_sheet_by_name("Needs attention").to_python()) == len(
-        sheets["Needs attention"]
-    )
+    assert len(results) == ROWS + 1
+    assert results[97][2] == '=HYPERLINK("x")'  # row 96 of the data: invalid, formula-like
+    attention = book.get_sheet_by_name("Needs attention").to_python()
+    assert len(attention) == len(sheets["Needs attention"])
     assert ratio <= BUDGET

@@ -392,13 +392,28 @@ def test_batches_sheet_one_row_per_call_with_parts_after_their_parent(tmp_path):
     assert sheet["G3"].fill.fgColor.rgb.endswith("FFC7CE")
 
 
-def test_batches_of_a_dry_run_are_planned(tmp_path):
-    report = data([("a", "b")], [RowResult(Status.NOT_SENT, "dry run")], dry_run=True)
+def test_a_dry_run_shows_planned_calls_and_what_is_left_to_fix(tmp_path):
+    report = data(
+        [("a", "b"), ("x", "y")],
+        [RowResult(Status.NOT_SENT, "dry run"), RowResult(Status.INVALID, "learner_id: bad")],
+        dry_run=True,
+    )
     book = openpyxl.load_workbook(write_report(tmp_path / "r.xlsx", report))
     assert [r["Outcome"] for r in as_dicts(book["Batches"])] == ["planned"]
-    assert (
-        sheet_rows(book["Summary"])[0][0]
-        == "dry run: 1 calls planned, nothing sent, 1 need attention"
+    summary = sheet_rows(book["Summary"])
+    assert summary[0][0] == "dry run, nothing sent: 1 row ready in 1 call, 1 need fixing"
+    assert summary[1][0] == (
+        "Next: the 'Needs attention' sheet holds the 2 unsent row(s), "
+        "with the reason in its last column;"
+    )
+    assert summary[2][0] == (
+        "fix the 1 invalid row(s) there and save, then send them by running this workbook: "
+        "bulk-enroll run r.xlsx"
+    )
+    clean = data([("a", "b")], [RowResult(Status.NOT_SENT, "dry run")], dry_run=True)
+    book = openpyxl.load_workbook(write_report(tmp_path / "c.xlsx", clean))
+    assert sheet_rows(book["Summary"])[0][0] == (
+        "dry run, nothing sent: 1 row ready in 1 call, no problems found"
     )
 
 
