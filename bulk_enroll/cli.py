@@ -20,6 +20,7 @@ from bulk_enroll.connect import connect
 from bulk_enroll.errors import AuthError, BulkEnrollError, ConfigError, InputFileError, SafetyStop
 from bulk_enroll.model import ExitStatus, Status
 from bulk_enroll.pipeline import JobOptions, JobResult, run_job
+from bulk_enroll.report import REPORT_FORMATS, ReportFormat
 from bulk_enroll.results import status_counts
 from bulk_enroll.validate import RowDefaults
 
@@ -94,6 +95,12 @@ def cli(ctx: click.Context, verbose: int, traceback: bool) -> None:
     type=click.Choice(["true", "false"]),
     help="Lock courses after the due date, for rows without a value.",
 )
+@click.option(
+    "--report-format",
+    type=click.Choice(["xlsx", "csv"]),
+    help="Report as a workbook, or the Results rows as CSV (UTF-8 with BOM) "
+    "[default: from --report's extension, else xlsx].",
+)
 def run(
     file: Path,
     sandbox: bool,
@@ -106,6 +113,7 @@ def run(
     due_period: str | None,
     access_date: str | None,
     lock_after_due_date: str | None,
+    report_format: str | None,
 ) -> int:
     """Enroll the learners listed in FILE (CSV or XLSX) and write a result workbook.
 
@@ -121,6 +129,7 @@ def run(
         dry_run=dry_run,
         strict=strict,
         defaults=RowDefaults(due_date_type, due_date, due_period, access_date, lock_after_due_date),
+        report_format=_report_format(report_format, report_path),
     )
     settings = load_run_settings()
     with _account(sandbox, needed=not dry_run) as account:
@@ -132,6 +141,18 @@ def run(
         result = run_job(options, settings, connection if account else None)
     _print_result(result)
     return int(result.exit_status)
+
+
+def _report_format(chosen: str | None, report_path: Path | None) -> ReportFormat:
+    """--report-format, else the --report file's extension, else xlsx; they must agree."""
+    suffix = report_path.suffix.lower().lstrip(".") if report_path else ""
+    if chosen is None:
+        return "csv" if suffix == "csv" else "xlsx"
+    if suffix in REPORT_FORMATS and suffix != chosen:
+        raise click.UsageError(
+            f"--report {report_path} is a .{suffix} file but --report-format is {chosen}"
+        )
+    return "csv" if chosen == "csv" else "xlsx"
 
 
 @cli.command("sandbox")
@@ -254,6 +275,12 @@ def _print_result(result: JobResult) -> None:
         if len(unsettled) > MAX_PROBLEMS_SHOWN:
             click.echo(f"  ... and {len(unsettled) - MAX_PROBLEMS_SHOWN} more in the report.")
     click.echo(f"Report: {result.report_path}")
+    attention = result.summary.get("needs_attention")
+    if attention and result.report_path.suffix.lower() == ".xlsx":
+        click.echo(
+            f"To retry: fix the {attention} row(s) on its 'Needs attention' sheet, save it, "
+            f"and run: bulk-enroll run {result.report_path}"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

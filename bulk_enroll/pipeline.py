@@ -7,6 +7,7 @@ connection, clock and paths.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -19,7 +20,14 @@ from bulk_enroll.errors import InputFileError
 from bulk_enroll.model import Batch, ExitStatus, Pair, PairOutcome, RowIssue, Status
 from bulk_enroll.planner import plan
 from bulk_enroll.reader import read_table
-from bulk_enroll.report import ReportData, RunFacts, summary_dict, write_report, write_summary_json
+from bulk_enroll.report import (
+    ReportData,
+    ReportFormat,
+    RunFacts,
+    summary_dict,
+    write_report,
+    write_summary_json,
+)
 from bulk_enroll.resolve import resolve_rows
 from bulk_enroll.results import SETTLED_WELL, settle_rows, unique_pairs
 from bulk_enroll.sender import RetryPolicy, Sender, SendReport
@@ -37,6 +45,7 @@ class JobOptions:
     strict: bool = False
     defaults: RowDefaults = field(default_factory=RowDefaults)
     reports_dir: Path = Path("reports")
+    report_format: ReportFormat = "xlsx"
 
 
 @dataclass(frozen=True)
@@ -48,8 +57,10 @@ class JobResult:
     issues: list[RowIssue]
 
 
-def default_report_path(input_path: Path, reports_dir: Path, now: dt.datetime) -> Path:
-    return reports_dir / f"{input_path.stem}-results-{now:%Y%m%d-%H%M%S}.xlsx"
+def default_report_path(
+    input_path: Path, reports_dir: Path, now: dt.datetime, report_format: ReportFormat = "xlsx"
+) -> Path:
+    return reports_dir / f"{input_path.stem}-results-{now:%Y%m%d-%H%M%S}.{report_format}"
 
 
 def run_job(
@@ -62,10 +73,11 @@ def run_job(
     """Run one file end to end and write its report; `connect` is not called on a dry run."""
     started = now()
     report_path = options.report_path or default_report_path(
-        options.input_path, options.reports_dir, started
+        options.input_path, options.reports_dir, started, options.report_format
     )
     _check_writable(report_path)  # before sending: a report that cannot be written is a usage error
     validated = validate_table(read_table(options.input_path), options.defaults)
+    input_sha256 = file_sha256(options.input_path)
     rows = resolve_rows(validated.rows)
     issues = [issue for row in rows for issue in row.issues]
     batches = plan(unique_pairs(rows), settings.limits)
@@ -112,6 +124,7 @@ def run_job(
             endpoint,
             transport_name,
             note,
+            input_sha256=input_sha256,
         ),
         headers=validated.headers,
         rows=rows,
@@ -123,11 +136,17 @@ def run_job(
     # A dry run is clean when the file is; a live run when every row settled well.
     clean = not issues if options.dry_run else all(r.status in SETTLED_WELL for r in results)
     exit_status = ExitStatus.OK if clean else ExitStatus.ROWS_NEED_ATTENTION
-    write_report(report_path, data)
+    write_report(report_path, data, report_format=options.report_format)
     summary = summary_dict(data, report_path, int(exit_status))
     if options.summary_json:
         write_summary_json(options.summary_json, summary)
     return JobResult(exit_status, report_path, summary, data, issues)
+
+
+def file_sha256(path: Path) -> str:
+    """The input's checksum for the report: says exactly which file a report belongs to."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _check_writable(path: Path) -> None:

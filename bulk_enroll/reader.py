@@ -17,6 +17,7 @@ from pathlib import Path
 import python_calamine
 
 from bulk_enroll.errors import InputFileError
+from bulk_enroll.report_feedback import drop_reason_column, pick_sheet_for_report
 
 Cell = object  # str | int | float | bool | date | datetime | time | None
 
@@ -82,7 +83,12 @@ def _detect_delimiter(sample: str) -> str:
 def _read_excel(path: Path) -> Table:
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(0)
+        report_sheet = pick_sheet_for_report(workbook)  # our own report, fed back: its fixes
+        sheet = (
+            workbook.get_sheet_by_name(report_sheet)
+            if report_sheet
+            else workbook.get_sheet_by_index(0)
+        )
         cells = sheet.to_python()  # skips the empty area above and left of the data
     except Exception as exc:  # calamine raises several unrelated types for unreadable files
         raise InputFileError(f"{path.name}: not a readable Excel workbook ({exc})") from exc
@@ -111,7 +117,7 @@ def _table_from_rows(
         for i in range(width)
     )
     rows = [(n, tuple(row) + ("",) * (width - len(row))) for n, row in data]
-    return Table(file=file, sheet=sheet, headers=headers, rows=rows)
+    return drop_reason_column(Table(file=file, sheet=sheet, headers=headers, rows=rows))
 
 
 def _column_letter(index: int) -> str:

@@ -1,8 +1,10 @@
-"""The result workbook and the JSON summary: what happened to every row, and why.
+"""The result report and the JSON summary: what happened to every row, and why.
 
-Written atomically (a temporary file in the same folder, then `os.replace`) so a crash never
-leaves half a report where a scheduler or a person will look for it. Text that a spreadsheet
-would take for a formula is stored as plain text with Excel's quote prefix.
+`write_report` writes the workbook (sheets in `report_sheets`, columns in `report_columns`,
+cell safety in `report_cells`) or, with `report_format="csv"`, the Results rows as CSV
+(`report_csv`). Both are written atomically (a temporary file in the same folder, then
+`os.replace`) so a crash never leaves half a report where a scheduler or a person will look.
+Text that a spreadsheet would take for a formula is always stored as text.
 """
 
 from __future__ import annotations
@@ -15,27 +17,35 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from bulk_enroll import __version__
 from bulk_enroll.model import Batch, BatchOutcome, InputRow, RowResult, SendStats, Status
+from bulk_enroll.report_cells import FORMULA_PREFIXES, CellMaker
+from bulk_enroll.report_columns import NEEDS_ATTENTION
+from bulk_enroll.report_sheets import write_workbook_sheets
 from bulk_enroll.results import SETTLED_WELL, status_counts
 
+ReportFormat = Literal["xlsx", "csv"]
+REPORT_FORMATS: tuple[ReportFormat, ...] = ("xlsx", "csv")
 RESULT_COLUMNS = ("Status", "Message", "Batch", "Attempts", "Time")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_BOLD = Font(bold=True)
-_STATUS_FILL = {
-    Status.ENROLLED: "C6EFCE",
-    Status.ALREADY_ENROLLED: "DDEBF7",
-    Status.DUPLICATE: "EDEDED",
-    Status.INVALID: "FFC7CE",
-    Status.FAILED: "FFC7CE",
-    Status.UNKNOWN: "FFEB9C",
-    Status.NOT_SENT: "FFEB9C",
-}
+__all__ = [
+    "FORMULA_PREFIXES",
+    "NEEDS_ATTENTION",
+    "REPORT_FORMATS",
+    "RESULT_COLUMNS",
+    "ReportData",
+    "ReportFormat",
+    "RunFacts",
+    "safe_cell",
+    "summary_dict",
+    "write_report",
+    "write_summary_json",
+]
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class RunFacts:
     endpoint: str | None = None
     transport: str | None = None
     note: str | None = None
+    input_sha256: str | None = None  # of the input file's bytes: which file exactly was run
+    api_host: str | None = None  # scheme://host[:port]; derived from `endpoint` when None
 
 
 @dataclass(frozen=True)
@@ -63,21 +75,36 @@ class ReportData:
     stats: SendStats
 
     def verdict(self) -> str:
+        """The report in one line, e.g. "1,204 enrolled, 37 need attention"."""
         counts = status_counts(self.results)
+        if self.facts.dry_run:  # every valid row is not_sent: only the invalid ones need work
+            invalid = counts[Status.INVALID.value]
+            ready, calls = counts[Status.NOT_SENT.value], len(self.planned)
+            head = f"dry run, nothing sent: {_count(ready, 'row')} ready in {_count(calls, 'call')}"
+            return f"{head}, {invalid:,} need fixing" if invalid else f"{head}, no problems found"
         good = sum(counts[s.value] for s in SETTLED_WELL)
         attention = len(self.results) - good
         head = f"{counts['enrolled']:,} enrolled"
-        if self.facts.dry_run:
-            head = f"dry run: {len(self.planned):,} calls planned, nothing sent"
         return f"{head}, {attention:,} need attention" if attention else f"{head}, all rows settled"
 
 
-def write_report(path: Path, data: ReportData) -> Path:
-    """Write the workbook atomically; returns the path written."""
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
+
+
+def write_report(path: Path, data: ReportData, *, report_format: ReportFormat = "xlsx") -> Path:
+    """Write the report atomically; returns the path written."""
+    if report_format == "csv":
+        from bulk_enroll.report_csv import write_results_csv
+
+        with _atomic_path(path) as temporary:
+            write_results_csv(temporary, data)
+        return path
     workbook = Workbook(write_only=True)
-    _write_summary(workbook.create_sheet("Summary"), data)
-    _write_results(workbook.create_sheet("Results"), data)
-    _write_batches(workbook.create_sheet("Batches"), data)
+    workbook.properties.creator = f"bulk-enroll {__version__}"
+    workbook.properties.title = f"bulk-enroll results: {data.facts.input_file}"
+    workbook.properties.subject = data.verdict()
+    write_workbook_sheets(workbook, data, path.name)
     with _atomic_path(path) as temporary:
         workbook.save(temporary)
     return path
@@ -88,8 +115,10 @@ def summary_dict(data: ReportData, report_path: Path | None, exit_code: int) -> 
     facts, stats = data.facts, data.stats
     return {
         "input": facts.input_file,
+        "input_sha256": facts.input_sha256,
         "sheet": facts.sheet,
         "rows": len(data.rows),
+        "needs_attention": sum(1 for r in data.results if r.status in NEEDS_ATTENTION),
         "status_counts": status_counts(data.results),
         "api_calls": stats.api_calls,
         "retries": stats.retries,
@@ -111,127 +140,12 @@ def write_summary_json(path: Path, summary: dict[str, object]) -> None:
 
 
 def safe_cell(sheet: WriteOnlyWorksheet, value: object, *, bold: bool = False) -> WriteOnlyCell:
-    """A cell that shows exactly `value`: text never turns into a formula."""
-    cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-        if value.startswith(FORMULA_PREFIXES):
-            cell.quotePrefix = True
-    elif isinstance(value, dt.datetime):
-        cell.number_format = "yyyy-mm-dd hh:mm:ss" if value.time() else "yyyy-mm-dd"
-    elif isinstance(value, dt.date):
-        cell.number_format = "yyyy-mm-dd"
+    """A cell (or plain value) that shows exactly `value`: text never turns into a formula."""
+    maker = CellMaker(sheet)
     if bold:
-        cell.font = _BOLD
-    return cell
-
-
-def _header(sheet: WriteOnlyWorksheet, names: Sequence[str]) -> None:
-    sheet.append([safe_cell(sheet, name, bold=True) for name in names])
-
-
-def _write_summary(sheet: WriteOnlyWorksheet, data: ReportData) -> None:
-    facts, stats = data.facts, data.stats
-    sheet.column_dimensions["A"].width = 22
-    sheet.column_dimensions["B"].width = 60
-    sheet.append([safe_cell(sheet, data.verdict(), bold=True)])
-    sheet.append([])
-    _header(sheet, ("Status", "Rows"))
-    for status, count in status_counts(data.results).items():
-        sheet.append([safe_cell(sheet, status), count])
-    sheet.append([])
-    facts_rows: list[tuple[str, object]] = [
-        ("Input file", facts.input_file),
-        ("Sheet", facts.sheet or ""),
-        ("Rows", len(data.rows)),
-        ("Mode", "dry run (nothing sent)" if facts.dry_run else "live"),
-        ("Started", facts.started),
-        ("Finished", facts.finished),
-        ("Duration (s)", round((facts.finished - facts.started).total_seconds(), 1)),
-        ("Endpoint", facts.endpoint or ""),
-        ("Transport", facts.transport or ""),
-        ("Calls planned", len(data.planned)),
-        ("API calls made", stats.api_calls),
-        ("Retries", stats.retries),
-        ("Isolation calls", stats.isolation_calls),
-        ("Token renewals", stats.token_renewals),
-    ]
-    if facts.note:
-        facts_rows.append(("Note", facts.note))
-    _header(sheet, ("Run", ""))
-    for name, value in facts_rows:
-        sheet.append([safe_cell(sheet, name), safe_cell(sheet, value)])
-
-
-def _write_results(sheet: WriteOnlyWorksheet, data: ReportData) -> None:
-    sheet.freeze_panes = "A2"
-    _header(sheet, (*data.headers, *RESULT_COLUMNS))
-    fills = {s: PatternFill("solid", fgColor=c) for s, c in _STATUS_FILL.items()}
-    for row, result in zip(data.rows, data.results, strict=True):
-        status = safe_cell(sheet, result.status.value)
-        status.fill = fills[result.status]
-        sheet.append(
-            [
-                *(safe_cell(sheet, value) for value in row.values),
-                status,
-                safe_cell(sheet, result.message),
-                safe_cell(sheet, ", ".join(result.batch_ids)),
-                result.attempts or None,
-                safe_cell(sheet, result.at) if result.at else None,
-            ]
-        )
-
-
-def _write_batches(sheet: WriteOnlyWorksheet, data: ReportData) -> None:
-    _header(
-        sheet,
-        (
-            "Batch",
-            "Part of",
-            "Settings",
-            "Learners",
-            "Courses",
-            "Pairs",
-            "Outcome",
-            "Message",
-            "Attempts",
-            "Duration (s)",
-        ),
-    )
-    for line in _batch_lines(data):
-        sheet.append([safe_cell(sheet, value) for value in line])
-
-
-def _batch_lines(data: ReportData) -> Iterator[tuple[object, ...]]:
-    if not data.calls:
-        for batch in data.planned:
-            yield (
-                batch.batch_id,
-                "",
-                batch.settings.describe(),
-                len(batch.learner_ids),
-                len(batch.course_ids),
-                batch.size,
-                "planned",
-                "",
-                0,
-                0.0,
-            )
-        return
-    for call in sorted(data.calls, key=lambda c: c.batch.batch_id):
-        batch = call.batch
-        yield (
-            batch.batch_id,
-            call.parent_id or "",
-            batch.settings.describe(),
-            len(batch.learner_ids),
-            len(batch.course_ids),
-            batch.size,
-            call.status.value,
-            call.message,
-            call.attempts,
-            round(call.duration_s, 3),
-        )
+        return maker.styled(value, maker.style("bold", bold=True))
+    made = maker.value(value)
+    return made if isinstance(made, WriteOnlyCell) else WriteOnlyCell(sheet, value=made)
 
 
 @contextmanager
@@ -243,6 +157,18 @@ def _atomic_path(target: Path) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
+        # mkstemp makes the file private (0600); a report gets the mode any new file would get
+        # (or keeps the one it replaces), so a team sharing a reports folder can open it.
+        os.chmod(temporary, _file_mode(target))
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _file_mode(target: Path) -> int:
+    try:
+        return target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

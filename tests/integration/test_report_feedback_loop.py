@@ -1,0 +1,161 @@
+"""The report as the next input, against the sandbox over HTTP on 127.0.0.1.
+
+A person runs a file with broken rows, fixes those rows on the report's Needs attention sheet
+(here with openpyxl, as Excel would save them) and runs the report itself. Exactly the fixed
+rows get enrolled, each pair once; the row left broken is reported again; nothing enrolled by
+the first run is sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from bulk_enroll.cli import main
+from bulk_enroll.model import DueDateType, DueSettings
+from bulk_enroll.report_feedback import NEEDS_ATTENTION_SHEET, REASON_HEADER
+from bulk_enroll.sandbox import SandboxServer, default_directory
+from bulk_enroll.sandbox.directory import sandbox_id
+from bulk_enroll.sandbox.state import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from tests.support import HEADER, write_xlsx
+
+DIRECTORY = default_directory()
+ACTIVE = [u.user_id for u in DIRECTORY.users if u.is_active]
+COURSES = [c.content_id for c in DIRECTORY.courses]
+UNKNOWN_LEARNER = sandbox_id("user", "nobody-by-this-id")
+COLUMNS = (*HEADER, "Employee name")
+PERIOD = DueSettings(DueDateType.DUE_PERIOD, due_period_hours=720)
+DATED = DueSettings(DueDateType.DUE_DATE, due_date=dt.date(2027, 5, 1), lock_after_due_date=True)
+UNLIMITED = DueSettings(DueDateType.UNLIMITED)
+
+
+@pytest.fixture
+def sandbox(monkeypatch, tmp_path):
+    with SandboxServer().start() as server:
+        monkeypatch.setenv("BULK_ENROLL_SOAP_URL", server.soap_url)
+        monkeypatch.setenv("BULK_ENROLL_API_URL", server.api_url)
+        monkeypatch.setenv("BULK_ENROLL_CLIENT_ID", SANDBOX_CLIENT_ID)
+        monkeypatch.setenv("BULK_ENROLL_CLIENT_SECRET", SANDBOX_CLIENT_SECRET)
+        monkeypatch.delenv("BULK_ENROLL_TOKEN", raising=False)
+        monkeypatch.chdir(tmp_path)
+        yield server
+
+
+def period_row(learner, course, name):
+    return [learner, course, "due_period", None, 720, None, None, name]
+
+
+def input_file(path: Path) -> Path:
+    """Ten good rows, one duplicate, five broken ones (named so the test can find them)."""
+    rows: list[list[object]] = [list(COLUMNS)]
+    rows += [period_row(ACTIVE[i], COURSES[i % 3], f"good {i}") for i in range(10)]
+    rows.append(period_row(ACTIVE[0], COURSES[0], "duplicate of good 0"))
+    rows.append(period_row("EMP-00042", COURSES[0], "bad learner id"))
+    rows.append(period_row(UNKNOWN_LEARNER, COURSES[1], "unknown learner"))
+    rows.append([ACTIVE[12], COURSES[4], "due_date", None, None, True, None, "missing due date"])
+    rows.append([ACTIVE[13], COURSES[5], "asap", None, None, None, None, "bad due date type"])
+    rows.append(period_row("still-broken", COURSES[2], "left broken"))
+    return write_xlsx(path, rows)
+
+
+def enrolled(server: SandboxServer) -> dict[tuple[str, str], DueSettings]:
+    records = server.state.enrollments()
+    assert all(r.times_enrolled == 1 for r in records.values()), "a pair was enrolled twice"
+    return {pair: record.settings for pair, record in records.items()}
+
+
+def sheet_records(path: Path, sheet: str) -> list[dict[str, object]]:
+    header, *rows = openpyxl.load_workbook(path)[sheet].iter_rows(values_only=True)
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def fix_rows(report: Path) -> None:
+    """What the person does in Excel: correct four of the five rows in place, save."""
+    book = openpyxl.load_workbook(report)
+    sheet = book[NEEDS_ATTENTION_SHEET]
+    header = [cell.value for cell in sheet[1]]
+    column = {name: header.index(name) + 1 for name in header}
+    for number in range(2, sheet.max_row + 1):
+        name = sheet.cell(number, column["Employee name"]).value
+
+        def put(field: str, value: object, row: int = number) -> None:
+            sheet.cell(row, column[field]).value = value
+
+        if name == "bad learner id":
+            put("learner_id", ACTIVE[10])
+        elif name == "unknown learner":
+            put("learner_id", ACTIVE[11])
+        elif name == "missing due date":
+            put("due_date", dt.datetime(2027, 5, 1))
+        elif name == "bad due date type":
+            put("due_date_type", "unlimited")
+    book.save(report)
+
+
+def test_needs_attention_sheet_fed_back_enrolls_exactly_the_fixed_rows(sandbox, tmp_path, capsys):
+    source = input_file(tmp_path / "hires.xlsx")
+    assert main(["run", str(source), "--report", "first.xlsx"]) == 1
+    assert capsys.readouterr().out.endswith(
+        "Report: first.xlsx\nTo retry: fix the 5 row(s) on its 'Needs attention' sheet, save it,"
+        " and run: bulk-enroll run first.xlsx\n"
+    )
+    first_enrolled = enrolled(sandbox)
+    assert first_enrolled == {(ACTIVE[i], COURSES[i % 3]): PERIOD for i in range(10)}
+
+    attention = sheet_records(tmp_path / "first.xlsx", NEEDS_ATTENTION_SHEET)
+    assert list(attention[0]) == [*COLUMNS, REASON_HEADER]  # the input's columns + the reason
+    assert [r["Employee name"] for r in attention] == [
+        "bad learner id",
+        "unknown learner",
+        "missing due date",
+        "bad due date type",
+        "left broken",
+    ]
+    assert attention[1][REASON_HEADER] == "failed: Wrong parameters"
+    assert attention[0][REASON_HEADER].startswith("invalid: learner_id: 'EMP-00042' is not an ID")
+
+    fix_rows(tmp_path / "first.xlsx")
+    calls_before = len(sandbox.state.calls())
+    assert main(["run", "first.xlsx", "--report", "second.xlsx"]) == 1  # one row still broken
+
+    fixed = {
+        (ACTIVE[10], COURSES[0]): PERIOD,
+        (ACTIVE[11], COURSES[1]): PERIOD,
+        (ACTIVE[12], COURSES[4]): DATED,
+        (ACTIVE[13], COURSES[5]): UNLIMITED,
+    }
+    assert enrolled(sandbox) == first_enrolled | fixed  # exactly the fixed rows, each once
+    new_calls = sandbox.state.calls()[calls_before:]
+    sent = {(lr, c) for call in new_calls for lr in call.learner_ids for c in call.course_ids}
+    assert sent == set(fixed)  # nothing from the first run was sent again
+
+    results = sheet_records(tmp_path / "second.xlsx", "Results")
+    assert list(results[0])[: len(COLUMNS)] == list(COLUMNS)  # no reason column carried over
+    assert REASON_HEADER not in results[0]
+    assert {r["Employee name"]: r["Status"] for r in results} == {
+        "bad learner id": "enrolled",
+        "unknown learner": "enrolled",
+        "missing due date": "enrolled",
+        "bad due date type": "enrolled",
+        "left broken": "invalid",
+    }
+    assert [
+        r["Employee name"] for r in sheet_records(tmp_path / "second.xlsx", NEEDS_ATTENTION_SHEET)
+    ] == ["left broken"]
+    summary = [r for r in openpyxl.load_workbook(tmp_path / "second.xlsx")["Summary"].values]
+    facts = {r[0]: r[1] for r in summary if r and r[0]}
+    assert (facts["Input file"], facts["Sheet"]) == ("first.xlsx", NEEDS_ATTENTION_SHEET)
+
+
+def test_a_dry_run_report_fed_back_sends_what_the_dry_run_planned(sandbox, tmp_path):
+    source = input_file(tmp_path / "hires.xlsx")
+    assert main(["run", "--dry-run", str(source), "--report", "plan.xlsx"]) == 1
+    assert sandbox.state.calls() == []
+    assert main(["run", "plan.xlsx", "--report", "done.xlsx"]) == 1  # broken rows still broken
+    assert enrolled(sandbox) == {(ACTIVE[i], COURSES[i % 3]): PERIOD for i in range(10)}
+    statuses = [r["Status"] for r in sheet_records(tmp_path / "done.xlsx", "Results")]
+    # the duplicate settled in the dry run, so it is not in plan.xlsx's Needs attention sheet
+    assert statuses == ["enrolled"] * 10 + ["invalid", "failed", "invalid", "invalid", "invalid"]
