@@ -14,6 +14,7 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from copy import copy
 from types import MethodType
 
+import openpyxl
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -251,7 +252,8 @@ def stream_prepared_cells(sheet: WriteOnlyWorksheet) -> None:
     """Let `sheet` take our prepared cells directly, as openpyxl's own path would after a
     failed conversion attempt (an exception and two string formats per styled cell: a third
     of the styling cost on a 100,000-row report). Plain values take openpyxl's own path."""
-    if hasattr(sheet, "_values_to_row"):  # else (another openpyxl) its own path still works
+    # Only on the openpyxl line this copy was taken from; any other keeps openpyxl's own path.
+    if openpyxl.__version__.startswith("3.1.") and hasattr(sheet, "_values_to_row"):
         sheet._values_to_row = MethodType(_values_to_row, sheet)
 
 
