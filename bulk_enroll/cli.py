@@ -7,8 +7,10 @@ code (DESIGN.md); the traceback is shown only with --traceback.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -59,6 +61,8 @@ def cli(ctx: click.Context, verbose: int, traceback: bool) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(message)s", force=True
     )
+    # Progress lines (written when stderr is not a terminal) are what a scheduler's log wants.
+    logging.getLogger("bulk_enroll.progress").setLevel(min(level, logging.INFO))
 
 
 @cli.command()
@@ -94,6 +98,17 @@ def cli(ctx: click.Context, verbose: int, traceback: bool) -> None:
     type=click.Choice(["true", "false"]),
     help="Lock courses after the due date, for rows without a value.",
 )
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Send again pairs whose earlier call lost its answer and could not be checked "
+    "(check the LMS first: they may already be enrolled).",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    help="Folder of the journal [default: BULK_ENROLL_STATE_DIR or ~/.local/state/bulk-enroll].",
+)
 def run(
     file: Path,
     sandbox: bool,
@@ -106,6 +121,8 @@ def run(
     due_period: str | None,
     access_date: str | None,
     lock_after_due_date: str | None,
+    resend_unknown: bool,
+    state_dir: Path | None,
 ) -> int:
     """Enroll the learners listed in FILE (CSV or XLSX) and write a result workbook.
 
@@ -121,9 +138,15 @@ def run(
         dry_run=dry_run,
         strict=strict,
         defaults=RowDefaults(due_date_type, due_date, due_period, access_date, lock_after_due_date),
+        resend_unknown=resend_unknown,
+        state_dir=state_dir,
+        interactive=True,
     )
     settings = load_run_settings()
-    with _account(sandbox, needed=not dry_run) as account:
+    with _account(sandbox, needed=not dry_run) as account, _sandbox_state(sandbox) as scratch:
+        if scratch is not None and state_dir is None:
+            # Each --sandbox run starts a fresh emulator: its journal must not outlive it.
+            options = dataclasses.replace(options, state_dir=scratch)
 
         def connection():  # type: ignore[no-untyped-def]
             assert account is not None
@@ -197,6 +220,15 @@ def sandbox_command(
     serve(host, port, state=state, faults=faults, on_ready=announce)
     click.echo("Sandbox stopped.")
     return int(ExitStatus.OK)
+
+
+@contextlib.contextmanager
+def _sandbox_state(sandbox: bool) -> Iterator[Path | None]:
+    if not sandbox:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="bulk-enroll-sandbox-") as scratch:
+        yield Path(scratch)
 
 
 @contextlib.contextmanager
