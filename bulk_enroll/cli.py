@@ -177,6 +177,11 @@ def run(
     type=int,
     help="Seconds an issued token lives.",
 )
+@click.option(
+    "--accept-any-learner",
+    is_flag=True,
+    help="Treat any well-formed learner ID as an active user (for load tests).",
+)
 def sandbox_command(
     host: str,
     port: int,
@@ -184,6 +189,7 @@ def sandbox_command(
     error_rate: float,
     rate_limit: float | None,
     token_lifetime: int,
+    accept_any_learner: bool,
 ) -> int:
     """Serve the built-in emulator of the iSpring Learn API until Ctrl-C.
 
@@ -216,7 +222,11 @@ def sandbox_command(
         click.echo(f"  export BULK_ENROLL_CLIENT_ID={SANDBOX_CLIENT_ID}")
         click.echo(f"  export BULK_ENROLL_CLIENT_SECRET={SANDBOX_CLIENT_SECRET}  # sandbox only")
 
-    state = SandboxState(default_directory(), token_lifetime_s=token_lifetime)
+    state = SandboxState(
+        default_directory(),
+        token_lifetime_s=token_lifetime,
+        accept_unknown_learners=accept_any_learner,
+    )
     serve(host, port, state=state, faults=faults, on_ready=announce)
     click.echo("Sandbox stopped.")
     return int(ExitStatus.OK)

@@ -183,11 +183,13 @@ class Sender:
     def send(self, batches: Sequence[Batch]) -> SendReport:
         """Send every batch; after a stop, the rest are left `not_sent` with the reason."""
         self.progress.start(sum(b.size for b in batches), len(batches))
+        started = time.monotonic()
         try:
             with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
                 list(pool.map(self._send_top_level, batches))
         finally:
             self.progress.close()
+        self._report.stats.send_seconds = round(time.monotonic() - started, 3)
         self._report.stats.token_renewals = getattr(self.tokens, "renewals", 0)
         self._report.stats.extra["rate_slowdowns"] = self.throttle.slowdowns
         return self._report
@@ -360,8 +362,11 @@ class Sender:
                 self._retries_left -= 1
             error = state.outcome.exception() if state.outcome else None
             wait = state.next_action.sleep if state.next_action else 0.0
-            log.warning("batch %s: attempt %d failed (%s); retrying in %.1f s",
-                        batch.batch_id, state.attempt_number, error, wait)
+            # A 429 is the throttle's business (it slows everyone down): not worth a warning.
+            level = logging.INFO if getattr(getattr(error, "cause", None), "http_status",
+                                            None) == 429 else logging.WARNING
+            log.log(level, "batch %s: attempt %d failed (%s); retrying in %.1f s",
+                    batch.batch_id, state.attempt_number, error, wait)
         return before_sleep
 
     # --- recording ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 
 MIN_RATE = 0.2  # calls per second: never slower than one call every five seconds
+HEADROOM = 0.95  # aim just under a configured limit: at exactly the limit, jitter means 429s
 RECOVERY_STEPS = 20  # successes needed to climb back from half to the ceiling
 
 
@@ -21,7 +22,7 @@ class AdaptiveThrottle:
     def __init__(self, max_rate: float | None = None, *,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.ceiling = max_rate if max_rate and max_rate > 0 else math.inf
+        self.ceiling = max_rate * HEADROOM if max_rate and max_rate > 0 else math.inf
         self.rate = self.ceiling
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
@@ -31,15 +32,24 @@ class AdaptiveThrottle:
         self.slowdowns = 0
 
     def acquire(self) -> None:
-        """Block until this thread may send its next call."""
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._next_slot, self._paused_until)
-            if math.isfinite(self.rate):
-                self._next_slot = start + 1.0 / self.rate
-            self._recent.append(start)
-        if start > now:
-            self._sleep(start - now)
+        """Block until this thread may send its next call.
+
+        A thread that was already waiting for its slot when a 429 paused everyone waits for
+        the pause too (it takes a new slot after it), so nobody sends during Retry-After.
+        """
+        while True:
+            with self._lock:
+                now = self._clock()
+                start = max(now, self._next_slot, self._paused_until)
+                if math.isfinite(self.rate):
+                    self._next_slot = start + 1.0 / self.rate
+                pause_seen = self._paused_until
+            if start > now:
+                self._sleep(start - now)
+            with self._lock:
+                if self._paused_until <= pause_seen:
+                    self._recent.append(start)
+                    return
 
     def too_many_requests(self, retry_after: float | None) -> None:
         """The server said 429: halve the rate and pause everyone for `retry_after`."""
