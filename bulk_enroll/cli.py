@@ -7,8 +7,10 @@ code (DESIGN.md); the traceback is shown only with --traceback.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -60,6 +62,8 @@ def cli(ctx: click.Context, verbose: int, traceback: bool) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(message)s", force=True
     )
+    # Progress lines (written when stderr is not a terminal) are what a scheduler's log wants.
+    logging.getLogger("bulk_enroll.progress").setLevel(min(level, logging.INFO))
 
 
 @cli.command()
@@ -101,6 +105,17 @@ def cli(ctx: click.Context, verbose: int, traceback: bool) -> None:
     help="Report as a workbook, or the Results rows as CSV (UTF-8 with BOM) "
     "[default: from --report's extension, else xlsx].",
 )
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Send again pairs whose earlier call lost its answer and could not be checked "
+    "(check the LMS first: they may already be enrolled).",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    help="Folder of the journal [default: BULK_ENROLL_STATE_DIR or ~/.local/state/bulk-enroll].",
+)
 def run(
     file: Path,
     sandbox: bool,
@@ -114,6 +129,8 @@ def run(
     access_date: str | None,
     lock_after_due_date: str | None,
     report_format: str | None,
+    resend_unknown: bool,
+    state_dir: Path | None,
 ) -> int:
     """Enroll the learners listed in FILE (CSV or XLSX) and write a result workbook.
 
@@ -130,9 +147,15 @@ def run(
         strict=strict,
         defaults=RowDefaults(due_date_type, due_date, due_period, access_date, lock_after_due_date),
         report_format=_report_format(report_format, report_path),
+        resend_unknown=resend_unknown,
+        state_dir=state_dir,
+        interactive=True,
     )
     settings = load_run_settings()
-    with _account(sandbox, needed=not dry_run) as account:
+    with _account(sandbox, needed=not dry_run) as account, _sandbox_state(sandbox) as scratch:
+        if scratch is not None and state_dir is None:
+            # Each --sandbox run starts a fresh emulator: its journal must not outlive it.
+            options = dataclasses.replace(options, state_dir=scratch)
 
         def connection():  # type: ignore[no-untyped-def]
             assert account is not None
@@ -175,6 +198,11 @@ def _report_format(chosen: str | None, report_path: Path | None) -> ReportFormat
     type=int,
     help="Seconds an issued token lives.",
 )
+@click.option(
+    "--accept-any-learner",
+    is_flag=True,
+    help="Treat any well-formed learner ID as an active user (for load tests).",
+)
 def sandbox_command(
     host: str,
     port: int,
@@ -182,6 +210,7 @@ def sandbox_command(
     error_rate: float,
     rate_limit: float | None,
     token_lifetime: int,
+    accept_any_learner: bool,
 ) -> int:
     """Serve the built-in emulator of the iSpring Learn API until Ctrl-C.
 
@@ -214,10 +243,23 @@ def sandbox_command(
         click.echo(f"  export BULK_ENROLL_CLIENT_ID={SANDBOX_CLIENT_ID}")
         click.echo(f"  export BULK_ENROLL_CLIENT_SECRET={SANDBOX_CLIENT_SECRET}  # sandbox only")
 
-    state = SandboxState(default_directory(), token_lifetime_s=token_lifetime)
+    state = SandboxState(
+        default_directory(),
+        token_lifetime_s=token_lifetime,
+        accept_unknown_learners=accept_any_learner,
+    )
     serve(host, port, state=state, faults=faults, on_ready=announce)
     click.echo("Sandbox stopped.")
     return int(ExitStatus.OK)
+
+
+@contextlib.contextmanager
+def _sandbox_state(sandbox: bool) -> Iterator[Path | None]:
+    if not sandbox:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="bulk-enroll-sandbox-") as scratch:
+        yield Path(scratch)
 
 
 @contextlib.contextmanager

@@ -47,8 +47,11 @@ class RunSettings:
     limits: PlanLimits = field(default_factory=PlanLimits)
     concurrency: int = 4
     max_attempts: int = 5
+    retry_budget: int = 200
+    rate_limit: float | None = None  # calls per second; None: unlimited until a 429
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
+    state_dir: Path = field(default_factory=lambda: default_state_dir())
 
 
 def load_account(environ: Mapping[str, str] | None = None) -> AccountSettings:
@@ -117,9 +120,21 @@ def load_run_settings(environ: Mapping[str, str] | None = None) -> RunSettings:
         ),
         concurrency=int(number("CONCURRENCY", 4)),
         max_attempts=int(number("MAX_ATTEMPTS", 5)),
+        retry_budget=int(number("RETRY_BUDGET", 200, minimum=0)),
+        rate_limit=number("RATE_LIMIT", 0, minimum=0) or None,
         connect_timeout_s=number("CONNECT_TIMEOUT", 10.0, minimum=0.1),
         read_timeout_s=number("READ_TIMEOUT", 60.0, minimum=0.1),
+        state_dir=default_state_dir(env),
     )
+
+
+def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the journal lives: BULK_ENROLL_STATE_DIR, else the XDG state folder."""
+    env = os.environ if environ is None else environ
+    if env.get(PREFIX + "STATE_DIR"):
+        return Path(env[PREFIX + "STATE_DIR"]).expanduser()
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "bulk-enroll"
 
 
 def check_url(url: str, name: str) -> None:

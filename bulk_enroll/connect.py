@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from bulk_enroll import __version__
 from bulk_enroll.config import AccountSettings, RunSettings
+from bulk_enroll.journal import account_key
+from bulk_enroll.sender import Settler
 from bulk_enroll.transport import Transport
 from bulk_enroll.transport.auth import ClientCredentialsToken, StaticToken, TokenSource
 from bulk_enroll.transport.http import make_session
@@ -18,6 +20,8 @@ class Connection:
     transport: Transport
     tokens: TokenSource
     endpoint: str  # scheme://host[:port]/path of the enrollment endpoint; never a secret
+    account: str = ""  # how the journal names this account (endpoint and client ID)
+    settler: Settler | None = None  # reads the server's enrollments after a lost answer
 
 
 def connect(account: AccountSettings, run: RunSettings) -> Connection:
@@ -39,4 +43,5 @@ def connect(account: AccountSettings, run: RunSettings) -> Connection:
         timeout=timeout,
     )
     parts = urlsplit(account.soap_url)
-    return Connection(transport, tokens, f"{parts.scheme}://{parts.netloc}{parts.path}")
+    endpoint = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return Connection(transport, tokens, endpoint, account_key(endpoint, account.client_id))

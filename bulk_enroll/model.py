@@ -229,6 +229,7 @@ class SendStats:
     retries: int = 0
     isolation_calls: int = 0
     token_renewals: int = 0
+    send_seconds: float = 0.0
     extra: dict[str, int] = field(default_factory=dict)
 
 

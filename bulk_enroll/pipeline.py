@@ -6,10 +6,12 @@ connection, clock and paths.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +19,13 @@ from pathlib import Path
 from bulk_enroll.config import RunSettings
 from bulk_enroll.connect import Connection
 from bulk_enroll.errors import InputFileError
+from bulk_enroll.interrupt import stop_on_signals
+from bulk_enroll.journal import Journal
 from bulk_enroll.model import Batch, ExitStatus, Pair, PairOutcome, RowIssue, Status
 from bulk_enroll.planner import plan
+from bulk_enroll.progress import make_progress
 from bulk_enroll.reader import read_table
+from bulk_enroll.reconcile import reconcile, settle_leftovers
 from bulk_enroll.report import (
     ReportData,
     ReportFormat,
@@ -31,9 +37,11 @@ from bulk_enroll.report import (
 from bulk_enroll.resolve import resolve_rows
 from bulk_enroll.results import SETTLED_WELL, settle_rows, unique_pairs
 from bulk_enroll.sender import RetryPolicy, Sender, SendReport
+from bulk_enroll.throttle import AdaptiveThrottle
 from bulk_enroll.validate import RowDefaults, validate_table
 
 log = logging.getLogger(__name__)
+JOURNAL_NAME = "journal.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,9 @@ class JobOptions:
     defaults: RowDefaults = field(default_factory=RowDefaults)
     reports_dir: Path = Path("reports")
     report_format: ReportFormat = "xlsx"
+    resend_unknown: bool = False
+    state_dir: Path | None = None  # journal folder; None: the settings' state_dir
+    interactive: bool = False  # a CLI run: progress display and Ctrl-C handling
 
 
 @dataclass(frozen=True)
@@ -80,7 +91,8 @@ def run_job(
     input_sha256 = file_sha256(options.input_path)
     rows = resolve_rows(validated.rows)
     issues = [issue for row in rows for issue in row.issues]
-    batches = plan(unique_pairs(rows), settings.limits)
+    pairs = unique_pairs(rows)
+    batches = plan(pairs, settings.limits)
     log.info(
         "%s: %d rows, %d invalid, %d calls planned",
         validated.file,
@@ -104,13 +116,14 @@ def run_job(
             raise ValueError("a live run needs a connection")
         connection = connect()
         endpoint, transport_name = connection.endpoint, connection.transport.name
-        sent = Sender(
-            connection.transport,
-            connection.tokens,
-            policy=RetryPolicy(max_attempts=settings.max_attempts),
-            concurrency=settings.concurrency,
-            now=now,
-        ).send(batches)
+        journal_path = (options.state_dir or settings.state_dir) / JOURNAL_NAME
+        with Journal(journal_path, connection.account, now=now) as journal:
+            unknown = settle_leftovers(journal, connection.settler,
+                                       resend_unknown=options.resend_unknown)
+            to_send, already = reconcile(pairs, journal.confirmed(pairs), unknown)
+            batches = plan(to_send, settings.limits)
+            sent = _send(batches, connection, journal, settings, options, started, now)
+            sent.outcomes.update(already)
         note = sent.stopped_reason
 
     results = settle_rows(rows, sent.outcomes)
@@ -147,6 +160,28 @@ def file_sha256(path: Path) -> str:
     """The input's checksum for the report: says exactly which file a report belongs to."""
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _send(batches: list[Batch], connection: Connection, journal: Journal, settings: RunSettings,
+          options: JobOptions, started: dt.datetime,
+          now: Callable[[], dt.datetime]) -> SendReport:
+    """Send through the connection, journalled; Ctrl-C stops cleanly in a CLI run."""
+    sender = Sender(
+        connection.transport,
+        connection.tokens,
+        policy=RetryPolicy(max_attempts=settings.max_attempts,
+                           retry_budget=settings.retry_budget),
+        concurrency=settings.concurrency,
+        throttle=AdaptiveThrottle(settings.rate_limit),
+        journal=journal,
+        settler=connection.settler,
+        progress=make_progress() if options.interactive else None,
+        run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}",
+        now=now,
+    )
+    guard = stop_on_signals(sender.stop) if options.interactive else contextlib.nullcontext()
+    with guard:
+        return sender.send(batches)
 
 
 def _check_writable(path: Path) -> None:

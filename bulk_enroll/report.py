@@ -124,6 +124,7 @@ def summary_dict(data: ReportData, report_path: Path | None, exit_code: int) -> 
         "retries": stats.retries,
         "isolation_calls": stats.isolation_calls,
         "token_renewals": stats.token_renewals,
+        "send_seconds": stats.send_seconds,
         "batches_planned": len(data.planned),
         "dry_run": facts.dry_run,
         "started": facts.started.isoformat(),

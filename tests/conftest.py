@@ -24,3 +24,12 @@ def xlsx_file(tmp_path: Path) -> Callable[..., Path]:
         return write_xlsx(tmp_path / name, rows, **kwargs)  # type: ignore[arg-type]
 
     return build
+
+
+@pytest.fixture(autouse=True)
+def isolated_state_dir(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own journal folder: no test sees another's confirmed pairs."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("BULK_ENROLL_STATE_DIR", str(state))
+    return state

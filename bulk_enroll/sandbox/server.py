@@ -30,6 +30,7 @@ from bulk_enroll.sandbox.state import InvalidCredentials, SandboxState, SoapFaul
 logger = logging.getLogger(__name__)
 
 TOKEN_PATH = "/api/v3/token"
+STATS_PATH = "/_sandbox/stats"  # not part of the vendor's API: counters for benchmarks
 MAX_BODY_BYTES = 16 * 1024 * 1024
 JSON_CONTENT_TYPE = "application/json"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
@@ -178,6 +179,7 @@ class SandboxApp:
         self.routes: dict[tuple[str, str], Route] = {
             ("POST", TOKEN_PATH): Route(self.issue_token, faulty=False),
             ("POST", soap_path): Route(self.soap),
+            ("GET", STATS_PATH): Route(self.stats, faulty=False),
         }
 
     def dispatch(self, request: Request) -> Response:
@@ -223,6 +225,16 @@ class SandboxApp:
             HTTPStatus.OK.value,
             {"access_token": token, "expires_in": expires_in, "token_type": "bearer"},
         )
+
+    def stats(self, request: Request) -> Response:
+        """Counters a benchmark in another process reads (calls, enrollments, faults)."""
+        calls = self.state.calls()
+        return Response.json(HTTPStatus.OK.value, {
+            "calls": len(calls),
+            "successful_calls": sum(1 for c in calls if c.outcome == "success"),
+            "enrollments": len(self.state.enrollments()),
+            "faults": self.state.fault_counts(),
+        })
 
     def soap(self, request: Request) -> Response:
         try:

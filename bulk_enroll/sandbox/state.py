@@ -22,6 +22,11 @@ from bulk_enroll.sandbox.directory import Directory
 
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"
+# A department administrator: may enroll only learners of DEPT_ADMIN_DEPARTMENT.
+DEPT_ADMIN_CLIENT_ID = "sandbox-dept-admin"
+DEPT_ADMIN_CLIENT_SECRET = "sandbox-dept-secret"
+DEPT_ADMIN_DEPARTMENT = "Engineering"
+PERMISSION_DENIED = "Permission denied"
 
 FAULT_CLIENT = "SOAP-ENV:Client"
 INVALID_TOKEN = "Invalid token"
@@ -99,12 +104,17 @@ class SandboxState:
         directory: Directory,
         token_lifetime_s: float = 1800,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        accept_unknown_learners: bool = False,
     ) -> None:
         self.directory = directory
+        # For load tests: any well-formed learner ID counts as an active user.
+        self.accept_unknown_learners = accept_unknown_learners
         self.token_lifetime_s = token_lifetime_s
         self._clock = clock
         self._lock = threading.Lock()
         self._tokens: dict[str, float | None] = {}  # token -> expiry clock reading, None: never
+        self._token_scope: dict[str, str] = {}  # token -> the only department it may enroll
         self._enrollments: dict[tuple[str, str], EnrollmentRecord] = {}
         self._calls: list[CallRecord] = []
         self._fault_counts: Counter[str] = Counter()
@@ -113,14 +123,30 @@ class SandboxState:
 
     def issue_token(self, client_id: str, client_secret: str) -> tuple[str, int]:
         """A new bearer token and its lifetime in seconds, as `POST /api/v3/token` answers."""
-        ok_id = secrets.compare_digest(client_id.encode(), SANDBOX_CLIENT_ID.encode())
-        ok_secret = secrets.compare_digest(client_secret.encode(), SANDBOX_CLIENT_SECRET.encode())
-        if not (ok_id and ok_secret):
-            raise InvalidCredentials("unknown client_id or wrong client_secret")
+        scope = self._scope_of(client_id, client_secret)
         token = secrets.token_urlsafe(32)
         with self._lock:
             self._tokens[token] = self._clock() + self.token_lifetime_s
+            if scope is not None:
+                self._token_scope[token] = scope
         return token, int(self.token_lifetime_s)
+
+    def _scope_of(self, client_id: str, client_secret: str) -> str | None:
+        """The department a client may enroll (None: the whole account); refuse strangers."""
+        clients = {
+            SANDBOX_CLIENT_ID: (SANDBOX_CLIENT_SECRET, None),
+            DEPT_ADMIN_CLIENT_ID: (DEPT_ADMIN_CLIENT_SECRET, self.dept_admin_department_id),
+        }
+        known = clients.get(client_id)
+        if known is None or not secrets.compare_digest(client_secret.encode(),
+                                                       known[0].encode()):
+            raise InvalidCredentials("unknown client_id or wrong client_secret")
+        return known[1]
+
+    @property
+    def dept_admin_department_id(self) -> str:
+        return next(d.department_id for d in self.directory.departments
+                    if d.name == DEPT_ADMIN_DEPARTMENT)
 
     def add_static_token(self, token: str) -> None:
         """Accept `token` forever (a pre-issued token for demos and tests)."""
@@ -166,6 +192,10 @@ class SandboxState:
                 settings = parse_settings(fields, problems)
                 if problems:
                     raise SoapFault(WRONG_PARAMETERS, detail="; ".join(problems))
+                outsiders = self._outside_scope(token, learners)
+                if outsiders:
+                    raise SoapFault(PERMISSION_DENIED, detail="learners outside the "
+                                    f"administrator's departments: {', '.join(outsiders)}")
             except SoapFault as fault:
                 self._record_call(learners, courses, fields, fault.faultstring, fault.detail)
                 raise
@@ -175,6 +205,14 @@ class SandboxState:
                 times = previous.times_enrolled + 1 if previous else 1
                 self._enrollments[pair] = EnrollmentRecord(*pair, settings, times)
             self._record_call(learners, courses, fields, SUCCESS)
+
+    def _outside_scope(self, token: str | None, learners: tuple[str, ...]) -> list[str]:
+        scope = self._token_scope.get(token or "")
+        if scope is None:
+            return []
+        users = self.directory.user_by_id
+        return [lr for lr in dict.fromkeys(learners)
+                if lr not in users or users[lr].department_id != scope]
 
     def record_rejected_request(self, fault: SoapFault) -> None:
         """Log a call whose request could not even be read (malformed XML, wrong body)."""
@@ -190,6 +228,8 @@ class SandboxState:
         users = self.directory.user_by_id
         for learner in dict.fromkeys(learners):
             user = users.get(learner)
+            if user is None and self.accept_unknown_learners:
+                continue
             if user is None:
                 problems.append(f"unknown learner ID {learner!r}")
             elif not user.is_active:

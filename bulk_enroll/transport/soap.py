@@ -232,9 +232,11 @@ def parse_response(
         )
     if status_code >= 500 and (fault is None or status_code in _UNAVAILABLE):
         detail = f" ({fault[1]})" if fault and fault[1] else ""
+        # 503 says the server would not take the request (RFC 9110, 15.6.4): safe to resend.
+        # Any other 5xx may come after the call was applied: the sender settles it by reading.
         raise TransientError(
             f"{_status_text(status_code)}{detail}",
-            maybe_applied=True,
+            maybe_applied=status_code != 503,
             retry_after=retry_after,
             http_status=status_code,
         )

@@ -89,18 +89,91 @@ def test_retry_after_sets_the_minimum_wait():
     assert sleeps and sleeps[0] >= 3
 
 
-def test_exhausted_retries_give_unknown_if_the_call_may_have_been_applied_else_not_sent():
+def test_a_lost_answer_without_a_settler_is_unknown_and_never_resent():
     def lost(b, t, n):
         raise TransientError("read timeout", maybe_applied=True)
 
+    transport = ScriptedTransport(lost)
+    report = make_sender(transport).send([batch(1)])
+    assert [o.status for o in report.outcomes.values()] == [Status.UNKNOWN]
+    assert len(transport.calls) == 1
+
+
+def test_exhausted_safe_retries_leave_the_pairs_not_sent():
     def refused(b, t, n):
         raise TransientError("connection refused", maybe_applied=False)
 
-    lost_report = make_sender(ScriptedTransport(lost)).send([batch(1)])
-    refused_report = make_sender(ScriptedTransport(refused)).send([batch(1)])
-    assert [o.status for o in lost_report.outcomes.values()] == [Status.UNKNOWN]
-    assert [o.status for o in refused_report.outcomes.values()] == [Status.NOT_SENT]
-    assert "after 4 attempts" in next(iter(refused_report.outcomes.values())).message
+    report = make_sender(ScriptedTransport(refused)).send([batch(1)])
+    [outcome] = report.outcomes.values()
+    assert outcome.status is Status.NOT_SENT
+    assert "no answer after 4 attempt(s)" in outcome.message
+
+
+def test_the_run_retry_budget_caps_retries_across_calls():
+    def refused(b, t, n):
+        raise TransientError("connection refused", maybe_applied=False)
+
+    transport = ScriptedTransport(refused)
+    sender = Sender(transport, StaticToken("t"), concurrency=1, sleep=lambda s: None,
+                    policy=RetryPolicy(max_attempts=10, retry_budget=5))
+    report = sender.send([batch(1, batch_id=f"b-{i}") for i in range(4)])
+    assert report.stats.retries == 5
+    assert len(transport.calls) == 4 + 5  # one first attempt per batch, five retries in all
+    assert all("retry budget is spent" in o.message for o in report.outcomes.values()
+               if o.batch_id != "b-0")
+
+
+def test_a_partly_applied_lost_call_confirms_what_is_there_and_resends_only_the_rest():
+    class Settler:
+        def enrolled_pairs(self, learners, courses):
+            return {("l0", "c0"), ("l1", "c0")}
+
+    def decide(b, t, n):
+        if n == 1:
+            raise TransientError("read timeout", maybe_applied=True)
+        return OK
+
+    transport = ScriptedTransport(decide)
+    sender = Sender(transport, StaticToken("t"), concurrency=1, sleep=lambda s: None,
+                    settler=Settler())
+    report = sender.send([batch(4)])
+    assert {o.status for o in report.outcomes.values()} == {Status.ENROLLED}
+    resent = {p for b, _ in transport.calls[1:] for p in b.pairs()}
+    assert {p.learner_id for p in resent} == {"l2", "l3"}
+
+
+def test_stop_lets_nothing_new_start():
+    sender = make_sender(ScriptedTransport(lambda b, t, n: OK))
+    sender.stop("interrupted (Ctrl-C)")
+    report = sender.send([batch(2)])
+    assert {o.status for o in report.outcomes.values()} == {Status.NOT_SENT}
+    assert report.stopped_reason == "interrupted (Ctrl-C)"
+
+
+def test_every_call_is_journalled_before_sending_and_settled_after():
+    events: list[tuple[str, object]] = []
+
+    class Log:
+        def begin(self, b, run_id):
+            events.append(("begin", b.batch_id))
+            return len(events)
+
+        def confirm(self, call_id, pairs, message=""):
+            events.append(("confirm", len(pairs)))
+
+        def finish(self, call_id, state, message=""):
+            events.append(("finish", state.value))
+
+    def decide(b, t, n):
+        assert events[-1][0] == "begin"  # journalled before the call left
+        return CallResult(CallVerdict.REJECTED, "Wrong parameters") if "l1" in b.learner_ids \
+            else OK
+
+    sender = Sender(ScriptedTransport(decide), StaticToken("t"), concurrency=1,
+                    sleep=lambda s: None, journal=Log())
+    sender.send([batch(2)])
+    assert events == [("begin", "b-1"), ("finish", "rejected"), ("begin", "b-1.1"),
+                      ("confirm", 1), ("begin", "b-1.2"), ("finish", "rejected")]
 
 
 @pytest.mark.parametrize("reason", ["Permission denied", "Wrong parameters"])

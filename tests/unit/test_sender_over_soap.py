@@ -1,4 +1,4 @@
-"""Sender + SOAP transport over requests-mock: what is retried on the wire and what is not."""
+"""Sender + SOAP transport over requests-mock: what is resent on the wire, and what never is."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ URL = "https://learn.example.com/soap"
 BATCH = Batch("b-1", DueSettings(DueDateType.UNLIMITED), ("l1",), ("c1",))
 SUCCESS = (b'<?xml version="1.0"?><e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/">'
            b"<e:Body><SuccessResult><success>true</success></SuccessResult></e:Body></e:Envelope>")
+OK = {"status_code": 200, "content": SUCCESS}
 
 
 def fault(text: str) -> bytes:
@@ -23,35 +24,72 @@ def fault(text: str) -> bytes:
             + b"</faultstring></e:Fault></e:Body></e:Envelope>")
 
 
-def send(sleeps: list[float]) -> Sender:
+class FixedSettler:
+    def __init__(self, present: set[tuple[str, str]]) -> None:
+        self.present, self.reads = present, 0
+
+    def enrolled_pairs(self, learner_ids, course_ids):
+        self.reads += 1
+        return self.present
+
+
+def sender(sleeps: list[float], settler=None) -> Sender:
     transport = SoapTransport(URL, session=make_session("test"), timeout=(1, 1))
     return Sender(transport, StaticToken("tok"), policy=RetryPolicy(max_attempts=4),
-                  concurrency=1, sleep=sleeps.append)
+                  concurrency=1, sleep=sleeps.append, settler=settler)
 
 
 @pytest.mark.parametrize("first", [
     {"status_code": 503, "text": "<html>busy</html>"},
-    {"status_code": 502, "text": ""},
     {"status_code": 429, "text": "slow down", "headers": {"Retry-After": "2"}},
     {"exc": requests.exceptions.ConnectTimeout},
-    {"exc": requests.exceptions.ReadTimeout},
-    {"exc": requests.exceptions.ConnectionError},
 ])
-def test_transient_answers_are_retried_then_succeed(requests_mock, first):
-    requests_mock.post(URL, [first, {"status_code": 200, "content": SUCCESS}])
+def test_failures_before_the_server_took_the_call_are_resent_without_a_check(requests_mock,
+                                                                            first):
+    requests_mock.post(URL, [first, OK])
     sleeps: list[float] = []
-    report = send(sleeps).send([BATCH])
+    report = sender(sleeps).send([BATCH])
     assert [o.status for o in report.outcomes.values()] == [Status.ENROLLED]
-    assert requests_mock.call_count == 2 and len(sleeps) == 1
+    assert requests_mock.call_count == 2 and report.stats.retries == 1
     if first.get("status_code") == 429:
         assert sleeps[0] >= 2
+
+
+@pytest.mark.parametrize("lost", [
+    {"status_code": 502, "text": ""},
+    {"status_code": 500, "text": "<html>oops</html>"},
+    {"exc": requests.exceptions.ReadTimeout},
+])
+def test_a_lost_answer_is_never_resent_blindly(requests_mock, lost):
+    requests_mock.post(URL, [lost, OK])
+    report = sender([]).send([BATCH])
+    [outcome] = report.outcomes.values()
+    assert outcome.status is Status.UNKNOWN and "may have been applied" in outcome.message
+    assert requests_mock.call_count == 1
+
+
+def test_a_lost_answer_found_applied_on_the_server_is_enrolled_without_resending(requests_mock):
+    requests_mock.post(URL, [{"exc": requests.exceptions.ReadTimeout}, OK])
+    settler = FixedSettler({("l1", "c1")})
+    report = sender([], settler).send([BATCH])
+    [outcome] = report.outcomes.values()
+    assert outcome.status is Status.ENROLLED and "confirmed by reading" in outcome.message
+    assert requests_mock.call_count == 1 and settler.reads == 1
+
+
+def test_a_lost_answer_found_not_applied_is_resent(requests_mock):
+    requests_mock.post(URL, [{"status_code": 504, "text": ""}, OK])
+    settler = FixedSettler(set())
+    report = sender([], settler).send([BATCH])
+    assert [o.status for o in report.outcomes.values()] == [Status.ENROLLED]
+    assert requests_mock.call_count == 2 and settler.reads == 1
 
 
 @pytest.mark.parametrize("reason", ["Permission denied", "Wrong parameters"])
 def test_rejections_are_not_retried(requests_mock, reason):
     requests_mock.post(URL, status_code=500, content=fault(reason))
     sleeps: list[float] = []
-    report = send(sleeps).send([BATCH])
+    report = sender(sleeps).send([BATCH])
     [outcome] = report.outcomes.values()
     assert (outcome.status, outcome.message) == (Status.FAILED, reason)
     assert requests_mock.call_count == 1 and sleeps == []
@@ -59,6 +97,7 @@ def test_rejections_are_not_retried(requests_mock, reason):
 
 def test_attempts_are_bounded(requests_mock):
     requests_mock.post(URL, status_code=503, text="down")
-    report = send([]).send([BATCH])
+    report = sender([]).send([BATCH])
     assert requests_mock.call_count == 4
-    assert [o.status for o in report.outcomes.values()] == [Status.UNKNOWN]
+    [outcome] = report.outcomes.values()
+    assert outcome.status is Status.NOT_SENT and "no answer after 4 attempt(s)" in outcome.message

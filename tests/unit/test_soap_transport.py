@@ -224,12 +224,13 @@ def test_429_without_retry_after():
     assert info.value.retry_after is None and info.value.maybe_applied is False
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_5xx_html_is_transient_and_maybe_applied(status):
+@pytest.mark.parametrize("status,maybe_applied", [(500, True), (502, True), (503, False),
+                                                   (504, True)])
+def test_5xx_html_is_transient_and_maybe_applied_unless_503(status, maybe_applied):
     with pytest.raises(TransientError) as info:
         parse_response(status, HTML_503, {"Retry-After": "30"})
 
-    assert info.value.maybe_applied is True
+    assert info.value.maybe_applied is maybe_applied
     assert info.value.http_status == status
     assert info.value.retry_after == 30.0
     assert str(info.value).startswith(f"HTTP {status}: ")
@@ -239,7 +240,7 @@ def test_503_is_transient_even_with_a_fault():
     with pytest.raises(TransientError) as info:
         parse_response(503, fault("Service is busy", "SOAP-ENV:Server"), {})
 
-    assert info.value.maybe_applied is True
+    assert info.value.maybe_applied is False
     assert "Service is busy" in str(info.value)
 
 

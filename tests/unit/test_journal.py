@@ -1,0 +1,75 @@
+"""Journal: durable in-flight records, confirmed pairs per account and settings, crash shapes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import pytest
+
+from bulk_enroll.errors import ConfigError
+from bulk_enroll.journal import CallState, Journal, settings_from_key, settings_key
+from bulk_enroll.model import Batch, DueDateType, DueSettings, Pair
+
+DATED = DueSettings(DueDateType.DUE_DATE, access_date=dt.datetime(2027, 1, 2, 9, 30),
+                    due_date=dt.date(2027, 3, 1), lock_after_due_date=True)
+PERIOD = DueSettings(DueDateType.DUE_PERIOD, due_period_hours=48)
+BATCH = Batch("b-1", DATED, ("l1", "l2"), ("c1",))
+
+
+def test_settings_round_trip_through_the_journal_key():
+    for settings in (DATED, PERIOD, DueSettings(DueDateType.UNLIMITED)):
+        assert settings_from_key(settings_key(settings)) == settings
+
+
+def test_confirmed_pairs_are_remembered_per_account_and_settings(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    with Journal(path, "acct-A") as journal:
+        call = journal.begin(BATCH, "run-1")
+        journal.confirm(call, BATCH.pairs())
+    with Journal(path, "acct-A") as journal:
+        found = journal.confirmed([Pair("l1", "c1", DATED), Pair("l1", "c1", PERIOD),
+                                   Pair("l3", "c1", DATED)])
+        assert list(found) == [Pair("l1", "c1", DATED)]  # other settings: not the same request
+        assert journal.open_calls() == []
+    with Journal(path, "acct-B") as journal:
+        assert journal.confirmed(BATCH.pairs()) == {}
+
+
+def test_a_call_left_in_flight_by_a_crash_is_found_by_the_next_run(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path, "acct")
+    journal.begin(BATCH, "run-1")
+    del journal  # no close, no finish: what a SIGKILL leaves
+    with Journal(path, "acct") as journal:
+        [call] = journal.open_calls()
+        assert call.state is CallState.IN_FLIGHT and call.batch == BATCH
+        journal.finish(call.call_id, CallState.UNKNOWN, "not settled")
+        assert [c.state for c in journal.open_calls()] == [CallState.UNKNOWN]
+        journal.confirm(call.call_id, BATCH.pairs(), "settled by reading the server")
+        assert journal.open_calls() == []
+        assert journal.integrity_check() == "ok"
+
+
+def test_wal_and_full_sync_are_on(tmp_path):
+    with Journal(tmp_path / "j.sqlite3", "acct") as journal:
+        assert journal._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert journal._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_a_journal_that_is_not_sqlite_is_a_config_error(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    path.write_text("not a database" * 100)
+    with pytest.raises(ConfigError, match="cannot use the journal"):
+        Journal(path, "acct")
+
+
+def test_a_journal_from_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    Journal(path, "acct").close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+    db.commit()
+    db.close()
+    with pytest.raises(ConfigError, match="newer bulk-enroll"):
+        Journal(path, "acct")
