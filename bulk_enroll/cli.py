@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from bulk_enroll import __version__
-from bulk_enroll.config import AccountSettings, load_account, load_run_settings
+from bulk_enroll.config import AccountSettings, load_account, load_run_settings, load_transport
 from bulk_enroll.connect import connect
 from bulk_enroll.errors import AuthError, BulkEnrollError, ConfigError, InputFileError, SafetyStop
 from bulk_enroll.model import ExitStatus, Status
@@ -94,6 +94,13 @@ def cli(ctx: click.Context, verbose: int, traceback: bool) -> None:
     type=click.Choice(["true", "false"]),
     help="Lock courses after the due date, for rows without a value.",
 )
+@click.option(
+    "--check-server/--no-check-server",
+    default=False,
+    show_default=True,
+    help="Ask the account which requested enrollments already exist and don't send those "
+    "(reported already_enrolled). Needs BULK_ENROLL_API_URL.",
+)
 def run(
     file: Path,
     sandbox: bool,
@@ -106,6 +113,7 @@ def run(
     due_period: str | None,
     access_date: str | None,
     lock_after_due_date: str | None,
+    check_server: bool,
 ) -> int:
     """Enroll the learners listed in FILE (CSV or XLSX) and write a result workbook.
 
@@ -121,6 +129,7 @@ def run(
         dry_run=dry_run,
         strict=strict,
         defaults=RowDefaults(due_date_type, due_date, due_period, access_date, lock_after_due_date),
+        check_server=check_server,
     )
     settings = load_run_settings()
     with _account(sandbox, needed=not dry_run) as account:
@@ -213,6 +222,7 @@ def _account(sandbox: bool, *, needed: bool) -> Iterator[AccountSettings | None]
         return
     from bulk_enroll.sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SandboxServer
 
+    transport = load_transport()  # BULK_ENROLL_TRANSPORT=rest works with --sandbox too
     with SandboxServer().start() as server:
         click.echo(
             f"Using the built-in sandbox at {server.base_url} (no real account is touched).",
@@ -223,6 +233,7 @@ def _account(sandbox: bool, *, needed: bool) -> Iterator[AccountSettings | None]
             api_url=server.api_url,
             client_id=SANDBOX_CLIENT_ID,
             client_secret=SANDBOX_CLIENT_SECRET,
+            transport=transport,
         )
 
 
@@ -235,6 +246,8 @@ def _print_result(result: JobResult) -> None:
         f"{summary['batches_planned']} calls planned, {summary['api_calls']} API calls made"
         f" ({summary['retries']} retries, {summary['isolation_calls']} isolation calls)."
     )
+    if summary.get("lookup_calls"):
+        click.echo(f"{summary['lookup_calls']} lookup call(s) to check people and courses.")
     if result.issues:
         click.echo(f"{len(result.issues)} problem(s) in the file:")
         for issue in result.issues[:MAX_PROBLEMS_SHOWN]:

@@ -10,6 +10,7 @@ from bulk_enroll.config import AccountSettings, RunSettings
 from bulk_enroll.transport import Transport
 from bulk_enroll.transport.auth import ClientCredentialsToken, StaticToken, TokenSource
 from bulk_enroll.transport.http import make_session
+from bulk_enroll.transport.rest import RestClient, RestTransport
 from bulk_enroll.transport.soap import SoapTransport
 
 
@@ -18,6 +19,8 @@ class Connection:
     transport: Transport
     tokens: TokenSource
     endpoint: str  # scheme://host[:port]/path of the enrollment endpoint; never a secret
+    #: The REST list calls (lookups, server reconciliation); None without an API URL.
+    directory: RestClient | None = None
 
 
 def connect(account: AccountSettings, run: RunSettings) -> Connection:
@@ -32,11 +35,29 @@ def connect(account: AccountSettings, run: RunSettings) -> Connection:
         tokens = ClientCredentialsToken(
             account.api_url, account.client_id, account.client_secret, session=session
         )
-    transport = SoapTransport(
-        account.soap_url,
-        session=session,
-        service_namespace=account.service_namespace,
-        timeout=timeout,
-    )
-    parts = urlsplit(account.soap_url)
-    return Connection(transport, tokens, f"{parts.scheme}://{parts.netloc}{parts.path}")
+    directory = None
+    if account.api_url:
+        directory = RestClient(
+            account.api_url,
+            session=session,
+            tokens=tokens,
+            timeout=timeout,
+            page_size=run.page_size,
+            max_attempts=run.max_attempts,
+        )
+    transport: Transport
+    if account.transport == "rest":
+        assert account.api_url  # config checked
+        rest = RestTransport(account.api_url, session=session, timeout=timeout)
+        transport, url = rest, rest.url
+    else:
+        assert account.soap_url  # config checked
+        transport = SoapTransport(
+            account.soap_url,
+            session=session,
+            service_namespace=account.service_namespace,
+            timeout=timeout,
+        )
+        url = account.soap_url
+    parts = urlsplit(url)
+    return Connection(transport, tokens, f"{parts.scheme}://{parts.netloc}{parts.path}", directory)

@@ -13,17 +13,30 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bulk_enroll.columns import ColumnMap, Field
 from bulk_enroll.config import RunSettings
 from bulk_enroll.connect import Connection
-from bulk_enroll.errors import InputFileError
-from bulk_enroll.model import Batch, ExitStatus, Pair, PairOutcome, RowIssue, Status
+from bulk_enroll.errors import ApiError, AuthError, ConfigError, InputFileError
+from bulk_enroll.lookup_cache import LookupCache
+from bulk_enroll.lookups import Lookups, References, fetch_lookups, gather_references
+from bulk_enroll.model import (
+    Batch,
+    ExitStatus,
+    InputRow,
+    Pair,
+    PairOutcome,
+    RowIssue,
+    Status,
+)
 from bulk_enroll.planner import plan
 from bulk_enroll.reader import read_table
+from bulk_enroll.reconcile import server_enrollments, split_already_enrolled
 from bulk_enroll.report import ReportData, RunFacts, summary_dict, write_report, write_summary_json
 from bulk_enroll.resolve import resolve_rows
 from bulk_enroll.results import SETTLED_WELL, settle_rows, unique_pairs
 from bulk_enroll.sender import RetryPolicy, Sender, SendReport
-from bulk_enroll.validate import RowDefaults, validate_table
+from bulk_enroll.transport.rest import RestClient
+from bulk_enroll.validate import RowDefaults, ValidatedInput, validate_table
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +50,7 @@ class JobOptions:
     strict: bool = False
     defaults: RowDefaults = field(default_factory=RowDefaults)
     reports_dir: Path = Path("reports")
+    check_server: bool = False  # ask the server which planned pairs exist; don't send those
 
 
 @dataclass(frozen=True)
@@ -59,16 +73,24 @@ def run_job(
     *,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now().replace(microsecond=0),
 ) -> JobResult:
-    """Run one file end to end and write its report; `connect` is not called on a dry run."""
+    """Run one file end to end and write its report.
+
+    With a connection, even a dry run looks names and IDs up (read-only calls), so its verdict
+    covers them; only a live run enrolls.
+    """
     started = now()
     report_path = options.report_path or default_report_path(
         options.input_path, options.reports_dir, started
     )
     _check_writable(report_path)  # before sending: a report that cannot be written is a usage error
     validated = validate_table(read_table(options.input_path), options.defaults)
-    rows = resolve_rows(validated.rows)
+    connection = connect() if connect is not None else None
+    prepared = prepare_rows(
+        validated, options, settings, connection.directory if connection else None
+    )
+    rows = prepared.rows
     issues = [issue for row in rows for issue in row.issues]
-    batches = plan(unique_pairs(rows), settings.limits)
+    batches = plan(prepared.to_send, settings.limits)
     log.info(
         "%s: %d rows, %d invalid, %d calls planned",
         validated.file,
@@ -83,14 +105,16 @@ def run_job(
     if options.dry_run:
         sent.outcomes = _not_sent(batches, "dry run: would be sent in batch {batch}")
         note = "dry run: nothing was sent"
+    elif prepared.stop:
+        sent.outcomes = _not_sent(batches, prepared.stop.replace("{", "{{").replace("}", "}}"))
+        note = prepared.stop
     elif options.strict and issues:
         reason = f"not sent: --strict is on and {len(issues)} problem(s) were found"
         sent.outcomes = _not_sent(batches, reason)
         note = reason
     elif batches:
-        if connect is None:
+        if connection is None:
             raise ValueError("a live run needs a connection")
-        connection = connect()
         endpoint, transport_name = connection.endpoint, connection.transport.name
         sent = Sender(
             connection.transport,
@@ -101,7 +125,9 @@ def run_job(
         ).send(batches)
         note = sent.stopped_reason
 
-    results = settle_rows(rows, sent.outcomes)
+    if connection is not None and connection.directory is not None:
+        sent.stats.extra["lookup_calls"] = connection.directory.requests_made
+    results = settle_rows(rows, {**prepared.already, **sent.outcomes}, prepared.unresolved)
     data = ReportData(
         facts=RunFacts(
             validated.file,
@@ -128,6 +154,88 @@ def run_job(
     if options.summary_json:
         write_summary_json(options.summary_json, summary)
     return JobResult(exit_status, report_path, summary, data, issues)
+
+
+NEEDS_API = (
+    "the file names {what}; looking them up needs the account's REST API: set "
+    "BULK_ENROLL_API_URL (and BULK_ENROLL_TOKEN or the client ID and secret)"
+)
+CHECK_NEEDS_API = (
+    "--check-server lists the account's enrollments through its REST API: set "
+    "BULK_ENROLL_API_URL"
+)
+NOT_LOOKED_UP = "not looked up: a dry run without an account cannot turn {what} into IDs"
+
+
+@dataclass(frozen=True)
+class PreparedRows:
+    """Rows after resolution and server reconciliation: what to plan, and why not the rest."""
+
+    rows: list[InputRow]
+    to_send: list[Pair]
+    already: dict[Pair, PairOutcome] = field(default_factory=dict)
+    stop: str | None = None  # a lookup failed: send nothing, this is why
+    unresolved: str = "not sent"  # the message of rows whose names were not looked up
+
+
+def prepare_rows(
+    validated: ValidatedInput,
+    options: JobOptions,
+    settings: RunSettings,
+    directory: RestClient | None,
+) -> PreparedRows:
+    """Resolve names through the account (one batched lookup per kind) and, with
+    `check_server`, drop pairs the server already holds. A lookup that fails stops the run
+    before anything is sent; rows are still reported."""
+    refs = gather_references(validated.rows)
+    columns = reference_columns(validated.columns)
+    what = " and ".join(refs.names)
+    if directory is None:
+        if refs.names and not options.dry_run:
+            raise ConfigError(NEEDS_API.format(what=what))
+        if options.check_server and not options.dry_run:
+            raise ConfigError(CHECK_NEEDS_API)
+        rows = resolve_rows(validated.rows, None, columns)
+        return PreparedRows(rows, unique_pairs(rows), unresolved=NOT_LOOKED_UP.format(what=what))
+    try:
+        lookups = _lookups(refs, directory, settings) if not refs.empty else None
+    except (AuthError, ApiError) as exc:
+        stop = f"stopped before sending: could not look up learners and courses: {exc}"
+        rows = resolve_rows(validated.rows, None, columns)
+        return PreparedRows(rows, unique_pairs(rows), stop=stop, unresolved=stop)
+    rows = resolve_rows(validated.rows, lookups, columns)
+    pairs = unique_pairs(rows)
+    if not options.check_server:
+        return PreparedRows(rows, pairs)
+    try:
+        existing = server_enrollments(pairs, directory)
+    except (AuthError, ApiError) as exc:
+        stop = f"stopped before sending: could not list existing enrollments: {exc}"
+        return PreparedRows(rows, pairs, stop=stop, unresolved=stop)
+    to_send, already = split_already_enrolled(pairs, existing)
+    log.info("%d planned pair(s) already enrolled on the server", len(already))
+    return PreparedRows(rows, to_send, already)
+
+
+def _lookups(refs: References, directory: RestClient, settings: RunSettings) -> Lookups:
+    cache = None
+    if settings.lookup_cache is not None:
+        cache = LookupCache(
+            settings.lookup_cache, directory.api_url, settings.lookup_cache_max_age_h * 3600
+        ).load()
+    return fetch_lookups(refs, directory, cache)
+
+
+def reference_columns(columns: ColumnMap) -> dict[str, str]:
+    """Each kind of reference ("learner_email"...) -> the file's header holding it."""
+    kinds = (
+        Field.LEARNER_ID,
+        Field.LEARNER_EMAIL,
+        Field.LEARNER_LOGIN,
+        Field.COURSE_ID,
+        Field.COURSE_TITLE,
+    )
+    return {f.value: columns.header_of(f) for f in kinds if f in columns.index}
 
 
 def _check_writable(path: Path) -> None:

@@ -21,10 +21,20 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from bulk_enroll.model import Batch, BatchOutcome, InputRow, RowResult, SendStats, Status
+from bulk_enroll.model import (
+    Batch,
+    BatchOutcome,
+    CourseKey,
+    InputRow,
+    LearnerKey,
+    RowResult,
+    SendStats,
+    Status,
+)
 from bulk_enroll.results import SETTLED_WELL, status_counts
 
 RESULT_COLUMNS = ("Status", "Message", "Batch", "Attempts", "Time")
+RESOLVED_COLUMNS = ("Learner ID (resolved)", "Course ID (resolved)")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _BOLD = Font(bold=True)
 _STATUS_FILL = {
@@ -95,6 +105,7 @@ def summary_dict(data: ReportData, report_path: Path | None, exit_code: int) -> 
         "retries": stats.retries,
         "isolation_calls": stats.isolation_calls,
         "token_renewals": stats.token_renewals,
+        "lookup_calls": stats.extra.get("lookup_calls", 0),
         "batches_planned": len(data.planned),
         "dry_run": facts.dry_run,
         "started": facts.started.isoformat(),
@@ -165,7 +176,9 @@ def _write_summary(sheet: WriteOnlyWorksheet, data: ReportData) -> None:
 
 def _write_results(sheet: WriteOnlyWorksheet, data: ReportData) -> None:
     sheet.freeze_panes = "A2"
-    _header(sheet, (*data.headers, *RESULT_COLUMNS))
+    # Files naming people or courses by email, login or title get the IDs they resolved to.
+    resolved = any(_names_something(row) for row in data.rows)
+    _header(sheet, (*data.headers, *(RESOLVED_COLUMNS if resolved else ()), *RESULT_COLUMNS))
     fills = {s: PatternFill("solid", fgColor=c) for s, c in _STATUS_FILL.items()}
     for row, result in zip(data.rows, data.results, strict=True):
         status = safe_cell(sheet, result.status.value)
@@ -173,6 +186,7 @@ def _write_results(sheet: WriteOnlyWorksheet, data: ReportData) -> None:
         sheet.append(
             [
                 *(safe_cell(sheet, value) for value in row.values),
+                *(_resolved_ids(sheet, row) if resolved else ()),
                 status,
                 safe_cell(sheet, result.message),
                 safe_cell(sheet, ", ".join(result.batch_ids)),
@@ -180,6 +194,19 @@ def _write_results(sheet: WriteOnlyWorksheet, data: ReportData) -> None:
                 safe_cell(sheet, result.at) if result.at else None,
             ]
         )
+
+
+def _names_something(row: InputRow) -> bool:
+    return any(
+        r.learner.key is not LearnerKey.ID or r.course.key is not CourseKey.ID
+        for r in row.requests
+    )
+
+
+def _resolved_ids(sheet: WriteOnlyWorksheet, row: InputRow) -> list[WriteOnlyCell]:
+    learners = ", ".join(dict.fromkeys(p.learner_id for p in row.pairs))
+    courses = ", ".join(dict.fromkeys(p.course_id for p in row.pairs))
+    return [safe_cell(sheet, learners), safe_cell(sheet, courses)]
 
 
 def _write_batches(sheet: WriteOnlyWorksheet, data: ReportData) -> None:
