@@ -151,13 +151,19 @@ def fetch_lookups(
     cached; misses never are, so a person added to the LMS today is found tonight.
     """
     by_email = _users_by(
-        "email", refs.emails, lambda u: fold_name(u.email),
-        lambda wanted: client.list_users(emails=wanted), cache,
-    )  # fmt: skip
+        "email",
+        refs.emails,
+        lambda user: fold_name(user.email),
+        lambda wanted: client.list_users(emails=wanted),
+        cache,
+    )
     by_login = _users_by(
-        "login", {fold_name(v) for v in refs.logins}, lambda u: fold_name(u.login),
-        lambda wanted: client.list_users(logins=wanted), cache,
-    )  # fmt: skip
+        "login",
+        {fold_name(v) for v in refs.logins},
+        lambda user: fold_name(user.login),
+        lambda wanted: client.list_users(logins=wanted),
+        cache,
+    )
     existing = _existing_ids(refs.learner_ids, client, cache) if refs.learner_ids else None
     contents = _contents(refs, client, cache) if (refs.titles or refs.course_ids) else None
     if cache is not None:

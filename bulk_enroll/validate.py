@@ -184,7 +184,7 @@ def _learner_ref(check: _RowChecker) -> LearnerRef | None:
         if field_ in check.columns.index and check.from_file(field_):
             value = check.value(field_, _LEARNER_PARSERS[key])
             return None if value is None else LearnerRef(key, value)  # type: ignore[arg-type]
-    _missing(check, _LEARNER_COLUMNS, "learner ID")
+    _missing(check, _LEARNER_COLUMNS)
     return None
 
 
@@ -195,17 +195,27 @@ def _course_ref(check: _RowChecker) -> CourseRef | None:
             parse = values.parse_id if key is CourseKey.ID else values.cell_text
             value = check.value(field_, parse)
             return None if value is None else CourseRef(key, value)  # type: ignore[arg-type]
-    _missing(check, _COURSE_COLUMNS, "course ID")
+    _missing(check, _COURSE_COLUMNS)
     return None
 
 
-def _missing(check: _RowChecker, fields: tuple[tuple[Field, object], ...], what: str) -> None:
+_WHAT = {
+    Field.LEARNER_ID: "learner ID",
+    Field.LEARNER_EMAIL: "learner email",
+    Field.LEARNER_LOGIN: "learner login",
+    Field.COURSE_ID: "course ID",
+    Field.COURSE_TITLE: "course title",
+}
+
+
+def _missing(check: _RowChecker, fields: tuple[tuple[Field, object], ...]) -> None:
     present = [f for f, _ in fields if f in check.columns.index]
     if len(present) == 1:
-        check.problem(present[0], f"{what} is empty")
+        check.problem(present[0], f"{_WHAT[present[0]]} is empty")
     else:
-        names = " and ".join(repr(check.label(f)) for f in present)
-        check.problem(None, f"{names} are all empty")
+        names = [repr(check.label(f)) for f in present]
+        listed = ", ".join(names[:-1]) + " and " + names[-1]
+        check.problem(None, f"{listed} are all empty: fill in one of them")
 
 
 def _parse_email(cell: object) -> str:

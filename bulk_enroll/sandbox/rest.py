@@ -43,9 +43,9 @@ CONTENT_ADDED = "2026-01-05T09:00:00+00:00"  # content items: RFC 3339 `date-tim
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _NEW_ENROLLMENT_FIELDS = frozenset(
-    {"courseIds", "learnerIds", "dueDateType", "dueDate", "duePeriod", "accessDate",
-     "lockAfterDueDate"}
-)  # fmt: skip
+    ("courseIds", "learnerIds", "dueDateType", "dueDate", "duePeriod", "accessDate",
+     "lockAfterDueDate")
+)
 _LIST_ENROLLMENTS_FIELDS = frozenset(
     {"pageSize", "pageToken", "courseIds", "learnerIds", "enrollmentIds"}
 )
@@ -121,8 +121,7 @@ class RestApi:
         def handle() -> RestAnswer:
             self._authorize(request)
             users = self._filter_users(request.query)
-            page, next_token = _page(users, _one(request.query, "pageSize"),
-                                     _one(request.query, "pageToken"))  # fmt: skip
+            page, next_token = _query_page(users, request.query)
             return _page_answer("userProfiles", [self._user(u) for u in page], next_token)
 
         return _answer(handle)
@@ -201,8 +200,7 @@ class RestApi:
                 for c in self.state.directory.courses
                 if (not ids or c.content_id in ids) and (not types or "Course" in types)
             ]
-            page, next_token = _page(items, _one(request.query, "pageSize"),
-                                     _one(request.query, "pageToken"))  # fmt: skip
+            page, next_token = _query_page(items, request.query)
             return _page_answer("contentItems", [_content(c) for c in page], next_token)
 
         return _answer(handle)
@@ -248,8 +246,7 @@ class RestApi:
                 enrollments=request.query.get("enrollmentIds[]", []),
                 names=("learnerIds[]", "courseIds[]", "enrollmentIds[]"),
             )
-            page, next_token = _page(records, _one(request.query, "pageSize"),
-                                     _one(request.query, "pageToken"))  # fmt: skip
+            page, next_token = _query_page(records, request.query)
             return _page_answer("enrollments", [self._enrollment(r) for r in page], next_token)
 
         return _answer(handle)
@@ -366,6 +363,13 @@ def _page(
         raise _Refused(HTTPStatus.BAD_REQUEST, "pageToken is not a token this server issued")
     end = offset + page_size
     return items[offset:end], str(end) if end < len(items) else None
+
+
+def _query_page(
+    items: Sequence[T], query: Mapping[str, list[str]]
+) -> tuple[Sequence[T], str | None]:
+    """One page as the GET forms ask for it (`pageSize`, `pageToken` query parameters)."""
+    return _page(items, _one(query, "pageSize"), _one(query, "pageToken"))
 
 
 def _integer(value: object, name: str) -> int:

@@ -455,6 +455,9 @@ class RestClient:
                 http_status=status,
             )
         if status != 200:
+            location = header(response.headers, "Location")
+            if 300 <= status < 400 and location:
+                described += f"; the API redirects to {location}: configure that host instead"
             raise ApiError(f"{method} {path} was refused ({described})")
         try:
             return response.json()
