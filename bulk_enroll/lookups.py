@@ -57,7 +57,7 @@ class ContentItem:
 
 def fold_name(value: str) -> str:
     """The comparison form of an email or a login: case and surrounding spaces ignored."""
-    return value.strip().casefold()
+    return value.strip().lower()
 
 
 def fold_title(value: str) -> str:
@@ -151,17 +151,11 @@ def fetch_lookups(
     cached; misses never are, so a person added to the LMS today is found tonight.
     """
     by_email = _users_by(
-        "email",
-        refs.emails,
-        lambda user: fold_name(user.email),
-        lambda wanted: client.list_users(emails=wanted),
+        "email", refs.emails, lambda u: u.email, lambda wanted: client.list_users(emails=wanted),
         cache,
     )
     by_login = _users_by(
-        "login",
-        {fold_name(v) for v in refs.logins},
-        lambda user: fold_name(user.login),
-        lambda wanted: client.list_users(logins=wanted),
+        "login", refs.logins, lambda u: u.login, lambda wanted: client.list_users(logins=wanted),
         cache,
     )
     existing = _existing_ids(refs.learner_ids, client, cache) if refs.learner_ids else None
@@ -174,33 +168,36 @@ def fetch_lookups(
 def _users_by(
     kind: str,
     wanted: Iterable[str],
-    key_of: _KeyOf,
+    name_of: _NameOf,
     fetch: _Fetch,
     cache: LookupCache | None,
 ) -> dict[str, tuple[DirectoryUser, ...]]:
+    """Users per folded name. Names are asked as written (the server decides how it compares)
+    and answers are matched ignoring case, so "JDoe" finds "jdoe" on either kind of server."""
     found: dict[str, tuple[DirectoryUser, ...]] = {}
-    missing: list[str] = []
+    missing: dict[str, list[str]] = {}  # folded name -> spellings to ask for
     for value in sorted(wanted):
-        cached = cache.users(kind, value) if cache is not None else None
+        key = fold_name(value)
+        cached = cache.users(kind, key) if cache is not None else None
         if cached:
-            found[value] = cached
+            found[key] = cached
         else:
-            missing.append(value)
+            missing.setdefault(key, []).append(value.strip())
     if missing:
         grouped: dict[str, list[DirectoryUser]] = {}
-        for user in fetch(missing):
-            grouped.setdefault(key_of(user), []).append(user)
-        for value in missing:
-            users = tuple(dict.fromkeys(grouped.get(value, ())))
-            found[value] = users
+        for user in fetch([v for spellings in missing.values() for v in spellings]):
+            grouped.setdefault(fold_name(name_of(user)), []).append(user)
+        for key in missing:
+            users = tuple(dict.fromkeys(grouped.get(key, ())))
+            found[key] = users
             if users and cache is not None:
-                cache.put_users(kind, value, users)
+                cache.put_users(kind, key, users)
     if cache is not None and len(found) > len(missing):
         log.info("%d %s lookup(s) answered from the cache", len(found) - len(missing), kind)
     return found
 
 
-class _KeyOf(Protocol):
+class _NameOf(Protocol):
     def __call__(self, user: DirectoryUser, /) -> str: ...
 
 

@@ -102,12 +102,12 @@ def run_job(
     sent = SendReport()
     endpoint = transport_name = None
     note = None
-    if options.dry_run:
-        sent.outcomes = _not_sent(batches, "dry run: would be sent in batch {batch}")
-        note = "dry run: nothing was sent"
-    elif prepared.stop:
+    if prepared.stop:  # a lookup failed: even a dry run cannot say the file is clean
         sent.outcomes = _not_sent(batches, prepared.stop.replace("{", "{{").replace("}", "}}"))
         note = prepared.stop
+    elif options.dry_run:
+        sent.outcomes = _not_sent(batches, "dry run: would be sent in batch {batch}")
+        note = "dry run: nothing was sent"
     elif options.strict and issues:
         reason = f"not sent: --strict is on and {len(issues)} problem(s) were found"
         sent.outcomes = _not_sent(batches, reason)
@@ -147,7 +147,11 @@ def run_job(
         stats=sent.stats,
     )
     # A dry run is clean when the file is; a live run when every row settled well.
-    clean = not issues if options.dry_run else all(r.status in SETTLED_WELL for r in results)
+    clean = (
+        not issues and not prepared.stop
+        if options.dry_run
+        else all(r.status in SETTLED_WELL for r in results)
+    )
     exit_status = ExitStatus.OK if clean else ExitStatus.ROWS_NEED_ATTENTION
     write_report(report_path, data)
     summary = summary_dict(data, report_path, int(exit_status))

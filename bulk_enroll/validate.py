@@ -223,7 +223,7 @@ def _parse_email(cell: object) -> str:
     local, at, domain = text.rpartition("@")
     if not at or not local or "." not in domain or any(c.isspace() for c in text):
         raise ValueError(f"{text!r} is not an email address")
-    return text.casefold()
+    return text.lower()
 
 
 _LEARNER_PARSERS: dict[LearnerKey, Callable[[object], object]] = {

@@ -296,6 +296,8 @@ def test_a_refused_token_during_lookups_stops_before_sending_with_a_report(
     assert all(r["Message"].startswith("stopped before sending: could not look up") for r in
                not_sent)
     assert sandbox.state.calls() == [] and sandbox.state.enrollments() == {}
+    # A dry run whose lookups failed cannot call the file clean either.
+    assert main(["run", "--dry-run", str(path), "--report", "dry.xlsx"]) == 1
 
 
 def test_names_without_an_api_url_are_a_configuration_error(monkeypatch, tmp_path, capsys):

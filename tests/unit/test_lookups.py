@@ -84,6 +84,13 @@ def test_every_kind_is_asked_once_for_all_rows():
     assert lookups.contents == (FIRE,)
 
 
+def test_logins_are_asked_as_written_and_matched_ignoring_case():
+    directory = FakeDirectory()
+    lookups = fetch_lookups(References(logins=frozenset({"bSmith", "BSMITH"})), directory)
+    assert directory.asked == [("logins", ("BSMITH", "bSmith"))]
+    assert lookups.users_by_login == {"bsmith": (BEN,)}
+
+
 def test_only_what_the_rows_name_is_asked():
     directory = FakeDirectory()
     lookups = fetch_lookups(References(learner_ids=frozenset({ANNA.user_id})), directory)
