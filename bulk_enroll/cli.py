@@ -201,6 +201,7 @@ def sandbox_command(
         click.echo(f"  export BULK_ENROLL_API_URL={server.api_url}")
         click.echo(f"  export BULK_ENROLL_CLIENT_ID={SANDBOX_CLIENT_ID}")
         click.echo(f"  export BULK_ENROLL_CLIENT_SECRET={SANDBOX_CLIENT_SECRET}  # sandbox only")
+        click.echo("  # optional, to send over REST: export BULK_ENROLL_TRANSPORT=rest")
 
     state = SandboxState(default_directory(), token_lifetime_s=token_lifetime)
     serve(host, port, state=state, faults=faults, on_ready=announce)
