@@ -115,22 +115,28 @@ class Lookups:
 
     Users are keyed by the folded email / login that was asked for (a login may match several
     users differing in case only). `existing_learner_ids` and `contents` are None when they
-    were not checked (no API available): IDs then pass through unchecked.
+    were not checked (no API available): IDs then pass through unchecked. `users_by_id` holds
+    the status of learners named by ID, so an inactive one fails its own row.
     """
 
     users_by_email: Mapping[str, tuple[DirectoryUser, ...]] = field(default_factory=dict)
     users_by_login: Mapping[str, tuple[DirectoryUser, ...]] = field(default_factory=dict)
     existing_learner_ids: frozenset[str] | None = None
     contents: tuple[ContentItem, ...] | None = None
+    users_by_id: Mapping[str, DirectoryUser] = field(default_factory=dict)
 
 
 class DirectoryClient(Protocol):
     """The account's list endpoints, as `fetch_lookups` needs them (`transport/rest.py`)."""
 
     def list_users(
-        self, *, emails: Sequence[str] = (), logins: Sequence[str] = ()
+        self,
+        *,
+        emails: Sequence[str] = (),
+        logins: Sequence[str] = (),
+        user_ids: Sequence[str] = (),
     ) -> list[DirectoryUser]:
-        """Every user whose email (or login) is one of those given, ignoring case."""
+        """Every user whose email, login (ignoring case) or ID is one of those given."""
         ...
 
     def find_existing_users(self, user_ids: Sequence[str]) -> set[str]:
@@ -159,10 +165,11 @@ def fetch_lookups(
         cache,
     )
     existing = _existing_ids(refs.learner_ids, client, cache) if refs.learner_ids else None
+    by_id = _users_by_id(existing or frozenset(), client, cache)
     contents = _contents(refs, client, cache) if (refs.titles or refs.course_ids) else None
     if cache is not None:
         cache.save()
-    return Lookups(by_email, by_login, existing, contents)
+    return Lookups(by_email, by_login, existing, contents, by_id)
 
 
 def _users_by(
@@ -217,6 +224,26 @@ def _existing_ids(
         if cache is not None:
             cache.put_existing(found)
     return frozenset(known)
+
+
+def _users_by_id(
+    ids: frozenset[str], client: DirectoryClient, cache: LookupCache | None
+) -> dict[str, DirectoryUser]:
+    """The status of learners named by ID (`find_existing` only says they exist)."""
+    found: dict[str, DirectoryUser] = {}
+    missing: list[str] = []
+    for user_id in sorted(ids):
+        cached = cache.users("id", user_id) if cache is not None else None
+        if cached:
+            found[user_id] = cached[0]
+        else:
+            missing.append(user_id)
+    if missing:
+        for user in client.list_users(user_ids=missing):
+            found[user.user_id] = user
+            if cache is not None:
+                cache.put_users("id", user.user_id, (user,))
+    return found
 
 
 def _contents(

@@ -99,7 +99,8 @@ class _Resolver:
             existing = self.lookups.existing_learner_ids if self.lookups else None
             if existing is not None and ref.value not in existing:
                 return _Problem(column, f"no user with ID {ref.value!r}")
-            return ref.value
+            known = self.lookups.users_by_id.get(ref.value) if self.lookups else None
+            return ref.value if known is None else _usable(known, f"ID {ref.value!r}", column)
         if self.lookups is None:
             return None
         if ref.key is LearnerKey.EMAIL:
@@ -162,9 +163,9 @@ def _usable(user: DirectoryUser, named: str, column: str | None) -> str | _Probl
         reason = _STATUS_REASON[UserStatus(user.status)]
     except ValueError:
         reason = f"has status {user.status} in the LMS, not active"
-    return _Problem(
-        column, f"the user with {named} ({user.user_id}) {reason} and cannot be enrolled"
-    )
+    named_by_id = f"ID {user.user_id!r}" == named
+    who = f"the user with {named}" + ("" if named_by_id else f" ({user.user_id})")
+    return _Problem(column, f"{who} {reason} and cannot be enrolled")
 
 
 def resolve_rows(

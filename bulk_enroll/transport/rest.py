@@ -279,16 +279,21 @@ class RestClient:
     # --- users -------------------------------------------------------------------------------
 
     def list_users(
-        self, *, emails: Sequence[str] = (), logins: Sequence[str] = ()
+        self,
+        *,
+        emails: Sequence[str] = (),
+        logins: Sequence[str] = (),
+        user_ids: Sequence[str] = (),
     ) -> list[DirectoryUser]:
-        """Users whose email or login is among those given (`GET /users/v2`, filtered).
+        """Users whose email, login or ID is among those given (`GET /users/v2`, filtered).
 
-        Emails and logins go in separate requests (the API combines different filters with
-        AND); each request carries as many values as fit in a short URL, and its pages are
-        followed to the end.
+        Each kind goes in separate requests (the API combines different filters with AND);
+        each request carries as many values as fit in a short URL, and its pages are followed
+        to the end.
         """
         users: list[DirectoryUser] = []
-        for name, values in (("emails[]", emails), ("logins[]", logins)):
+        kinds = (("emails[]", emails), ("logins[]", logins), ("userIds[]", user_ids))
+        for name, values in kinds:
             for chunk in chunk_by_query_size(
                 name, values, self.max_query_chars, self.page_size
             ):

@@ -121,9 +121,9 @@ def mixed_file(path: Path) -> tuple[Path, set[tuple[str, str, DueSettings]], lis
         message=f"course_id: no course with ID '{UNKNOWN_COURSE}'")
     add(("", "e@@mail", ""), ("", "Fire Safety"), status="invalid",
         message="'e@@mail' is not an email address")
-    # An inactive user given by ID exists, so only the server can refuse them.
-    add((INACTIVE.user_id, "", ""), ("", "GDPR Essentials"), status="failed",
-        message="Wrong parameters")
+    # An inactive user given by ID exists, but their status is looked up too.
+    add((INACTIVE.user_id, "", ""), ("", "GDPR Essentials"), status="invalid",
+        message=f"learner_id: the user with ID '{INACTIVE.user_id}' is inactive")
     return write_xlsx(path, rows), expected, outcomes
 
 
@@ -156,11 +156,13 @@ def test_a_mixed_file_enrolls_exactly_the_resolvable_rows_and_says_why_not_the_o
     assert by_note["row 9"]["Learner ID (resolved)"] in (None, "")  # invalid: nothing resolved
     # One batched lookup per kind, not one call per row.
     calls = [(r.method, r.path) for r in sandbox.state.requests() if r.path != "/soap"]
-    assert calls.count(("GET", "/users/v2")) == 2  # the emails, then the logins
+    # emails, logins, then the status of the learners named by ID
+    assert calls.count(("GET", "/users/v2")) == 3
     assert calls.count(("POST", "/users/find_existing")) == 1
     assert calls.count(("GET", "/contents")) == 1
     summary = json.loads(Path("s.json").read_text())
-    assert summary["lookup_calls"] == 4
+    assert summary["lookup_calls"] == 5
+    assert summary["isolation_calls"] == 0  # nothing the lookups could catch reached the server
 
 
 def test_the_same_file_through_soap_and_rest_enrolls_the_same(monkeypatch, tmp_path):
@@ -272,7 +274,7 @@ def test_the_lookup_cache_saves_calls_on_the_next_run(sandbox, tmp_path, monkeyp
     # been added since), and the answers are the same as without a cache.
     mixed, _, _ = mixed_file(tmp_path / "mixed.xlsx")
     first, second = dry_run(mixed, "m1"), dry_run(mixed, "m2")
-    assert first["lookup_calls"] == second["lookup_calls"] == 4
+    assert (first["lookup_calls"], second["lookup_calls"]) == (5, 4)  # statuses were cached
     assert first["status_counts"] == second["status_counts"]
     assert [r["Message"] for r in result_rows(Path("m1.xlsx"))] == [
         r["Message"] for r in result_rows(Path("m2.xlsx"))

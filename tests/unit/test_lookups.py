@@ -36,7 +36,10 @@ class FakeDirectory:
         self.contents = list(contents)
         self.asked: list[tuple[str, tuple[str, ...]]] = []
 
-    def list_users(self, *, emails: Sequence[str] = (), logins: Sequence[str] = ()):  # type: ignore[no-untyped-def]
+    def list_users(self, *, emails=(), logins=(), user_ids=()):  # type: ignore[no-untyped-def]
+        if user_ids:
+            self.asked.append(("statuses", tuple(user_ids)))
+            return [u for u in self.users if u.user_id in user_ids]
         self.asked.append(("emails" if emails else "logins", tuple(emails or logins)))
         wanted = {v.casefold() for v in (*emails, *logins)}
         return [
@@ -73,7 +76,10 @@ REFS = References(
 def test_every_kind_is_asked_once_for_all_rows():
     directory = FakeDirectory()
     lookups = fetch_lookups(REFS, directory)
-    assert [kind for kind, _ in directory.asked] == ["emails", "logins", "ids", "contents"]
+    assert [kind for kind, _ in directory.asked] == [
+        "emails", "logins", "ids", "statuses", "contents"
+    ]
+    assert directory.asked[3] == ("statuses", (ANNA.user_id,))  # only IDs that exist
     assert directory.asked[0] == ("emails", ("anna.kowalski@example.com", "nobody@example.com"))
     assert lookups.users_by_email == {
         "anna.kowalski@example.com": (ANNA,),
@@ -81,6 +87,7 @@ def test_every_kind_is_asked_once_for_all_rows():
     }
     assert lookups.users_by_login == {"bsmith": (BEN,)}
     assert lookups.existing_learner_ids == {ANNA.user_id}
+    assert lookups.users_by_id == {ANNA.user_id: ANNA}
     assert lookups.contents == (FIRE,)
 
 
@@ -94,7 +101,7 @@ def test_logins_are_asked_as_written_and_matched_ignoring_case():
 def test_only_what_the_rows_name_is_asked():
     directory = FakeDirectory()
     lookups = fetch_lookups(References(learner_ids=frozenset({ANNA.user_id})), directory)
-    assert [kind for kind, _ in directory.asked] == ["ids"]
+    assert [kind for kind, _ in directory.asked] == ["ids", "statuses"]
     assert lookups.contents is None  # course IDs unchecked: none were named
 
 
@@ -118,7 +125,7 @@ def test_the_cache_answers_found_names_until_they_expire(tmp_path):
     clock.now += 25 * 3600  # expired: everything is asked again
     third = FakeDirectory()
     fetch_lookups(REFS, third, cache(path, clock))
-    assert [kind for kind, _ in third.asked] == ["emails", "logins", "ids", "contents"]
+    assert [kind for kind, _ in third.asked] == ["emails", "logins", "ids", "statuses", "contents"]
     assert third.asked[0] == ("emails", ("anna.kowalski@example.com", "nobody@example.com"))
 
 
@@ -147,7 +154,7 @@ def test_a_bad_or_foreign_cache_file_is_ignored(tmp_path, content):
     path.write_text(content)
     directory = FakeDirectory()
     fetch_lookups(REFS, directory, cache(path, Clock()))
-    assert len(directory.asked) == 4
+    assert len(directory.asked) == 5
     assert json.loads(path.read_text())["api_url"] == API  # rewritten for this account
 
 
@@ -156,7 +163,7 @@ def test_a_cache_for_another_account_is_not_used(tmp_path):
     fetch_lookups(REFS, FakeDirectory(), cache(path, clock, api="https://other.example"))
     directory = FakeDirectory()
     fetch_lookups(REFS, directory, cache(path, clock))
-    assert len(directory.asked) == 4
+    assert len(directory.asked) == 5
 
 
 def test_an_unwritable_cache_costs_lookups_not_the_run(tmp_path):

@@ -50,8 +50,9 @@ LOOKUPS = Lookups(
         "twin@example.com": (TWIN1, TWIN2),
     },
     users_by_login={"bsmith": (BEN,), "jdoe": (JDOE, JDOE2), "ghost": ()},
-    existing_learner_ids=frozenset({ANNA.user_id, BEN.user_id}),
+    existing_learner_ids=frozenset({ANNA.user_id, BEN.user_id, GONE.user_id}),
     contents=(FIRE, GDPR, OLD, NEW),
+    users_by_id={ANNA.user_id: ANNA, GONE.user_id: GONE},
 )
 COLUMNS = {
     "learner_id": "Learner ID",
@@ -134,6 +135,14 @@ def test_inactive_and_terminated_users_cannot_be_enrolled_and_say_why():
     assert "has left the company (employment ended in the LMS)" in message
     [(_, message)] = issues(email("odd@example.com"), title("Fire Safety"))
     assert "has status 7 in the LMS, not active" in message
+    [(column, message)] = issues(learner_id(GONE.user_id), title("Fire Safety"))
+    assert (column, message) == (
+        "Learner ID",
+        f"the user with ID '{GONE.user_id}' is inactive (deactivated in the LMS) "
+        "and cannot be enrolled",
+    )
+    # An existing ID whose status is unknown (not listed) is left to the server.
+    assert resolve_one(learner_id(BEN.user_id), title("Fire Safety")).pairs
 
 
 def test_ambiguous_email_lists_the_candidates():
