@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from bulk_enroll import __version__
-from bulk_enroll.config import AccountSettings, load_account, load_run_settings
+from bulk_enroll.config import AccountSettings, load_account, load_run_settings, load_transport
 from bulk_enroll.connect import connect
 from bulk_enroll.errors import AuthError, BulkEnrollError, ConfigError, InputFileError, SafetyStop
 from bulk_enroll.model import ExitStatus, Status
@@ -116,6 +116,13 @@ def cli(ctx: click.Context, verbose: int, traceback: bool) -> None:
     type=click.Path(path_type=Path),
     help="Folder of the journal [default: BULK_ENROLL_STATE_DIR or ~/.local/state/bulk-enroll].",
 )
+@click.option(
+    "--check-server/--no-check-server",
+    default=False,
+    show_default=True,
+    help="Ask the account which requested enrollments already exist and don't send those "
+    "(reported already_enrolled). Needs BULK_ENROLL_API_URL.",
+)
 def run(
     file: Path,
     sandbox: bool,
@@ -131,6 +138,7 @@ def run(
     report_format: str | None,
     resend_unknown: bool,
     state_dir: Path | None,
+    check_server: bool,
 ) -> int:
     """Enroll the learners listed in FILE (CSV or XLSX) and write a result workbook.
 
@@ -150,6 +158,7 @@ def run(
         resend_unknown=resend_unknown,
         state_dir=state_dir,
         interactive=True,
+        check_server=check_server,
     )
     settings = load_run_settings()
     with _account(sandbox, needed=not dry_run) as account, _sandbox_state(sandbox) as scratch:
@@ -242,6 +251,7 @@ def sandbox_command(
         click.echo(f"  export BULK_ENROLL_API_URL={server.api_url}")
         click.echo(f"  export BULK_ENROLL_CLIENT_ID={SANDBOX_CLIENT_ID}")
         click.echo(f"  export BULK_ENROLL_CLIENT_SECRET={SANDBOX_CLIENT_SECRET}  # sandbox only")
+        click.echo("  # optional, to send over REST: export BULK_ENROLL_TRANSPORT=rest")
 
     state = SandboxState(
         default_directory(),
@@ -276,6 +286,7 @@ def _account(sandbox: bool, *, needed: bool) -> Iterator[AccountSettings | None]
         return
     from bulk_enroll.sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SandboxServer
 
+    transport = load_transport()  # BULK_ENROLL_TRANSPORT=rest works with --sandbox too
     with SandboxServer().start() as server:
         click.echo(
             f"Using the built-in sandbox at {server.base_url} (no real account is touched).",
@@ -286,6 +297,7 @@ def _account(sandbox: bool, *, needed: bool) -> Iterator[AccountSettings | None]
             api_url=server.api_url,
             client_id=SANDBOX_CLIENT_ID,
             client_secret=SANDBOX_CLIENT_SECRET,
+            transport=transport,
         )
 
 
@@ -298,6 +310,8 @@ def _print_result(result: JobResult) -> None:
         f"{summary['batches_planned']} calls planned, {summary['api_calls']} API calls made"
         f" ({summary['retries']} retries, {summary['isolation_calls']} isolation calls)."
     )
+    if summary.get("lookup_calls"):
+        click.echo(f"{summary['lookup_calls']} lookup call(s) to check people and courses.")
     if result.issues:
         click.echo(f"{len(result.issues)} problem(s) in the file:")
         for issue in result.issues[:MAX_PROBLEMS_SHOWN]:

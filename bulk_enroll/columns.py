@@ -22,6 +22,10 @@ class Field(StrEnum):
     DUE_DATE = "due_date"
     DUE_PERIOD = "due_period"
     LOCK_AFTER_DUE_DATE = "lock_after_due_date"
+    # A learner may be named by email or login and a course by title instead of an ID.
+    LEARNER_EMAIL = "learner_email"
+    LEARNER_LOGIN = "learner_login"
+    COURSE_TITLE = "course_title"
 
 
 # Canonical name, the API's own parameter name, then common human forms.
@@ -33,9 +37,19 @@ ALIASES: dict[Field, tuple[str, ...]] = {
     Field.DUE_DATE: ("due_date", "dueDate"),
     Field.DUE_PERIOD: ("due_period", "duePeriod", "due_period_hours", "due_period (hours)"),
     Field.LOCK_AFTER_DUE_DATE: ("lock_after_due_date", "lockAfterDueDate", "lock"),
+    Field.LEARNER_EMAIL: (
+        "learner_email", "learnerEmail", "email", "e-mail", "email address", "user_email"
+    ),
+    Field.LEARNER_LOGIN: ("learner_login", "learnerLogin", "login", "username", "user_login"),
+    Field.COURSE_TITLE: ("course_title", "courseTitle"),
 }
 
 REQUIRED_FIELDS: tuple[Field, ...] = (Field.LEARNER_ID, Field.COURSE_ID)
+#: The other columns that can stand in for each required one (any one of them will do).
+ALTERNATIVES: dict[Field, tuple[Field, ...]] = {
+    Field.LEARNER_ID: (Field.LEARNER_EMAIL, Field.LEARNER_LOGIN),
+    Field.COURSE_ID: (Field.COURSE_TITLE,),
+}
 
 _FOLD = re.compile(r"[\s_\-()]+")
 
@@ -63,7 +77,11 @@ class ColumnMap:
 
     @property
     def missing_required(self) -> list[Field]:
-        return [f for f in REQUIRED_FIELDS if f not in self.index]
+        return [
+            f
+            for f in REQUIRED_FIELDS
+            if f not in self.index and not any(a in self.index for a in ALTERNATIVES[f])
+        ]
 
 
 def map_columns(headers: Iterable[str]) -> ColumnMap:

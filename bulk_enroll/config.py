@@ -25,13 +25,15 @@ NO_ACCOUNT = (
     "BULK_ENROLL_CLIENT_SECRET (or BULK_ENROLL_CLIENT_SECRET_FILE). "
     "To try the tool without an account, add --sandbox."
 )
+TRANSPORTS = ("soap", "rest")
+MAX_PAGE_SIZE = 1000  # the API's documented page size, and the most it serves
 
 
 @dataclass(frozen=True)
 class AccountSettings:
     """Where and how to reach the LMS. `repr` hides the secrets."""
 
-    soap_url: str
+    soap_url: str | None  # None only with the REST transport, which does not use it
     api_url: str | None = None
     token: str | None = field(default=None, repr=False)
     client_id: str | None = None
@@ -52,6 +54,9 @@ class RunSettings:
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
     state_dir: Path = field(default_factory=lambda: default_state_dir())
+    page_size: int = MAX_PAGE_SIZE  # items per page of the API's list calls (lookups)
+    lookup_cache: Path | None = None  # remember lookups between runs in this file
+    lookup_cache_max_age_h: float = 24.0
 
 
 def load_account(environ: Mapping[str, str] | None = None) -> AccountSettings:
@@ -67,9 +72,16 @@ def load_account(environ: Mapping[str, str] | None = None) -> AccountSettings:
     secret = get("CLIENT_SECRET") or _read_secret_file(get("CLIENT_SECRET_FILE"))
     if not any((soap_url, api_url, token, client_id, secret)):
         raise ConfigError(NO_ACCOUNT)
-    if soap_url is None:
+    transport = load_transport(env)
+    if transport == "rest" and api_url is None:
+        raise ConfigError(
+            "BULK_ENROLL_TRANSPORT=rest needs BULK_ENROLL_API_URL: enrollments are sent to "
+            "{BULK_ENROLL_API_URL}/enrollment."
+        )
+    if soap_url is None and transport == "soap":
         raise ConfigError("BULK_ENROLL_SOAP_URL is not set: give the account's SOAP endpoint URL.")
-    check_url(soap_url, "BULK_ENROLL_SOAP_URL")
+    if soap_url is not None:
+        check_url(soap_url, "BULK_ENROLL_SOAP_URL")
     if token is None:
         if not (client_id and secret):
             raise ConfigError(
@@ -83,9 +95,6 @@ def load_account(environ: Mapping[str, str] | None = None) -> AccountSettings:
             )
     if api_url is not None:
         check_url(api_url, "BULK_ENROLL_API_URL")
-    transport = (get("TRANSPORT") or "soap").lower()
-    if transport != "soap":
-        raise ConfigError(f"BULK_ENROLL_TRANSPORT={transport!r} is not supported yet; use soap.")
     return AccountSettings(
         soap_url=soap_url,
         api_url=api_url.rstrip("/") if api_url else None,
@@ -95,6 +104,17 @@ def load_account(environ: Mapping[str, str] | None = None) -> AccountSettings:
         service_namespace=get("SOAP_NAMESPACE") or DEFAULT_SERVICE_NAMESPACE,
         transport=transport,
     )
+
+
+def load_transport(environ: Mapping[str, str] | None = None) -> str:
+    """`soap` (default) or `rest`, from BULK_ENROLL_TRANSPORT."""
+    env = os.environ if environ is None else environ
+    transport = env.get(PREFIX + "TRANSPORT", "").strip().lower() or "soap"
+    if transport not in TRANSPORTS:
+        raise ConfigError(
+            f"BULK_ENROLL_TRANSPORT={transport!r} is not a transport; use soap or rest."
+        )
+    return transport
 
 
 def load_run_settings(environ: Mapping[str, str] | None = None) -> RunSettings:
@@ -113,6 +133,7 @@ def load_run_settings(environ: Mapping[str, str] | None = None) -> RunSettings:
             raise ConfigError(f"{PREFIX}{name} must be at least {minimum:g}")
         return value
 
+    cache = env.get(PREFIX + "LOOKUP_CACHE", "").strip()
     return RunSettings(
         limits=PlanLimits(
             max_learners=int(number("MAX_LEARNERS_PER_CALL", DEFAULT_MAX_LEARNERS)),
@@ -125,6 +146,9 @@ def load_run_settings(environ: Mapping[str, str] | None = None) -> RunSettings:
         connect_timeout_s=number("CONNECT_TIMEOUT", 10.0, minimum=0.1),
         read_timeout_s=number("READ_TIMEOUT", 60.0, minimum=0.1),
         state_dir=default_state_dir(env),
+        page_size=_page_size(int(number("PAGE_SIZE", MAX_PAGE_SIZE))),
+        lookup_cache=Path(cache).expanduser() if cache else None,
+        lookup_cache_max_age_h=number("LOOKUP_CACHE_HOURS", 24.0, minimum=0),
     )
 
 
@@ -135,6 +159,12 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
         return Path(env[PREFIX + "STATE_DIR"]).expanduser()
     base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "bulk-enroll"
+
+
+def _page_size(value: int) -> int:
+    if value > MAX_PAGE_SIZE:
+        raise ConfigError(f"{PREFIX}PAGE_SIZE must be at most {MAX_PAGE_SIZE} (the API's limit)")
+    return value
 
 
 def check_url(url: str, name: str) -> None:

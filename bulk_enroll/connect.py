@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 from bulk_enroll import __version__
 from bulk_enroll.config import AccountSettings, RunSettings
 from bulk_enroll.journal import account_key
-from bulk_enroll.sender import Settler
 from bulk_enroll.transport import Transport
 from bulk_enroll.transport.auth import ClientCredentialsToken, StaticToken, TokenSource
 from bulk_enroll.transport.http import make_session
+from bulk_enroll.transport.rest import RestClient, RestTransport
 from bulk_enroll.transport.soap import SoapTransport
 
 
@@ -20,8 +20,10 @@ class Connection:
     transport: Transport
     tokens: TokenSource
     endpoint: str  # scheme://host[:port]/path of the enrollment endpoint; never a secret
+    #: The REST list calls (lookups, server reconciliation, settling lost answers); None
+    #: without an API URL.
+    directory: RestClient | None = None
     account: str = ""  # how the journal names this account (endpoint and client ID)
-    settler: Settler | None = None  # reads the server's enrollments after a lost answer
 
 
 def connect(account: AccountSettings, run: RunSettings) -> Connection:
@@ -36,12 +38,31 @@ def connect(account: AccountSettings, run: RunSettings) -> Connection:
         tokens = ClientCredentialsToken(
             account.api_url, account.client_id, account.client_secret, session=session
         )
-    transport = SoapTransport(
-        account.soap_url,
-        session=session,
-        service_namespace=account.service_namespace,
-        timeout=timeout,
-    )
-    parts = urlsplit(account.soap_url)
+    directory = None
+    if account.api_url:
+        directory = RestClient(
+            account.api_url,
+            session=session,
+            tokens=tokens,
+            timeout=timeout,
+            page_size=run.page_size,
+            max_attempts=run.max_attempts,
+        )
+    transport: Transport
+    if account.transport == "rest":
+        assert account.api_url  # config checked
+        rest = RestTransport(account.api_url, session=session, timeout=timeout)
+        transport, url = rest, rest.url
+    else:
+        assert account.soap_url  # config checked
+        transport = SoapTransport(
+            account.soap_url,
+            session=session,
+            service_namespace=account.service_namespace,
+            timeout=timeout,
+        )
+        url = account.soap_url
+    parts = urlsplit(url)
     endpoint = f"{parts.scheme}://{parts.netloc}{parts.path}"
-    return Connection(transport, tokens, endpoint, account_key(endpoint, account.client_id))
+    return Connection(transport, tokens, endpoint, directory,
+                      account_key(endpoint, account.client_id))

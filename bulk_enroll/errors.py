@@ -24,3 +24,10 @@ class AuthError(BulkEnrollError):
 
 class SafetyStop(BulkEnrollError):
     """A safety limit or a lock stopped the run before anything was sent."""
+
+
+class ApiError(BulkEnrollError):
+    """The API answered a lookup (users, courses, enrollments) with an error, or not at all.
+
+    Lookups come before any enrollment, so when one fails nothing has been sent.
+    """

@@ -16,16 +16,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bulk_enroll.columns import ColumnMap, Field
 from bulk_enroll.config import RunSettings
 from bulk_enroll.connect import Connection
-from bulk_enroll.errors import InputFileError
+from bulk_enroll.errors import ApiError, AuthError, ConfigError, InputFileError
 from bulk_enroll.interrupt import stop_on_signals
 from bulk_enroll.journal import Journal
-from bulk_enroll.model import Batch, ExitStatus, Pair, PairOutcome, RowIssue, Status
+from bulk_enroll.lookup_cache import LookupCache
+from bulk_enroll.lookups import Lookups, References, fetch_lookups, gather_references
+from bulk_enroll.model import (
+    Batch,
+    ExitStatus,
+    InputRow,
+    Pair,
+    PairOutcome,
+    RowIssue,
+    Status,
+)
 from bulk_enroll.planner import plan
 from bulk_enroll.progress import make_progress
 from bulk_enroll.reader import read_table
-from bulk_enroll.reconcile import reconcile, settle_leftovers
+from bulk_enroll.reconcile import (
+    reconcile,
+    server_enrollments,
+    settle_leftovers,
+    split_already_enrolled,
+)
 from bulk_enroll.report import (
     ReportData,
     ReportFormat,
@@ -38,7 +54,8 @@ from bulk_enroll.resolve import resolve_rows
 from bulk_enroll.results import SETTLED_WELL, settle_rows, unique_pairs
 from bulk_enroll.sender import RetryPolicy, Sender, SendReport
 from bulk_enroll.throttle import AdaptiveThrottle
-from bulk_enroll.validate import RowDefaults, validate_table
+from bulk_enroll.transport.rest import RestClient
+from bulk_enroll.validate import RowDefaults, ValidatedInput, validate_table
 
 log = logging.getLogger(__name__)
 JOURNAL_NAME = "journal.sqlite3"
@@ -57,6 +74,7 @@ class JobOptions:
     resend_unknown: bool = False
     state_dir: Path | None = None  # journal folder; None: the settings' state_dir
     interactive: bool = False  # a CLI run: progress display and Ctrl-C handling
+    check_server: bool = False  # ask the server which planned pairs exist; don't send those
 
 
 @dataclass(frozen=True)
@@ -81,7 +99,11 @@ def run_job(
     *,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now().replace(microsecond=0),
 ) -> JobResult:
-    """Run one file end to end and write its report; `connect` is not called on a dry run."""
+    """Run one file end to end and write its report.
+
+    With a connection, even a dry run looks names and IDs up (read-only calls), so its verdict
+    covers them; only a live run enrolls.
+    """
     started = now()
     report_path = options.report_path or default_report_path(
         options.input_path, options.reports_dir, started, options.report_format
@@ -89,10 +111,13 @@ def run_job(
     _check_writable(report_path)  # before sending: a report that cannot be written is a usage error
     validated = validate_table(read_table(options.input_path), options.defaults)
     input_sha256 = file_sha256(options.input_path)
-    rows = resolve_rows(validated.rows)
+    connection = connect() if connect is not None else None
+    prepared = prepare_rows(
+        validated, options, settings, connection.directory if connection else None
+    )
+    rows = prepared.rows
     issues = [issue for row in rows for issue in row.issues]
-    pairs = unique_pairs(rows)
-    batches = plan(pairs, settings.limits)
+    batches = plan(prepared.to_send, settings.limits)
     log.info(
         "%s: %d rows, %d invalid, %d calls planned",
         validated.file,
@@ -104,7 +129,10 @@ def run_job(
     sent = SendReport()
     endpoint = transport_name = None
     note = None
-    if options.dry_run:
+    if prepared.stop:  # a lookup failed: even a dry run cannot say the file is clean
+        sent.outcomes = _not_sent(batches, prepared.stop.replace("{", "{{").replace("}", "}}"))
+        note = prepared.stop
+    elif options.dry_run:
         sent.outcomes = _not_sent(batches, "dry run: would be sent in batch {batch}")
         note = "dry run: nothing was sent"
     elif options.strict and issues:
@@ -112,21 +140,23 @@ def run_job(
         sent.outcomes = _not_sent(batches, reason)
         note = reason
     elif batches:
-        if connect is None:
+        if connection is None:
             raise ValueError("a live run needs a connection")
-        connection = connect()
         endpoint, transport_name = connection.endpoint, connection.transport.name
         journal_path = (options.state_dir or settings.state_dir) / JOURNAL_NAME
         with Journal(journal_path, connection.account, now=now) as journal:
-            unknown = settle_leftovers(journal, connection.settler,
+            unknown = settle_leftovers(journal, connection.directory,
                                        resend_unknown=options.resend_unknown)
-            to_send, already = reconcile(pairs, journal.confirmed(pairs), unknown)
+            wanted = prepared.to_send
+            to_send, already = reconcile(wanted, journal.confirmed(wanted), unknown)
             batches = plan(to_send, settings.limits)
             sent = _send(batches, connection, journal, settings, options, started, now)
             sent.outcomes.update(already)
         note = sent.stopped_reason
 
-    results = settle_rows(rows, sent.outcomes)
+    if connection is not None and connection.directory is not None:
+        sent.stats.extra["lookup_calls"] = connection.directory.requests_made
+    results = settle_rows(rows, {**prepared.already, **sent.outcomes}, prepared.unresolved)
     data = ReportData(
         facts=RunFacts(
             validated.file,
@@ -147,7 +177,11 @@ def run_job(
         stats=sent.stats,
     )
     # A dry run is clean when the file is; a live run when every row settled well.
-    clean = not issues if options.dry_run else all(r.status in SETTLED_WELL for r in results)
+    clean = (
+        not issues and not prepared.stop
+        if options.dry_run
+        else all(r.status in SETTLED_WELL for r in results)
+    )
     exit_status = ExitStatus.OK if clean else ExitStatus.ROWS_NEED_ATTENTION
     write_report(report_path, data, report_format=options.report_format)
     summary = summary_dict(data, report_path, int(exit_status))
@@ -174,7 +208,7 @@ def _send(batches: list[Batch], connection: Connection, journal: Journal, settin
         concurrency=settings.concurrency,
         throttle=AdaptiveThrottle(settings.rate_limit),
         journal=journal,
-        settler=connection.settler,
+        settler=connection.directory,
         progress=make_progress() if options.interactive else None,
         run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}",
         now=now,
@@ -182,6 +216,88 @@ def _send(batches: list[Batch], connection: Connection, journal: Journal, settin
     guard = stop_on_signals(sender.stop) if options.interactive else contextlib.nullcontext()
     with guard:
         return sender.send(batches)
+
+
+NEEDS_API = (
+    "the file names {what}; looking them up needs the account's REST API: set "
+    "BULK_ENROLL_API_URL (and BULK_ENROLL_TOKEN or the client ID and secret)"
+)
+CHECK_NEEDS_API = (
+    "--check-server lists the account's enrollments through its REST API: set "
+    "BULK_ENROLL_API_URL"
+)
+NOT_LOOKED_UP = "not looked up: a dry run without an account cannot turn {what} into IDs"
+
+
+@dataclass(frozen=True)
+class PreparedRows:
+    """Rows after resolution and server reconciliation: what to plan, and why not the rest."""
+
+    rows: list[InputRow]
+    to_send: list[Pair]
+    already: dict[Pair, PairOutcome] = field(default_factory=dict)
+    stop: str | None = None  # a lookup failed: send nothing, this is why
+    unresolved: str = "not sent"  # the message of rows whose names were not looked up
+
+
+def prepare_rows(
+    validated: ValidatedInput,
+    options: JobOptions,
+    settings: RunSettings,
+    directory: RestClient | None,
+) -> PreparedRows:
+    """Resolve names through the account (one batched lookup per kind) and, with
+    `check_server`, drop pairs the server already holds. A lookup that fails stops the run
+    before anything is sent; rows are still reported."""
+    refs = gather_references(validated.rows)
+    columns = reference_columns(validated.columns)
+    what = " and ".join(refs.names)
+    if directory is None:
+        if refs.names and not options.dry_run:
+            raise ConfigError(NEEDS_API.format(what=what))
+        if options.check_server and not options.dry_run:
+            raise ConfigError(CHECK_NEEDS_API)
+        rows = resolve_rows(validated.rows, None, columns)
+        return PreparedRows(rows, unique_pairs(rows), unresolved=NOT_LOOKED_UP.format(what=what))
+    try:
+        lookups = _lookups(refs, directory, settings) if not refs.empty else None
+    except (AuthError, ApiError) as exc:
+        stop = f"stopped before sending: could not look up learners and courses: {exc}"
+        rows = resolve_rows(validated.rows, None, columns)
+        return PreparedRows(rows, unique_pairs(rows), stop=stop, unresolved=stop)
+    rows = resolve_rows(validated.rows, lookups, columns)
+    pairs = unique_pairs(rows)
+    if not options.check_server:
+        return PreparedRows(rows, pairs)
+    try:
+        existing = server_enrollments(pairs, directory)
+    except (AuthError, ApiError) as exc:
+        stop = f"stopped before sending: could not list existing enrollments: {exc}"
+        return PreparedRows(rows, pairs, stop=stop, unresolved=stop)
+    to_send, already = split_already_enrolled(pairs, existing)
+    log.info("%d planned pair(s) already enrolled on the server", len(already))
+    return PreparedRows(rows, to_send, already)
+
+
+def _lookups(refs: References, directory: RestClient, settings: RunSettings) -> Lookups:
+    cache = None
+    if settings.lookup_cache is not None:
+        cache = LookupCache(
+            settings.lookup_cache, directory.api_url, settings.lookup_cache_max_age_h * 3600
+        ).load()
+    return fetch_lookups(refs, directory, cache)
+
+
+def reference_columns(columns: ColumnMap) -> dict[str, str]:
+    """Each kind of reference ("learner_email"...) -> the file's header holding it."""
+    kinds = (
+        Field.LEARNER_ID,
+        Field.LEARNER_EMAIL,
+        Field.LEARNER_LOGIN,
+        Field.COURSE_ID,
+        Field.COURSE_TITLE,
+    )
+    return {f.value: columns.header_of(f) for f in kinds if f in columns.index}
 
 
 def _check_writable(path: Path) -> None:

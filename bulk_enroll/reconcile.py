@@ -1,18 +1,24 @@
-"""Before sending: drop the pairs an earlier run already settled (journal), and settle the calls
-an earlier run left in flight (by reading the server) or mark them unknown.
+"""Before sending: drop what is already settled, so nothing is enrolled twice.
 
-`reconcile` is pure; `settle_leftovers` is the one step here that reads the journal and the
-server.
+Two sources: the journal (pairs an earlier run confirmed; calls an earlier run left in flight,
+settled by reading the server or reported unknown), and, on request, the server's own
+enrollment list ("already enrolled, from the server").
+
+`reconcile` and `split_already_enrolled` are pure; `settle_leftovers` and
+`server_enrollments` are the steps that read the journal and the server. A pair counts as
+enrolled on the server whatever settings it was enrolled with: the option answers "is this
+person already in this course?", and re-sending would reset an enrollment someone may be
+halfway through.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 
 from bulk_enroll.journal import CallState, Journal
 from bulk_enroll.model import Pair, PairOutcome, Status
-from bulk_enroll.sender import Settler
+from bulk_enroll.sender import EnrollmentLister
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +26,7 @@ UNKNOWN_HINT = ("check in the LMS, then rerun with --resend-unknown to send it a
                 "or configure the REST API so the next run can settle it")
 
 
-def settle_leftovers(journal: Journal, settler: Settler | None, *,
+def settle_leftovers(journal: Journal, settler: EnrollmentLister | None, *,
                      resend_unknown: bool) -> dict[Pair, str]:
     """Settle calls of earlier runs that never got an answer; return the pairs still unknown.
 
@@ -33,7 +39,7 @@ def settle_leftovers(journal: Journal, settler: Settler | None, *,
         pairs = call.batch.pairs()
         if settler is not None:
             try:
-                present = settler.enrolled_pairs(call.batch.learner_ids, call.batch.course_ids)
+                present = settler.list_enrollments(call.batch.learner_ids, call.batch.course_ids)
             except Exception as exc:  # the list is unreachable now: leave it for later
                 log.warning("could not settle call %s of %s: %s", call.batch.batch_id,
                             call.started_at, exc)
@@ -67,3 +73,29 @@ def reconcile(pairs: Sequence[Pair], confirmed: Mapping[Pair, str],
         else:
             to_send.append(pair)
     return to_send, settled
+
+
+ALREADY_ON_SERVER = "already enrolled on the server; not sent again"
+
+
+def server_enrollments(pairs: Sequence[Pair], lister: EnrollmentLister) -> set[tuple[str, str]]:
+    """The (learner, course) pairs among the planned learners and courses the server holds."""
+    if not pairs:
+        return set()
+    learners = {pair.learner_id for pair in pairs}
+    courses = {pair.course_id for pair in pairs}
+    return lister.list_enrollments(learners, courses)
+
+
+def split_already_enrolled(
+    pairs: Sequence[Pair], existing: Set[tuple[str, str]]
+) -> tuple[list[Pair], dict[Pair, PairOutcome]]:
+    """(pairs still to send, in order; `already_enrolled` outcomes for the others)."""
+    to_send: list[Pair] = []
+    already: dict[Pair, PairOutcome] = {}
+    for pair in pairs:
+        if (pair.learner_id.lower(), pair.course_id.lower()) in existing:
+            already[pair] = PairOutcome(Status.ALREADY_ENROLLED, ALREADY_ON_SERVER)
+        else:
+            to_send.append(pair)
+    return to_send, already

@@ -125,6 +125,7 @@ def summary_dict(data: ReportData, report_path: Path | None, exit_code: int) -> 
         "isolation_calls": stats.isolation_calls,
         "token_renewals": stats.token_renewals,
         "send_seconds": stats.send_seconds,
+        "lookup_calls": stats.extra.get("lookup_calls", 0),
         "batches_planned": len(data.planned),
         "dry_run": facts.dry_run,
         "started": facts.started.isoformat(),

@@ -38,14 +38,22 @@ def first_row_of_pairs(rows: Sequence[InputRow]) -> dict[Pair, int]:
     return first
 
 
-def settle_rows(rows: Sequence[InputRow], outcomes: Mapping[Pair, PairOutcome]) -> list[RowResult]:
-    """One `RowResult` per row, in row order; a pair without an outcome was `not_sent`."""
+def settle_rows(
+    rows: Sequence[InputRow],
+    outcomes: Mapping[Pair, PairOutcome],
+    unresolved: str = "not sent",
+) -> list[RowResult]:
+    """One `RowResult` per row, in row order; a pair without an outcome was `not_sent`, and so
+    is a valid row whose names were never turned into IDs (`unresolved` says why)."""
     first_row = first_row_of_pairs(rows)
-    return [_settle_row(row, outcomes, first_row) for row in rows]
+    return [_settle_row(row, outcomes, first_row, unresolved) for row in rows]
 
 
 def _settle_row(
-    row: InputRow, outcomes: Mapping[Pair, PairOutcome], first_row: Mapping[Pair, int]
+    row: InputRow,
+    outcomes: Mapping[Pair, PairOutcome],
+    first_row: Mapping[Pair, int],
+    unresolved: str = "not sent",
 ) -> RowResult:
     if row.issues:
         message = "; ".join(
@@ -53,6 +61,8 @@ def _settle_row(
             for issue in row.issues
         )
         return RowResult(Status.INVALID, message)
+    if not row.pairs:
+        return RowResult(Status.NOT_SENT, unresolved)
     pair_outcomes: list[PairOutcome] = []
     for pair in row.pairs:
         owner = first_row[pair]

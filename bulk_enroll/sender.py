@@ -5,7 +5,7 @@
   than Retry-After, within a per-call attempt limit and a per-run retry budget.
 - Lost answers (read timeout, reset after sending, 5xx other than 503): the call may have been
   applied, so it is never resent blindly. The pairs are settled by reading the server's
-  enrollment list (a `Settler`); without one they end `unknown`.
+  enrollment list (an `EnrollmentLister`: the REST client); without one they end `unknown`.
 - Rejections (Permission denied, Wrong parameters): a call with several learners or courses is
   halved and each half sent again, recursively, until the bad learner or course is alone; each
   bad ID costs about 2*log2(batch size) extra calls.
@@ -22,7 +22,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -74,11 +74,11 @@ class CallLog(Protocol):
     def finish(self, call_id: int, state: CallState, message: str = "") -> None: ...
 
 
-class Settler(Protocol):
+class EnrollmentLister(Protocol):
     """Reads which of these learner x course pairs the server has enrolled (REST list)."""
 
-    def enrolled_pairs(self, learner_ids: Sequence[str],
-                       course_ids: Sequence[str]) -> set[tuple[str, str]]: ...
+    def list_enrollments(self, learner_ids: Iterable[str],
+                         course_ids: Iterable[str]) -> set[tuple[str, str]]: ...
 
 
 class Progress(Protocol):
@@ -152,7 +152,7 @@ class Sender:
         concurrency: int = 4,
         throttle: AdaptiveThrottle | None = None,
         journal: CallLog | None = None,
-        settler: Settler | None = None,
+        settler: EnrollmentLister | None = None,
         progress: Progress | None = None,
         run_id: str = "",
         sleep: Callable[[float], None] = time.sleep,
@@ -318,7 +318,7 @@ class Sender:
                 with self._lock:
                     self._report.stats.extra["settle_reads"] = (
                         self._report.stats.extra.get("settle_reads", 0) + 1)
-                present = wanted & self.settler.enrolled_pairs(batch.learner_ids,
+                present = wanted & self.settler.list_enrollments(batch.learner_ids,
                                                                batch.course_ids)
                 break
             except Exception as exc:  # any failure to read means we cannot know

@@ -155,24 +155,82 @@ class _RowChecker:
             self.problem(field_, str(exc))
             return None
 
-    def required_id(self, field_: Field, what: str) -> str | None:
-        if not self.from_file(field_):
-            self.problem(field_, f"{what} is empty")
-            return None
-        return self.value(field_, values.parse_id)  # type: ignore[return-value]
-
 
 def _validate_row(
     source: SourceRef, cells: tuple[object, ...], columns: ColumnMap, defaults: dict[Field, object]
 ) -> InputRow:
     check = _RowChecker(source, cells, columns, defaults)
-    learner = check.required_id(Field.LEARNER_ID, "learner ID")
-    course = check.required_id(Field.COURSE_ID, "course ID")
+    learner = _learner_ref(check)
+    course = _course_ref(check)
     settings = _settings(check)
     if check.issues or learner is None or course is None or settings is None:
         return InputRow(source, cells, issues=tuple(check.issues))
-    request = Request(LearnerRef(LearnerKey.ID, learner), CourseRef(CourseKey.ID, course), settings)
-    return InputRow(source, cells, requests=(request,))
+    return InputRow(source, cells, requests=(Request(learner, course, settings),))
+
+
+# --- learner and course by ID or by name (minimal; the reader's richer version replaces it) ---
+
+_LEARNER_COLUMNS = (
+    (Field.LEARNER_ID, LearnerKey.ID),
+    (Field.LEARNER_EMAIL, LearnerKey.EMAIL),
+    (Field.LEARNER_LOGIN, LearnerKey.LOGIN),
+)
+_COURSE_COLUMNS = ((Field.COURSE_ID, CourseKey.ID), (Field.COURSE_TITLE, CourseKey.TITLE))
+
+
+def _learner_ref(check: _RowChecker) -> LearnerRef | None:
+    """The first non-empty of learner ID, email, login (in that order) names the learner."""
+    for field_, key in _LEARNER_COLUMNS:
+        if field_ in check.columns.index and check.from_file(field_):
+            value = check.value(field_, _LEARNER_PARSERS[key])
+            return None if value is None else LearnerRef(key, value)  # type: ignore[arg-type]
+    _missing(check, _LEARNER_COLUMNS)
+    return None
+
+
+def _course_ref(check: _RowChecker) -> CourseRef | None:
+    """The course ID if given, else the course title."""
+    for field_, key in _COURSE_COLUMNS:
+        if field_ in check.columns.index and check.from_file(field_):
+            parse = values.parse_id if key is CourseKey.ID else values.cell_text
+            value = check.value(field_, parse)
+            return None if value is None else CourseRef(key, value)  # type: ignore[arg-type]
+    _missing(check, _COURSE_COLUMNS)
+    return None
+
+
+_WHAT = {
+    Field.LEARNER_ID: "learner ID",
+    Field.LEARNER_EMAIL: "learner email",
+    Field.LEARNER_LOGIN: "learner login",
+    Field.COURSE_ID: "course ID",
+    Field.COURSE_TITLE: "course title",
+}
+
+
+def _missing(check: _RowChecker, fields: tuple[tuple[Field, object], ...]) -> None:
+    present = [f for f, _ in fields if f in check.columns.index]
+    if len(present) == 1:
+        check.problem(present[0], f"{_WHAT[present[0]]} is empty")
+    else:
+        names = [repr(check.label(f)) for f in present]
+        listed = ", ".join(names[:-1]) + " and " + names[-1]
+        check.problem(None, f"{listed} are all empty: fill in one of them")
+
+
+def _parse_email(cell: object) -> str:
+    text = values.cell_text(cell)
+    local, at, domain = text.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in text):
+        raise ValueError(f"{text!r} is not an email address")
+    return text.lower()
+
+
+_LEARNER_PARSERS: dict[LearnerKey, Callable[[object], object]] = {
+    LearnerKey.ID: values.parse_id,
+    LearnerKey.EMAIL: _parse_email,
+    LearnerKey.LOGIN: values.cell_text,
+}
 
 
 def _settings(check: _RowChecker) -> DueSettings | None:

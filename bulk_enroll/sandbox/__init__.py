@@ -1,8 +1,8 @@
 """A local emulator of the iSpring Learn API, so every command can be tried without an account.
 
-`SandboxServer` serves the token endpoint and `enrollLearnersInCourses` on loopback over a
-`SandboxState` seeded from `default_directory()`; `Faults` injects latency, 503s, 429s and
-dropped connections.
+`SandboxServer` serves the token endpoint, `enrollLearnersInCourses` and the REST endpoints
+(users, contents, enrollments) on loopback over a `SandboxState` seeded from
+`default_directory()`; `Faults` injects latency, 503s, 429s and dropped connections.
 """
 
 from bulk_enroll.sandbox.directory import default_directory

@@ -2,6 +2,12 @@
 
 Everything is derived from fixed name lists and uuid5 IDs, so every run, test and sample file
 sees the same IDs without a database or a random seed.
+
+The first 240 users (seven office departments) and the first 14 courses are the ones the sample
+files and many tests name by ID: they never change. The account then grows to 6,000 users in
+four more departments, with the quirks a real directory has: repeated names (so numbered
+emails and logins), emails stored with capitals, people who left (inactive, terminated), and a
+second duplicated course title.
 """
 
 from __future__ import annotations
@@ -14,7 +20,11 @@ from functools import cache
 SANDBOX_NAMESPACE = uuid.UUID("6f1c2a7e-2b1d-5c3e-9a0f-1e2d3c4b5a69")
 
 ACTIVE = "active"
-INACTIVE = "inactive"
+INACTIVE = "inactive"  # deactivated by an administrator
+TERMINATED = "terminated"  # employment ended
+
+#: The REST API's `UserStatus` codes ("1 - active, 3 - inactive, 5 - terminated").
+STATUS_CODES = {ACTIVE: 1, INACTIVE: 3, TERMINATED: 5}
 
 # 48 first names and 41 last names: coprime lengths, so user i gets the pair
 # (i % 48, i % 41) and the first 48 * 41 users all have distinct full names.
@@ -112,7 +122,8 @@ _LAST_NAMES = (
     "Fernandes",
 )
 
-# Department sizes add up to 240; users are assigned in blocks, in this order.
+# Department sizes; users are assigned in blocks, in this order. The first seven add up to the
+# 240 users the samples use; the rest make the account a realistic size for lookups.
 _DEPARTMENTS = (
     ("Engineering", 70),
     ("Sales", 56),
@@ -121,8 +132,15 @@ _DEPARTMENTS = (
     ("Finance", 18),
     ("Human Resources", 12),
     ("Legal", 10),
+    ("Retail Stores", 2400),
+    ("Warehouse and Logistics", 1560),
+    ("Field Service", 1000),
+    ("Manufacturing", 800),
 )
-_INACTIVE_EVERY = 30  # users 29, 59, ..., 239 have left the company: 8 inactive users
+ORIGINAL_USERS = 240  # the users of the sample files: their IDs, logins and statuses are fixed
+_INACTIVE_EVERY = 30  # users 29, 59, ..., 239, ... were deactivated: 8 of the first 240
+_TERMINATED_EVERY = 50  # beyond the first 240, users 290, 340, ... have left (unless inactive)
+_CAPITALISED_EVERY = 25  # beyond the first 240, every 25th email is stored as typed: Anna.Smith@
 
 _COURSE_TITLES = (
     "Onboarding: Welcome to the Company",
@@ -140,6 +158,13 @@ _COURSE_TITLES = (
     # Two courses with one title (an old and a new version): title lookups must notice.
     "Product Knowledge: Core Platform",
     "Product Knowledge: Core Platform",
+    # Added after the samples were made (appended, so the first 14 keep their IDs).
+    "Leadership Essentials",
+    "Data Protection for Managers",
+    "Warehouse Safety",
+    "Forklift Operation",
+    "Retail Cash Handling",
+    "Leadership Essentials",  # a second duplicated title, far from the first
 )
 
 
@@ -157,7 +182,7 @@ class User:
     first_name: str
     last_name: str
     department_id: str
-    status: str  # ACTIVE or INACTIVE
+    status: str  # ACTIVE, INACTIVE or TERMINATED
 
     @property
     def full_name(self) -> str:
@@ -166,6 +191,10 @@ class User:
     @property
     def is_active(self) -> bool:
         return self.status == ACTIVE
+
+    @property
+    def status_code(self) -> int:
+        return STATUS_CODES[self.status]
 
 
 @dataclass(frozen=True)
@@ -184,12 +213,22 @@ class Directory:
     user_by_id: dict[str, User] = field(init=False, repr=False, compare=False)
     course_by_id: dict[str, Course] = field(init=False, repr=False, compare=False)
     department_by_id: dict[str, Department] = field(init=False, repr=False, compare=False)
+    #: Case-folded email / login -> users (lists: a directory may hold the same one twice).
+    users_by_email: dict[str, list[User]] = field(init=False, repr=False, compare=False)
+    users_by_login: dict[str, list[User]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Frozen, so the derived lookups are set once here and never change.
         object.__setattr__(self, "user_by_id", {u.user_id: u for u in self.users})
         object.__setattr__(self, "course_by_id", {c.content_id: c for c in self.courses})
         object.__setattr__(self, "department_by_id", {d.department_id: d for d in self.departments})
+        by_email: dict[str, list[User]] = {}
+        by_login: dict[str, list[User]] = {}
+        for user in self.users:
+            by_email.setdefault(user.email.casefold(), []).append(user)
+            by_login.setdefault(user.login.casefold(), []).append(user)
+        object.__setattr__(self, "users_by_email", by_email)
+        object.__setattr__(self, "users_by_login", by_login)
 
 
 def sandbox_id(kind: str, key: str) -> str:
@@ -205,33 +244,51 @@ def _build_users(departments: tuple[Department, ...]) -> tuple[User, ...]:
     ]
     users: list[User] = []
     taken_logins: set[str] = set()
+    taken_emails: set[str] = set()
     for i, department in enumerate(department_of_index):
         first = _FIRST_NAMES[i % len(_FIRST_NAMES)]
         last = _LAST_NAMES[i % len(_LAST_NAMES)]
-        base_login = (first[0] + last).lower()
-        login, n = base_login, 1
-        while login in taken_logins:  # Anna and Adam Kowalski: akowalski, akowalski2
-            n += 1
-            login = f"{base_login}{n}"
-        taken_logins.add(login)
-        email = f"{first}.{last}@example.com".lower()
+        login = _unique(f"{first[0]}{last}".lower(), taken_logins)  # akowalski, akowalski2
+        email = _unique(f"{first}.{last}".lower(), taken_emails) + "@example.com"
+        stored_email = email
+        if i >= ORIGINAL_USERS and i % _CAPITALISED_EVERY == 0:
+            local, _, domain = email.partition("@")
+            stored_email = f"{local.title()}@{domain.title()}"  # Chloe.Rossi2@Example.Com
         users.append(
             User(
                 user_id=sandbox_id("user", email),
                 login=login,
-                email=email,
+                email=stored_email,
                 first_name=first,
                 last_name=last,
                 department_id=department.department_id,
-                status=INACTIVE if i % _INACTIVE_EVERY == _INACTIVE_EVERY - 1 else ACTIVE,
+                status=_status(i),
             )
         )
     return tuple(users)
 
 
+def _unique(base: str, taken: set[str]) -> str:
+    """`base`, or `base2`, `base3`... whichever is free first; marks it taken."""
+    value, n = base, 1
+    while value in taken:
+        n += 1
+        value = f"{base}{n}"
+    taken.add(value)
+    return value
+
+
+def _status(i: int) -> str:
+    if i % _INACTIVE_EVERY == _INACTIVE_EVERY - 1:
+        return INACTIVE
+    if i >= ORIGINAL_USERS and i % _TERMINATED_EVERY == 40:
+        return TERMINATED
+    return ACTIVE
+
+
 @cache
 def default_directory() -> Directory:
-    """The seeded account every sandbox starts with (about 240 users, 14 courses)."""
+    """The seeded account every sandbox starts with (6,000 users, 20 courses)."""
     departments = tuple(
         Department(sandbox_id("department", name), name) for name, _ in _DEPARTMENTS
     )

@@ -1,8 +1,9 @@
-"""The sandbox's HTTP face: the token endpoint and the SOAP method on a loopback port.
+"""The sandbox's HTTP face: the token endpoint, the SOAP method and the REST API on loopback.
 
-Routing is a table of (method, path) -> handler so the REST endpoints (`/users/v2`,
-`/contents`, `/enrollment`, `/enrollments`) can be added next to the SOAP route later. Handlers
-are plain functions of a `Request` to a `Response`; injected faults wrap them in one place.
+Routing is a table of (method, path) -> handler: the SOAP route, and the REST endpoints
+(`/users/v2`, `/users/find_existing`, `/contents`, `/enrollment`, `/enrollments`) from
+`sandbox/rest.py`. Handlers are plain functions of a `Request` to a `Response`; injected faults
+wrap them in one place, and every answered request is logged in the state.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from bulk_enroll.sandbox.directory import default_directory
+from bulk_enroll.sandbox.rest import RestAnswer, RestApi, RestHandler
 from bulk_enroll.sandbox.soap import CONTENT_TYPE as SOAP_CONTENT_TYPE
 from bulk_enroll.sandbox.soap import fault_response, parse_enroll_request, success_response
 from bulk_enroll.sandbox.state import InvalidCredentials, SandboxState, SoapFault
@@ -64,6 +66,7 @@ class Faults:
     drop_before_rate: float = 0.0
     drop_after_rate: float = 0.0
     seed: int = 0
+    paths: tuple[str, ...] | None = None  # only these routes misbehave (None: every API route)
 
     def __post_init__(self) -> None:
         rates = (self.error_rate, self.drop_before_rate, self.drop_after_rate)
@@ -181,8 +184,18 @@ class SandboxApp:
             ("POST", soap_path): Route(self.soap),
             ("GET", STATS_PATH): Route(self.stats, faulty=False),
         }
+        self.rest = RestApi(state)
+        for key, rest_handler in self.rest.routes().items():
+            self.routes[key] = Route(_json_route(rest_handler))
 
     def dispatch(self, request: Request) -> Response:
+        response = self._route(request)
+        self.state.record_request(
+            request.method, request.path, 0 if response.drop else response.status
+        )
+        return response
+
+    def _route(self, request: Request) -> Response:
         route = self.routes.get((request.method, request.path))
         if route is None:
             allowed = sorted(method for method, path in self.routes if path == request.path)
@@ -194,6 +207,9 @@ class SandboxApp:
         return self._with_faults(route.handler, request)
 
     def _with_faults(self, handler: Handler, request: Request) -> Response:
+        paths = self.injector.faults.paths
+        if paths is not None and request.path not in paths:
+            return handler(request)
         kind = self.injector.draw()
         if kind is FaultKind.ERROR:
             return Response.text(HTTPStatus.SERVICE_UNAVAILABLE)
@@ -249,6 +265,18 @@ class SandboxApp:
         return Response(HTTPStatus.OK.value, success_response(), SOAP_CONTENT_TYPE)
 
 
+def _json_route(handler: RestHandler) -> Handler:
+    """A REST handler as a route: its status and payload become a JSON answer."""
+
+    def route(request: Request) -> Response:
+        answer: RestAnswer = handler(request)
+        if answer.payload is None:
+            return Response(answer.status)
+        return Response.json(answer.status, answer.payload)
+
+    return route
+
+
 def _soap_fault(fault: SoapFault) -> Response:
     # SOAP 1.1 over HTTP: faults travel with status 500.
     return Response(
@@ -292,6 +320,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in two writes; without this, Nagle's algorithm holds the body
+        # until the client's delayed ACK (about 40 ms per request on loopback).
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection, True)
 
     def finish(self) -> None:

@@ -1,7 +1,7 @@
 """The emulated account's mutable state and the rules of `enrollLearnersInCourses`.
 
 Kept free of HTTP and XML so the rules can be tested directly, and so the SOAP route and the
-future REST routes share one truth. One lock guards everything: the server is threaded.
+REST routes share one truth. One lock guards everything: the server is threaded.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 import secrets
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -94,6 +94,21 @@ class CallRecord:
 
 
 SUCCESS = "success"
+MAX_REQUEST_LOG = 200_000  # a long-running foreground sandbox keeps only the latest requests
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One HTTP request the server answered (every route: token, SOAP, REST lists...).
+
+    `status` is the HTTP status sent, 0 when the connection was dropped without an answer.
+    Tests count these to check how many calls a client needed (lookups, paging).
+    """
+
+    method: str
+    path: str
+    status: int
+    timestamp: float
 
 
 class SandboxState:
@@ -118,6 +133,7 @@ class SandboxState:
         self._enrollments: dict[tuple[str, str], EnrollmentRecord] = {}
         self._calls: list[CallRecord] = []
         self._fault_counts: Counter[str] = Counter()
+        self._requests: deque[RequestRecord] = deque(maxlen=MAX_REQUEST_LOG)
 
     # --- tokens -------------------------------------------------------------------------------
 
@@ -260,6 +276,11 @@ class SandboxState:
         with self._lock:
             self._fault_counts[kind] += 1
 
+    def record_request(self, method: str, path: str, status: int) -> None:
+        """Log one HTTP request and the status it was answered with (0: dropped)."""
+        with self._lock:
+            self._requests.append(RequestRecord(method, path, status, self._clock()))
+
     # --- read-only views (copies, safe to keep while the server runs) ----------------------------
 
     def enrollments(self) -> dict[tuple[str, str], EnrollmentRecord]:
@@ -273,6 +294,11 @@ class SandboxState:
     def fault_counts(self) -> dict[str, int]:
         with self._lock:
             return dict(self._fault_counts)
+
+    def requests(self, path: str | None = None) -> list[RequestRecord]:
+        """The HTTP requests answered so far, oldest first; only those to `path` if given."""
+        with self._lock:
+            return [r for r in self._requests if path is None or r.path == path]
 
 
 def parse_settings(fields: Mapping[str, str], problems: list[str]) -> DueSettings | None:

@@ -218,7 +218,7 @@ def test_unreadable_requests_get_client_faults(server: SandboxServer, body: byte
 
 def test_unknown_paths_are_404(server: SandboxServer) -> None:
     assert requests.get(f"{server.base_url}/", timeout=5).status_code == 404
-    assert requests.post(f"{server.base_url}/users/v2", timeout=5).status_code == 404
+    assert requests.post(f"{server.base_url}/users/v3", timeout=5).status_code == 404
     assert requests.post(f"{server.base_url}/soap/x", timeout=5).status_code == 404
     wrong_method = requests.get(server.soap_url, timeout=5)
     assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "POST"

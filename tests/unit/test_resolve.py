@@ -1,7 +1,15 @@
-"""Resolution: IDs pass through; references that cannot be looked up yet make the row invalid."""
+"""Resolution is pure given the lookups: every reason a person can act on, one per case."""
 
 from __future__ import annotations
 
+from bulk_enroll.lookups import (
+    ContentItem,
+    DirectoryUser,
+    Lookups,
+    References,
+    UserStatus,
+    gather_references,
+)
 from bulk_enroll.model import (
     CourseKey,
     CourseRef,
@@ -12,19 +20,196 @@ from bulk_enroll.model import (
     LearnerRef,
     Pair,
     Request,
+    RowIssue,
     SourceRef,
 )
-from bulk_enroll.resolve import resolve_rows
+from bulk_enroll.resolve import is_unresolved, needs_lookup, resolve_rows
+from tests.support import make_id
 
 S = DueSettings(DueDateType.UNLIMITED)
+ANNA = DirectoryUser(make_id("anna"), "akowalski", "Anna.Kowalski@Example.com", UserStatus.ACTIVE)
+BEN = DirectoryUser(make_id("ben"), "bsmith", "ben.smith@example.com", UserStatus.ACTIVE)
+GONE = DirectoryUser(make_id("gone"), "gone", "gone@example.com", UserStatus.INACTIVE)
+LEFT = DirectoryUser(make_id("left"), "left", "left@example.com", UserStatus.TERMINATED)
+ODD = DirectoryUser(make_id("odd"), "odd", "odd@example.com", 7)
+JDOE = DirectoryUser(make_id("jdoe"), "JDoe", "j1@example.com", UserStatus.ACTIVE)
+JDOE2 = DirectoryUser(make_id("jdoe2"), "jdoe", "j2@example.com", UserStatus.ACTIVE)
+TWIN1 = DirectoryUser(make_id("twin1"), "t1", "twin@example.com", UserStatus.ACTIVE)
+TWIN2 = DirectoryUser(make_id("twin2"), "t2", "twin@example.com", UserStatus.ACTIVE)
+FIRE = ContentItem(make_id("fire"), "Fire Safety", "Course")
+GDPR = ContentItem(make_id("gdpr"), "GDPR Essentials", "Course")
+OLD = ContentItem(make_id("pk-old"), "Product Knowledge", "Course")
+NEW = ContentItem(make_id("pk-new"), "Product Knowledge ", "Course")
+LOOKUPS = Lookups(
+    users_by_email={
+        "anna.kowalski@example.com": (ANNA,),
+        "nobody@example.com": (),
+        "gone@example.com": (GONE,),
+        "left@example.com": (LEFT,),
+        "odd@example.com": (ODD,),
+        "twin@example.com": (TWIN1, TWIN2),
+    },
+    users_by_login={"bsmith": (BEN,), "jdoe": (JDOE, JDOE2), "ghost": ()},
+    existing_learner_ids=frozenset({ANNA.user_id, BEN.user_id, GONE.user_id}),
+    contents=(FIRE, GDPR, OLD, NEW),
+    users_by_id={ANNA.user_id: ANNA, GONE.user_id: GONE},
+)
+COLUMNS = {
+    "learner_id": "Learner ID",
+    "learner_email": "E-mail",
+    "learner_login": "Login",
+    "course_id": "Course ID",
+    "course_title": "Course",
+}
 
 
-def test_ids_resolve_to_pairs_and_other_references_are_reported():
-    by_id = Request(LearnerRef(LearnerKey.ID, "l1"), CourseRef(CourseKey.ID, "c1"), S)
-    by_email = Request(LearnerRef(LearnerKey.EMAIL, "a@x.com"), CourseRef(CourseKey.ID, "c1"), S)
-    rows = [InputRow(SourceRef("f", 2), (), requests=(by_id,)),
-            InputRow(SourceRef("f", 3), (), requests=(by_id, by_email))]
-    first, second = resolve_rows(rows)
+def row(learner: LearnerRef, course: CourseRef, number: int = 2) -> InputRow:
+    return InputRow(SourceRef("f.xlsx", number), (), requests=(Request(learner, course, S),))
+
+
+def email(value: str) -> LearnerRef:
+    return LearnerRef(LearnerKey.EMAIL, value)
+
+
+def login(value: str) -> LearnerRef:
+    return LearnerRef(LearnerKey.LOGIN, value)
+
+
+def learner_id(value: str) -> LearnerRef:
+    return LearnerRef(LearnerKey.ID, value)
+
+
+def title(value: str) -> CourseRef:
+    return CourseRef(CourseKey.TITLE, value)
+
+
+def course_id(value: str) -> CourseRef:
+    return CourseRef(CourseKey.ID, value)
+
+
+def resolve_one(learner: LearnerRef, course: CourseRef) -> InputRow:
+    return resolve_rows([row(learner, course)], LOOKUPS, COLUMNS)[0]
+
+
+def issues(learner: LearnerRef, course: CourseRef) -> list[tuple[str | None, str]]:
+    return [(i.column, i.message) for i in resolve_one(learner, course).issues]
+
+
+def test_email_login_and_title_resolve_to_ids_ignoring_case_and_spaces():
+    resolved = resolve_one(email("anna.kowalski@example.com"), title("  fire SAFETY "))
+    assert resolved.pairs == (Pair(ANNA.user_id, FIRE.content_id, S),)
+    assert not resolved.issues
+    assert resolve_one(login("bsmith"), course_id(GDPR.content_id)).pairs == (
+        Pair(BEN.user_id, GDPR.content_id, S),
+    )
+
+
+def test_ids_are_checked_against_the_account():
+    assert resolve_one(learner_id(ANNA.user_id), course_id(FIRE.content_id)).pairs == (
+        Pair(ANNA.user_id, FIRE.content_id, S),
+    )
+    typo = make_id("typo")
+    assert issues(learner_id(typo), course_id(typo)) == [
+        ("Learner ID", f"no user with ID '{typo}'"),
+        ("Course ID", f"no course with ID '{typo}'"),
+    ]
+
+
+def test_unknown_people_are_invalid_with_the_value_they_gave():
+    assert issues(email("nobody@example.com"), title("Fire Safety")) == [
+        ("E-mail", "no user with email 'nobody@example.com'")
+    ]
+    assert issues(login("ghost"), title("Fire Safety")) == [
+        ("Login", "no user with login 'ghost'")
+    ]
+
+
+def test_inactive_and_terminated_users_cannot_be_enrolled_and_say_why():
+    [(column, message)] = issues(email("gone@example.com"), title("Fire Safety"))
+    assert column == "E-mail"
+    assert message == (
+        f"the user with email 'gone@example.com' ({GONE.user_id}) is inactive "
+        "(deactivated in the LMS) and cannot be enrolled"
+    )
+    [(_, message)] = issues(email("left@example.com"), title("Fire Safety"))
+    assert "has left the company (employment ended in the LMS)" in message
+    [(_, message)] = issues(email("odd@example.com"), title("Fire Safety"))
+    assert "has status 7 in the LMS, not active" in message
+    [(column, message)] = issues(learner_id(GONE.user_id), title("Fire Safety"))
+    assert (column, message) == (
+        "Learner ID",
+        f"the user with ID '{GONE.user_id}' is inactive (deactivated in the LMS) "
+        "and cannot be enrolled",
+    )
+    # An existing ID whose status is unknown (not listed) is left to the server.
+    assert resolve_one(learner_id(BEN.user_id), title("Fire Safety")).pairs
+
+
+def test_ambiguous_email_lists_the_candidates():
+    [(_, message)] = issues(email("twin@example.com"), title("Fire Safety"))
+    assert message == (
+        f"2 users have email 'twin@example.com' ({TWIN1.user_id}, {TWIN2.user_id}); "
+        "use learner_id"
+    )
+
+
+def test_login_prefers_the_exact_case_when_two_differ_only_in_case():
+    assert resolve_one(login("JDoe"), title("Fire Safety")).pairs[0].learner_id == JDOE.user_id
+    assert resolve_one(login("jdoe"), title("Fire Safety")).pairs[0].learner_id == JDOE2.user_id
+    [(_, message)] = issues(login("JDOE"), title("Fire Safety"))
+    assert message.startswith("2 users have login 'JDOE'")
+
+
+def test_duplicate_titles_list_the_candidate_ids():
+    [(column, message)] = issues(email("anna.kowalski@example.com"), title("product knowledge"))
+    assert column == "Course"
+    assert message == (
+        f"2 courses are titled 'product knowledge' ({OLD.content_id}, {NEW.content_id}); "
+        "give the course_id instead"
+    )
+
+
+def test_unknown_title_suggests_the_closest_titles():
+    [(_, message)] = issues(email("anna.kowalski@example.com"), title("Fire Safty"))
+    assert message == "no course titled 'Fire Safty'; did you mean 'Fire Safety'?"
+    [(_, message)] = issues(email("anna.kowalski@example.com"), title("Quantum Knitting"))
+    assert message == "no course titled 'Quantum Knitting'"
+
+
+def test_problems_of_learner_and_course_are_all_reported_and_the_row_asks_for_nothing():
+    resolved = resolve_one(email("nobody@example.com"), title("Quantum Knitting"))
+    assert resolved.pairs == ()
+    assert [i.column for i in resolved.issues] == ["E-mail", "Course"]
+
+
+def test_rows_invalid_before_resolution_are_left_alone():
+    broken = InputRow(SourceRef("f", 2), (), issues=(RowIssue(SourceRef("f", 2), "x", "bad"),))
+    assert resolve_rows([broken], LOOKUPS) == [broken]
+
+
+def test_without_lookups_ids_pass_through_and_names_stay_unresolved():
+    by_id = row(learner_id("l1"), course_id("c1"))
+    by_email = row(email("a@x.com"), course_id("c1"), 3)
+    first, second = resolve_rows([by_id, by_email])
     assert first.pairs == (Pair("l1", "c1", S),) and not first.issues
-    assert second.pairs == ()
-    assert [i.message for i in second.issues] == ["cannot look up learners by email yet"]
+    assert second.pairs == () and second.issues == ()
+    assert is_unresolved(second) and not is_unresolved(first)
+    assert needs_lookup(by_email) and not needs_lookup(by_id)
+
+
+def test_gathering_collects_each_kind_apart_and_skips_invalid_rows():
+    rows = [
+        row(email("A@X.com"), title("Fire Safety")),
+        row(email("a@x.com"), course_id("c1")),
+        row(login("bsmith"), course_id("c2")),
+        row(learner_id("l1"), title("GDPR Essentials")),
+        InputRow(SourceRef("f", 9), (), issues=(RowIssue(SourceRef("f", 9), None, "bad"),)),
+    ]
+    assert gather_references(rows) == References(
+        emails=frozenset({"a@x.com"}),
+        logins=frozenset({"bsmith"}),
+        learner_ids=frozenset({"l1"}),
+        titles=frozenset({"Fire Safety", "GDPR Essentials"}),
+        course_ids=frozenset({"c1", "c2"}),
+    )
+    assert References().empty and References().names == []

@@ -69,16 +69,34 @@ def wrong(
 
 
 def test_directory_is_deterministic_and_shaped_for_the_samples() -> None:
-    assert len(DIRECTORY.users) == 240
-    assert sum(not u.is_active for u in DIRECTORY.users) == 8
-    assert len({u.email for u in DIRECTORY.users}) == 240
-    assert len({u.login for u in DIRECTORY.users}) == 240
+    original = DIRECTORY.users[:240]  # the samples' users: fixed for good
+    assert sum(not u.is_active for u in original) == 8
+    assert len({u.email for u in original}) == 240
+    assert len({u.login for u in original}) == 240
     first = DIRECTORY.users[0]
     assert (first.email, first.login) == ("anna.kowalski@example.com", "akowalski")
     assert first.user_id == sandbox_id("user", "anna.kowalski@example.com")
-    titles = [c.title for c in DIRECTORY.courses]
+    titles = [c.title for c in DIRECTORY.courses[:14]]
     assert len(titles) - len(set(titles)) == 1  # exactly one duplicated title
     assert "Information Security Basics" in titles
+
+
+def test_directory_has_a_realistic_size_and_the_quirks_lookups_must_handle() -> None:
+    users = DIRECTORY.users
+    assert len(users) == 6000
+    assert len({u.email.casefold() for u in users}) == 6000  # unique ignoring case
+    assert len({u.login for u in users}) == 6000
+    assert len(DIRECTORY.user_by_id) == 6000
+    assert {u.status for u in users} == {"active", "inactive", "terminated"}
+    assert sum(u.status == "terminated" for u in users) > 50
+    assert any(u.email != u.email.lower() for u in users)  # stored as typed: Chloe.Rossi@...
+    assert any(u.login.endswith("2") for u in users)  # repeated names get numbered logins
+    # Users beyond the samples' 240 are in departments of their own, so samples don't change.
+    sample_departments = {u.department_id for u in users[:240]}
+    assert not sample_departments & {u.department_id for u in users[240:]}
+    titles = [c.title for c in DIRECTORY.courses]
+    duplicated = {t for t in titles if titles.count(t) > 1}
+    assert duplicated == {"Product Knowledge: Core Platform", "Leadership Essentials"}
 
 
 # --- tokens --------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def test_the_run_retry_budget_caps_retries_across_calls():
 
 def test_a_partly_applied_lost_call_confirms_what_is_there_and_resends_only_the_rest():
     class Settler:
-        def enrolled_pairs(self, learners, courses):
+        def list_enrollments(self, learners, courses):
             return {("l0", "c0"), ("l1", "c0")}
 
     def decide(b, t, n):

@@ -28,7 +28,7 @@ class FixedSettler:
     def __init__(self, present: set[tuple[str, str]]) -> None:
         self.present, self.reads = present, 0
 
-    def enrolled_pairs(self, learner_ids, course_ids):
+    def list_enrollments(self, learner_ids, course_ids):
         self.reads += 1
         return self.present
 
