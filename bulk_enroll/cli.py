@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -19,7 +20,7 @@ from bulk_enroll.config import AccountSettings, load_account, load_run_settings
 from bulk_enroll.connect import connect
 from bulk_enroll.errors import AuthError, BulkEnrollError, ConfigError, InputFileError, SafetyStop
 from bulk_enroll.model import ExitStatus, Status
-from bulk_enroll.pipeline import JobOptions, JobResult, run_job
+from bulk_enroll.pipeline import JobOptions, JobResult, run_job, validate_job
 from bulk_enroll.results import status_counts
 from bulk_enroll.validate import RowDefaults
 
@@ -61,6 +62,52 @@ def cli(ctx: click.Context, verbose: int, traceback: bool) -> None:
     )
 
 
+def _parse_aliases(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> dict[str, str]:
+    from bulk_enroll.columns import parse_alias_options
+
+    try:
+        return {header: f.value for header, f in parse_alias_options(value).items()}
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _input_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """How to read the file: which sheet, how to read dates, extra header names, conflicts."""
+    options = [
+        click.option(
+            "--sheet",
+            help="Sheet to read: its name or 1-based position [default: the first sheet "
+            "with a recognisable header].",
+        ),
+        click.option(
+            "--date-order",
+            type=click.Choice(["dmy", "mdy"]),
+            help="How to read slash dates like 03/04/2027 (day first or month first); "
+            "without it such dates are errors.",
+        ),
+        click.option(
+            "--alias",
+            "aliases",
+            multiple=True,
+            callback=_parse_aliases,
+            metavar="HEADER=FIELD",
+            help="Read column HEADER as FIELD (e.g. 'Mitarbeiter E-Mail=learner_email'); "
+            "repeatable.",
+        ),
+        click.option(
+            "--last-row-wins",
+            is_flag=True,
+            help="Same learner and course with different settings: use the last row's "
+            "settings instead of marking the rows invalid.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option(
@@ -94,6 +141,7 @@ def cli(ctx: click.Context, verbose: int, traceback: bool) -> None:
     type=click.Choice(["true", "false"]),
     help="Lock courses after the due date, for rows without a value.",
 )
+@_input_options
 def run(
     file: Path,
     sandbox: bool,
@@ -106,8 +154,12 @@ def run(
     due_period: str | None,
     access_date: str | None,
     lock_after_due_date: str | None,
+    sheet: str | None = None,
+    date_order: str | None = None,
+    aliases: dict[str, str] | None = None,
+    last_row_wins: bool = False,
 ) -> int:
-    """Enroll the learners listed in FILE (CSV or XLSX) and write a result workbook.
+    """Enroll the learners listed in FILE (CSV, XLSX, XLS or ODS) and write a result workbook.
 
     The account comes from BULK_ENROLL_* environment variables (see README); --sandbox uses
     the built-in emulator instead.
@@ -121,6 +173,10 @@ def run(
         dry_run=dry_run,
         strict=strict,
         defaults=RowDefaults(due_date_type, due_date, due_period, access_date, lock_after_due_date),
+        sheet=sheet,
+        date_order=date_order,
+        aliases=aliases or {},
+        last_row_wins=last_row_wins,
     )
     settings = load_run_settings()
     with _account(sandbox, needed=not dry_run) as account:
@@ -132,6 +188,89 @@ def run(
         result = run_job(options, settings, connection if account else None)
     _print_result(result)
     return int(result.exit_status)
+
+
+@cli.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path),
+    help="Result workbook path [default: reports/<file>-results-<time>.xlsx].",
+)
+@click.option("--summary-json", type=click.Path(path_type=Path), help="Also write a JSON summary.")
+@click.option(
+    "--due-date-type",
+    type=click.Choice(["unlimited", "default", "due_date", "due_period"]),
+    help="Due date type for rows without one.",
+)
+@click.option("--due-date", help="Due date for rows without one.")
+@click.option("--due-period", help="Due period (hours, or e.g. '10 days') for rows without one.")
+@click.option("--access-date", help="Access date for rows without one.")
+@click.option(
+    "--lock-after-due-date",
+    type=click.Choice(["true", "false"]),
+    help="Lock courses after the due date, for rows without a value.",
+)
+@_input_options
+def validate_command(
+    file: Path,
+    report_path: Path | None,
+    summary_json: Path | None,
+    due_date_type: str | None,
+    due_date: str | None,
+    due_period: str | None,
+    access_date: str | None,
+    lock_after_due_date: str | None,
+    sheet: str | None,
+    date_order: str | None,
+    aliases: dict[str, str],
+    last_row_wins: bool,
+) -> int:
+    """Read and check FILE without an account or network; write the result workbook.
+
+    Prints rows, valid pairs, problems by kind and the first problems. Exit code 0 when the
+    file is clean, 1 when some rows need fixing.
+
+    Example: bulk-enroll validate --date-order dmy hr_export.csv
+    """
+    options = JobOptions(
+        input_path=file,
+        report_path=report_path,
+        summary_json=summary_json,
+        dry_run=True,
+        defaults=RowDefaults(due_date_type, due_date, due_period, access_date, lock_after_due_date),
+        sheet=sheet,
+        date_order=date_order,
+        aliases=aliases,
+        last_row_wins=last_row_wins,
+    )
+    result = validate_job(options, load_run_settings())
+    _print_validation(result)
+    return int(result.exit_status)
+
+
+@cli.command("template")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+def template_command(out: Path, force: bool) -> int:
+    """Write an Excel template (OUT.xlsx) for HR to fill in.
+
+    It has the canonical headers, dropdowns for the due date type and the lock flag, date and
+    text formats, and an Instructions sheet; `run` and `validate` read it back as it is.
+
+    Example: bulk-enroll template enrollments.xlsx
+    """
+    from bulk_enroll.template import write_template
+
+    if out.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise click.BadParameter(f"{out.name}: the template is an Excel workbook; name it .xlsx")
+    if out.exists() and not force:
+        raise click.BadParameter(f"{out} exists; pass --force to replace it")
+    write_template(out)
+    click.echo(f"Template written: {out}")
+    click.echo(f"Fill in the Enrollments sheet, then check it: bulk-enroll validate {out}")
+    return int(ExitStatus.OK)
 
 
 @cli.command("sandbox")
@@ -253,6 +392,34 @@ def _print_result(result: JobResult) -> None:
             click.echo(f"  {row.source.describe()}: {outcome.status.value}: {outcome.message}")
         if len(unsettled) > MAX_PROBLEMS_SHOWN:
             click.echo(f"  ... and {len(unsettled) - MAX_PROBLEMS_SHOWN} more in the report.")
+    click.echo(f"Report: {result.report_path}")
+
+
+def _print_validation(result: JobResult) -> None:
+    from collections import Counter
+
+    data = result.data
+    valid_rows = [row for row in data.rows if not row.issues]
+    pairs = sum(len(row.pairs) for row in valid_rows)
+    unique = len({pair for row in valid_rows for pair in row.pairs})
+    counts = {k: v for k, v in status_counts(data.results).items() if v}
+    breakdown = ", ".join(f"{count} {status}" for status, count in counts.items())
+    click.echo(f"{data.facts.input_file}: {len(data.rows)} rows ({breakdown or 'none'}).")
+    click.echo(
+        f"{pairs} valid pairs ({unique} distinct), {len(data.planned)} calls would be needed."
+    )
+    for note in result.notes:
+        click.echo(f"Note: {note}")
+    if result.issues:
+        kinds = Counter(issue.kind or "other" for issue in result.issues)
+        listed = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
+        click.echo(f"{len(result.issues)} problem(s): {listed}.")
+        for issue in result.issues[:MAX_PROBLEMS_SHOWN]:
+            click.echo(f"  {issue.describe()}")
+        if len(result.issues) > MAX_PROBLEMS_SHOWN:
+            click.echo(f"  ... and {len(result.issues) - MAX_PROBLEMS_SHOWN} more in the report.")
+    else:
+        click.echo("No problems found.")
     click.echo(f"Report: {result.report_path}")
 
 

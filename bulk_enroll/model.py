@@ -90,6 +90,7 @@ class RowIssue:
     source: SourceRef
     column: str | None
     message: str
+    kind: str = ""  # a short label to count problems by ("not a date", "conflicting settings")
 
     def describe(self) -> str:
         column = f", column {self.column!r}" if self.column else ""
@@ -152,7 +153,8 @@ class InputRow:
     `values` are the row's original cells in the file's column order (carried into the report);
     `requests` are the enrollments the row asks for, as written (several for a multi-value
     cell); `pairs` are those requests with IDs, filled in by `resolve.py`. A row with issues
-    is invalid and asks for nothing.
+    is invalid and asks for nothing. `notes` are warnings that do not make the row invalid
+    ("'10 days' read as 240 hours"); the report shows them in the row's message.
     """
 
     source: SourceRef
@@ -160,6 +162,7 @@ class InputRow:
     requests: tuple[Request, ...] = ()
     pairs: tuple[Pair, ...] = ()
     issues: tuple[RowIssue, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def is_valid(self) -> bool:

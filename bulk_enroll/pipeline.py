@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulk_enroll.config import RunSettings
+from bulk_enroll.conflicts import mark_conflicts
 from bulk_enroll.connect import Connection
 from bulk_enroll.errors import InputFileError
 from bulk_enroll.model import Batch, ExitStatus, Pair, PairOutcome, RowIssue, Status
@@ -23,7 +24,7 @@ from bulk_enroll.report import ReportData, RunFacts, summary_dict, write_report,
 from bulk_enroll.resolve import resolve_rows
 from bulk_enroll.results import SETTLED_WELL, settle_rows, unique_pairs
 from bulk_enroll.sender import RetryPolicy, Sender, SendReport
-from bulk_enroll.validate import RowDefaults, validate_table
+from bulk_enroll.validate import RowDefaults, ValidatedInput, requests_as_pairs, validate_table
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ class JobOptions:
     strict: bool = False
     defaults: RowDefaults = field(default_factory=RowDefaults)
     reports_dir: Path = Path("reports")
+    sheet: str | None = None  # a sheet name or 1-based position; default: first recognisable
+    date_order: str | None = None  # "dmy" or "mdy", for slash dates like 03/04/2027
+    aliases: dict[str, str] = field(default_factory=dict)  # extra header -> field names
+    last_row_wins: bool = False  # same pair, different settings: use the last row's
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class JobResult:
     summary: dict[str, object]
     data: ReportData
     issues: list[RowIssue]
+    notes: tuple[str, ...] = ()  # facts about the input file (guessed encoding, sheet chosen)
 
 
 def default_report_path(input_path: Path, reports_dir: Path, now: dt.datetime) -> Path:
@@ -65,8 +71,10 @@ def run_job(
         options.input_path, options.reports_dir, started
     )
     _check_writable(report_path)  # before sending: a report that cannot be written is a usage error
-    validated = validate_table(read_table(options.input_path), options.defaults)
-    rows = resolve_rows(validated.rows)
+    validated = read_and_validate(options)
+    for file_note in validated.notes:
+        log.warning("%s", file_note)
+    rows = mark_conflicts(resolve_rows(validated.rows), last_row_wins=options.last_row_wins)
     issues = [issue for row in rows for issue in row.issues]
     batches = plan(unique_pairs(rows), settings.limits)
     log.info(
@@ -102,6 +110,7 @@ def run_job(
         note = sent.stopped_reason
 
     results = settle_rows(rows, sent.outcomes)
+    note = "; ".join(n for n in (*validated.notes, note or "") if n) or None
     data = ReportData(
         facts=RunFacts(
             validated.file,
@@ -127,7 +136,53 @@ def run_job(
     summary = summary_dict(data, report_path, int(exit_status))
     if options.summary_json:
         write_summary_json(options.summary_json, summary)
-    return JobResult(exit_status, report_path, summary, data, issues)
+    return JobResult(exit_status, report_path, summary, data, issues, validated.notes)
+
+
+def read_and_validate(options: JobOptions) -> ValidatedInput:
+    """Read the input file and validate its rows (the first two stages of every job)."""
+    table = read_table(options.input_path, sheet=options.sheet, aliases=options.aliases)
+    validated = validate_table(
+        table, options.defaults, date_order=options.date_order, aliases=options.aliases
+    )
+    return validated
+
+
+def validate_job(
+    options: JobOptions,
+    settings: RunSettings,
+    *,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now().replace(microsecond=0),
+) -> JobResult:
+    """Read and validate only: no account, no network. Rows are compared as written (an email
+    and an ID naming the same person are not known to be one), planned as if each name were an
+    ID, and reported as `not_sent`; exit 0 when the file has no problems."""
+    started = now()
+    report_path = options.report_path or default_report_path(
+        options.input_path, options.reports_dir, started
+    )
+    _check_writable(report_path)
+    validated = read_and_validate(options)
+    rows = mark_conflicts(requests_as_pairs(validated.rows), last_row_wins=options.last_row_wins)
+    issues = [issue for row in rows for issue in row.issues]
+    batches = plan(unique_pairs(rows), settings.limits)
+    results = settle_rows(rows, _not_sent(batches, "valid: would be sent in batch {batch}"))
+    note = "; ".join(("validate only: nothing was looked up or sent", *validated.notes))
+    data = ReportData(
+        facts=RunFacts(validated.file, validated.sheet, started, now(), True, note=note),
+        headers=validated.headers,
+        rows=rows,
+        results=results,
+        planned=batches,
+        calls=[],
+        stats=SendReport().stats,
+    )
+    exit_status = ExitStatus.ROWS_NEED_ATTENTION if issues else ExitStatus.OK
+    write_report(report_path, data)
+    summary = summary_dict(data, report_path, int(exit_status))
+    if options.summary_json:
+        write_summary_json(options.summary_json, summary)
+    return JobResult(exit_status, report_path, summary, data, issues, validated.notes)
 
 
 def _check_writable(path: Path) -> None:

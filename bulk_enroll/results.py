@@ -52,7 +52,9 @@ def _settle_row(
             f"{issue.column}: {issue.message}" if issue.column else issue.message
             for issue in row.issues
         )
-        return RowResult(Status.INVALID, message)
+        return RowResult(Status.INVALID, _with_notes(message, row))
+    if not row.pairs:  # every pair given up to a later row (conflicts.py, --last-row-wins)
+        return RowResult(Status.DUPLICATE, _with_notes("", row))
     pair_outcomes: list[PairOutcome] = []
     for pair in row.pairs:
         owner = first_row[pair]
@@ -65,11 +67,16 @@ def _settle_row(
     messages = list(dict.fromkeys(o.message for o in pair_outcomes if o.status == worst.status))
     return RowResult(
         status=worst.status,
-        message="; ".join(m for m in messages if m),
+        message=_with_notes("; ".join(m for m in messages if m), row),
         batch_ids=batch_ids,
         attempts=max((o.attempts for o in pair_outcomes), default=0),
         at=max((o.at for o in pair_outcomes if o.at), default=None),
     )
+
+
+def _with_notes(message: str, row: InputRow) -> str:
+    """The row's notes (warnings that did not stop it) follow its message."""
+    return "; ".join(part for part in (message, *row.notes) if part)
 
 
 def status_counts(results: Sequence[RowResult]) -> dict[str, int]:
