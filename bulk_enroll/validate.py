@@ -308,7 +308,7 @@ class _Validator:
             _, field_, label = cols[0]
             return (), ((label, f"{_WHAT[field_]} is empty", values.KIND_EMPTY),), ()
         labels = " and ".join(repr(label) for _, _, label in cols)
-        return (), ((cols[0][2], f"no {group}: {labels} are all empty", values.KIND_EMPTY),), ()
+        return (), ((cols[0][2], f"no {group}: {labels} are empty", values.KIND_EMPTY),), ()
 
     def _parse_refs(self, field_: Field, raw: object) -> _Parsed:
         label = self.label(field_)
