@@ -122,4 +122,19 @@ def _guess(sample: bytes) -> str:
         plausible,
         key=lambda name: _PREFERENCE.index(name) if name in _PREFERENCE else len(_PREFERENCE),
     )
-    return ranked[0]
+    return _commonest_equivalent(sample, ranked[0])
+
+
+def _commonest_equivalent(sample: bytes, chosen: str) -> str:
+    """The detector reports one of several encodings that decode the sample identically (é is
+    the same byte in Windows-1250 and -1252); name the commonest of them."""
+    text = sample.decode(chosen, errors="replace")
+    for name in _PREFERENCE:
+        if name == chosen:
+            break
+        try:
+            if sample.decode(name) == text:
+                return name
+        except UnicodeDecodeError:
+            continue
+    return chosen
