@@ -43,8 +43,12 @@ def is_blank_row(row: Sequence[Cell]) -> bool:
     for cell in row:
         if cell is None or cell == "":
             continue
-        if type(cell) is str and not clean_text(cell):
-            continue
+        if type(cell) is str:
+            if cell.isascii():
+                if cell.isspace():
+                    continue
+            elif not clean_text(cell):
+                continue
         return False
     return True
 

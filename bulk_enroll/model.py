@@ -70,7 +70,7 @@ class DueSettings:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceRef:
     """Where a value came from, in the terms the file's author sees (Excel row numbers)."""
 
@@ -83,7 +83,7 @@ class SourceRef:
         return f"{self.file}{sheet}, row {self.row}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowIssue:
     """One problem with one input row; rows can have several, all reported at once."""
 
@@ -112,7 +112,7 @@ class CourseKey(StrEnum):
     TITLE = "title"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LearnerRef:
     """A learner as the file names them; `value` is normalised (IDs and emails lower-cased)."""
 
@@ -120,7 +120,7 @@ class LearnerRef:
     value: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CourseRef:
     """A course as the file names it; titles keep their case (matching folds it)."""
 
@@ -128,7 +128,7 @@ class CourseRef:
     value: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Request:
     """One enrollment a row asks for, before names are turned into IDs."""
 
@@ -137,7 +137,7 @@ class Request:
     settings: DueSettings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pair:
     """One requested enrollment: a learner in a course with settings. The unit of exactness."""
 
@@ -146,7 +146,7 @@ class Pair:
     settings: DueSettings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InputRow:
     """One data row of the input file after validation (and, later, resolution).
 
@@ -190,7 +190,7 @@ class Batch:
         ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PairOutcome:
     """What the sender learned about one pair."""
 

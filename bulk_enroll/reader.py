@@ -61,6 +61,7 @@ class Table:
     rows: list[tuple[int, tuple[Cell, ...]]]
     encoding: str | None = None
     notes: tuple[str, ...] = ()
+    typed: bool = True  # cells may be numbers, dates, booleans (False: all text, from CSV)
 
 
 def read_table(
@@ -132,6 +133,7 @@ def _read_csv(path: Path, matcher: HeaderMatcher) -> Table:
         rows=located.rows,
         encoding=detected.encoding,
         notes=(*notes, *located.notes),
+        typed=False,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -248,31 +249,32 @@ class _Validator:
 
     def validate_rows(self, rows: Iterable[tuple[int, tuple[object, ...]]]) -> list[InputRow]:
         file, sheet = self.table.file, self.table.sheet
-        learner_cols, course_cols = self.learner_cols, self.course_cols
+        pick_learners = self._picker(self.learner_cols, "learner")
+        pick_courses = self._picker(self.course_cols, "course")
         settings_cells, settings_cache = self.settings_cells, self.settings_cache
         settings_of = self._settings
-        pick = self._pick
+        typed = self.table.typed
         out: list[InputRow] = []
         append = out.append
         for number, cells in rows:
             source = SourceRef(file, number, sheet)
-            learners, l_problems, l_notes = pick(cells, learner_cols, "learner")
-            courses, c_problems, c_notes = pick(cells, course_cols, "course")
+            learners, l_problems, l_notes = pick_learners(cells)
+            courses, c_problems, c_notes = pick_courses(cells)
             raw = settings_cells(cells)
-            key = (raw, tuple(map(type, raw)))
-            try:
-                settings, s_problems, s_notes = settings_cache[key]
-            except KeyError:
-                settings, s_problems, s_notes = settings_cache[key] = settings_of(raw)
+            # 1 == 1.0 == True: cells of other types than text must not share a cache entry
+            key = (raw, tuple(map(type, raw))) if typed else raw
+            cached = settings_cache.get(key)
+            if cached is None:
+                cached = settings_cache[key] = settings_of(raw)
                 if len(settings_cache) > _CACHE_LIMIT:
                     settings_cache.clear()
-            notes = l_notes + c_notes + s_notes
+            settings, s_problems, s_notes = cached
             if l_problems or c_problems or s_problems or settings is None:
                 issues = tuple(
                     RowIssue(source, column, message, kind)
                     for column, message, kind in (*l_problems, *c_problems, *s_problems)
                 )
-                append(InputRow(source, cells, issues=issues, notes=notes))
+                append(InputRow(source, cells, issues=issues, notes=l_notes + c_notes + s_notes))
                 continue
             if len(learners) == 1 and len(courses) == 1:
                 requests: tuple[Request, ...] = (Request(learners[0], courses[0], settings),)
@@ -280,28 +282,75 @@ class _Validator:
                 requests = tuple(
                     dict.fromkeys(Request(lr, cr, settings) for lr in learners for cr in courses)
                 )
-            append(InputRow(source, cells, requests=requests, notes=notes))
+            if l_notes or c_notes or s_notes:
+                append(InputRow(source, cells, requests, notes=l_notes + c_notes + s_notes))
+            else:
+                append(InputRow(source, cells, requests))
         return out
 
-    def _pick(
-        self, cells: Sequence[object], cols: list[tuple[int, Field, str]], group: str
-    ) -> _Parsed:
-        """The first non-blank column of a group (ID before email before login)."""
-        for position, field_, _ in cols:
-            raw = cells[position]
-            if raw is None or raw == "":
-                continue
-            cache = self.ref_caches[field_]
-            key = raw if type(raw) is str else (type(raw), raw)
-            try:
-                parsed = cache[key]
-            except KeyError:
-                parsed = cache[key] = self._parse_refs(field_, raw)
+    def _picker(
+        self, cols: list[tuple[int, Field, str]], group: str
+    ) -> Callable[[Sequence[object]], _Parsed]:
+        """A function giving a row's references from the first non-blank column of a group
+        (ID before email before login), each distinct cell value parsed once."""
+        empty = self._empty(cols, group)
+        parsers = [
+            (position, self.ref_caches[field_], self._ref_parser(field_))
+            for position, field_, _ in cols
+        ]
+
+        def parsed(
+            raw: object, cache: dict[object, _Parsed], parse: Callable[[object], _Parsed]
+        ) -> _Parsed:
+            key = raw if raw.__class__ is str else (raw.__class__, raw)
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = parse(raw)
                 if len(cache) > _CACHE_LIMIT:
                     cache.clear()
-            if parsed is not _BLANK:
-                return parsed
-        return self._empty(cols, group)
+            return found
+
+        if len(parsers) == 1:
+            [(position, cache, parse)] = parsers
+
+            def pick_one(cells: Sequence[object]) -> _Parsed:
+                found = parsed(cells[position], cache, parse)
+                return empty if found is _BLANK else found
+
+            return pick_one
+
+        def pick_first(cells: Sequence[object]) -> _Parsed:
+            for position, cache, parse in parsers:
+                found = parsed(cells[position], cache, parse)
+                if found is not _BLANK:
+                    return found
+            return empty
+
+        return pick_first
+
+    def _ref_parser(self, field_: Field) -> Callable[[object], _Parsed]:
+        """`_parse_refs` for one field, with a fast path for a plain, valid ID or email."""
+        general = functools.partial(self._parse_refs, field_)
+        if field_ in (Field.LEARNER_ID, Field.COURSE_ID):
+            pattern = values.UUID_PATTERN
+            make: Callable[[str], object] = (
+                (lambda v: LearnerRef(LearnerKey.ID, v))
+                if field_ is Field.LEARNER_ID
+                else (lambda v: CourseRef(CourseKey.ID, v))
+            )
+        elif field_ is Field.LEARNER_EMAIL:
+            pattern = values.EMAIL_PATTERN
+            make = lambda v: LearnerRef(LearnerKey.EMAIL, v)  # noqa: E731
+        else:
+            return general
+
+        def parse(raw: object) -> _Parsed:
+            if raw.__class__ is str and pattern.fullmatch(raw):  # type: ignore[arg-type]
+                text: str = raw  # type: ignore[assignment]
+                return (make(text if text.islower() else text.lower()),), (), ()
+            return general(raw)
+
+        return parse
 
     def _empty(self, cols: list[tuple[int, Field, str]], group: str) -> _Parsed:
         if len(cols) == 1:

@@ -105,25 +105,27 @@ def split_values(text: str, *, commas: bool = True) -> list[str]:
     return [part for part in (p.strip() for p in pattern.split(text)) if part]
 
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+UUID_PATTERN = _UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
 # The WHATWG (HTML form) definition of an email address, with a dot required in the domain.
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+EMAIL_PATTERN = _EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
 )
 
 
 def looks_like_id(text: str) -> bool:
-    return bool(_UUID.match(text.strip("{}")))
+    return bool(_UUID.fullmatch(text.strip("{}")))
 
 
 def parse_id(cell: object) -> str:
     """A learner or course ID: the API's IDs are UUIDs, returned in lower case."""
     text = cell_text(cell)
     bare = text[1:-1] if text.startswith("{") and text.endswith("}") else text  # {GUID} form
-    if _UUID.match(bare):
-        return bare.lower()
+    if _UUID.fullmatch(bare):
+        return bare if bare.islower() or bare.isdigit() else bare.lower()  # keep the cell's str
     hint = ""
     if "@" in text:
         hint = "; it looks like an email address: put emails in a learner_email column"
@@ -139,7 +141,7 @@ def parse_email(text: str) -> str:
     value = text.strip()
     if value.lower().startswith("mailto:"):
         value = value[7:].strip()
-    if not _EMAIL.match(value):
+    if not _EMAIL.fullmatch(value):
         raise CellError(
             f"{text!r} is not an email address (expected one like ann.lee@example.com)", KIND_EMAIL
         )
