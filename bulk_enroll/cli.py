@@ -410,6 +410,13 @@ def _print_validation(result: JobResult) -> None:
     )
     for note in result.notes:
         click.echo(f"Note: {note}")
+    warned = [row for row in data.rows if row.notes]
+    if warned:
+        first = warned[0]
+        click.echo(
+            f"{len(warned)} row(s) with warnings (see the report's Message column), e.g. "
+            f"{first.source.describe()}: {first.notes[0]}"
+        )
     if result.issues:
         kinds = Counter(issue.kind or "other" for issue in result.issues)
         listed = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())

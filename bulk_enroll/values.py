@@ -50,6 +50,7 @@ _HYGIENE = str.maketrans(
         "\u201e": '"',
         "\u201f": '"',
         "\u2033": '"',
+        **{chr(c): None for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)},
     }
 )
 _EXCEL_TEXT_FORMULA = re.compile(r'^="(.*)"$', re.DOTALL)  # ="00123", Excel's keep-as-text trick
@@ -57,7 +58,7 @@ _EXCEL_TEXT_FORMULA = re.compile(r'^="(.*)"$', re.DOTALL)  # ="00123", Excel's k
 
 def clean_text(text: str) -> str:
     """Trimmed text without invisible spaces, with straight quotes."""
-    if not text.isascii():
+    if not (text.isascii() and text.isprintable()):
         text = text.translate(_HYGIENE)
     text = text.strip()
     if text.startswith('="'):

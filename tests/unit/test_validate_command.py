@@ -13,7 +13,7 @@ from bulk_enroll.cli import main
 from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.reader import read_table
 from bulk_enroll.validate import validate_table
-from tests.inputs import by_email, by_login, titled, write_text
+from tests.inputs import by_email, by_login, rewrite_zip, titled, write_text, write_workbook
 from tests.support import make_id
 
 L1, C1 = make_id("l1"), make_id("c1")
@@ -43,6 +43,8 @@ def test_clean_file_exits_0_and_prints_the_summary(tmp_path, capsys):
     assert capsys.readouterr().out == (
         "clean.csv: 2 rows (2 not_sent).\n"
         "3 valid pairs (3 distinct), 2 calls would be needed.\n"
+        "1 row(s) with warnings (see the report's Message column), e.g. clean.csv, row 2: "
+        "Due period: due period '10 days' read as 240 hours\n"
         "No problems found.\n"
         "Report: out.xlsx\n"
     )
@@ -223,3 +225,16 @@ def test_template_refuses_to_overwrite_or_a_non_xlsx_name(tmp_path, capsys):
     assert main(["template", "--force", "t.xlsx"]) == 0
     assert main(["template", "t.csv"]) == 2
     assert "the template is an Excel workbook; name it .xlsx" in capsys.readouterr().err
+
+
+def test_control_characters_in_cells_do_not_break_the_report(tmp_path, capsys):
+    source = write_workbook(
+        tmp_path / "src.xlsx",
+        {"Sheet1": [["Email", "Course", "due_date_type", "Name"],
+                    ["ann@example.com", "Ethics", "unlimited", "ANN"]]},
+    )  # fmt: skip
+    path = rewrite_zip(
+        source, tmp_path / "ctrl.xlsx", lambda name, data: data.replace(b"ANN", b"Ann_x000B_Lee")
+    )
+    assert main(["validate", str(path), "--report", "o.xlsx"]) == 0
+    assert results_sheet(tmp_path / "o.xlsx")[1][3] == "AnnLee"

@@ -214,6 +214,7 @@ def test_hygiene_and_splitting():
     assert clean_text("\u00a0Fire\u00a0safety\u200b ") == "Fire safety"
     assert clean_text("\u201cQuoted\u201d \u2018single\u2019") == "\"Quoted\" 'single'"
     assert clean_text('="00123"') == "00123"
+    assert clean_text("Ethics\x0b\x00 ") == "Ethics"
     assert cell_text(240.0) == "240"
     assert cell_text(240.5) == "240.5"
     assert split_values("a@x.com; b@x.com,\nc@x.com;;") == ["a@x.com", "b@x.com", "c@x.com"]
