@@ -14,13 +14,14 @@ from __future__ import annotations
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import olefile
 
-from bulk_enroll.errors import InputRefused
+from bulk_enroll.errors import ConfigError, InputFileError, InputRefused
 
 MB = 1024 * 1024
 DEFAULT_MAX_FILE_MB = 200
@@ -70,9 +71,9 @@ def _megabytes(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         value = float(raw)
     except ValueError:
-        raise InputRefused(f"{name}={raw!r} is not a number of megabytes") from None
+        raise ConfigError(f"{name}={raw!r} is not a number of megabytes") from None
     if value <= 0:
-        raise InputRefused(f"{name} must be a positive number of megabytes")
+        raise ConfigError(f"{name} must be a positive number of megabytes")
     return int(value * MB)
 
 
@@ -88,6 +89,10 @@ def check_input(path: Path, limits: ReadLimits) -> None:
     with path.open("rb") as handle:
         head = handle.read(512)
     actual = describe_content(path, head)
+    if actual.kind == "broken":
+        raise InputFileError(
+            f"{name} is {actual.label}; save or download it again and run again"
+        )
     if suffix in TEXT_SUFFIXES:
         if actual.kind != "text":
             raise InputRefused(_mismatch(name, actual, "a text (CSV) file"))
@@ -197,6 +202,15 @@ def _encrypted(name: str) -> str:
 
 def check_zip(path: Path, limits: ReadLimits) -> None:
     """Refuse zip bombs and XML that declares a DOCTYPE or entities, before a parser runs."""
+    try:
+        _check_zip(path, limits)
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as exc:
+        raise InputFileError(
+            f"{path.name} is damaged or incomplete ({exc}); save or download it again"
+        ) from None
+
+
+def _check_zip(path: Path, limits: ReadLimits) -> None:
     name = path.name
     with zipfile.ZipFile(path) as archive:
         members = archive.infolist()

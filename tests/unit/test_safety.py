@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from bulk_enroll.cli import main
-from bulk_enroll.errors import InputFileError, InputRefused
+from bulk_enroll.errors import ConfigError, InputFileError, InputRefused
 from bulk_enroll.reader import read_table
 from bulk_enroll.safety import ReadLimits
 from tests.inputs import rewrite_zip, write_text, write_workbook
@@ -45,7 +45,8 @@ def test_file_over_the_size_limit(tmp_path, monkeypatch):
 def test_size_limit_must_be_a_positive_number(tmp_path, monkeypatch):
     path = write_text(tmp_path / "in.csv", DATA)
     monkeypatch.setenv("BULK_ENROLL_MAX_FILE_MB", "lots")
-    assert refusal(path) == "BULK_ENROLL_MAX_FILE_MB='lots' is not a number of megabytes"
+    with pytest.raises(ConfigError, match="^BULK_ENROLL_MAX_FILE_MB='lots' is not a number"):
+        read_table(path)
 
 
 def test_zip_bomb_is_refused_before_calamine_opens_it(good_xlsx, tmp_path):
@@ -189,5 +190,20 @@ def test_refusals_exit_2_without_a_traceback(tmp_path, good_xlsx, capsys, monkey
 def test_unreadable_workbook_is_an_input_error(tmp_path):
     path = tmp_path / "cut.xlsx"
     path.write_bytes(b"PK\x03\x04" + b"\0" * 100)
-    with pytest.raises(InputFileError, match="^cut.xlsx is a damaged or incomplete ZIP file"):
+    with pytest.raises(InputFileError) as error:
+        read_table(path)
+    assert str(error.value) == (
+        "cut.xlsx is a damaged or incomplete ZIP file; save or download it again and run again"
+    )
+
+
+def test_a_zip_with_a_corrupt_member_is_an_input_error(good_xlsx, tmp_path):
+    data = bytearray(good_xlsx.read_bytes())
+    with zipfile.ZipFile(good_xlsx) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename) + 5
+    data[start : start + 40] = b"\xff" * 40  # garble the compressed bytes
+    path = tmp_path / "garbled.xlsx"
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputFileError, match="^garbled.xlsx is damaged or incomplete"):
         read_table(path)
