@@ -119,7 +119,7 @@ def _read_csv(path: Path, matcher: HeaderMatcher) -> Table:
         except csv.Error as exc:
             raise InputFileError(
                 f"{path.name}: not a readable CSV file near line {records.line_num} ({exc}); "
-                "check for a quote (\") that opens a value and is never closed"
+                'check for a quote (") that opens a value and is never closed'
             ) from None
         except UnicodeDecodeError as exc:
             raise InputFileError(

@@ -90,9 +90,7 @@ def check_input(path: Path, limits: ReadLimits) -> None:
         head = handle.read(512)
     actual = describe_content(path, head)
     if actual.kind == "broken":
-        raise InputFileError(
-            f"{name} is {actual.label}; save or download it again and run again"
-        )
+        raise InputFileError(f"{name} is {actual.label}; save or download it again and run again")
     if suffix in TEXT_SUFFIXES:
         if actual.kind != "text":
             raise InputRefused(_mismatch(name, actual, "a text (CSV) file"))

@@ -177,8 +177,11 @@ def requests_as_pairs(rows: Sequence[InputRow]) -> list[InputRow]:
             continue
         pairs = tuple(
             dict.fromkeys(
-                Pair(_key(r.learner.key, r.learner.value), _key(r.course.key, r.course.value),
-                     r.settings)
+                Pair(
+                    _key(r.learner.key, r.learner.value),
+                    _key(r.course.key, r.course.value),
+                    r.settings,
+                )
                 for r in row.requests
             )
         )
@@ -198,6 +201,8 @@ def _key(kind: LearnerKey | CourseKey, value: str) -> str:
 # the cell is blank.
 _Parsed = tuple[tuple[Any, ...], tuple[Problem, ...], tuple[str, ...]]
 _BLANK: _Parsed = ((), (), ())
+# Parsed settings cells: (settings or None when invalid, problems, notes).
+_Settings = tuple[DueSettings | None, tuple[Problem, ...], tuple[str, ...]]
 
 
 class _Validator:
@@ -221,8 +226,8 @@ class _Validator:
         positions = [columns.index[f] for f in self.settings_fields]
         if len(positions) == 1:
             position = positions[0]
-            self.settings_cells: Callable[[Sequence[object]], tuple[object, ...]] = (
-                lambda cells: (cells[position],)
+            self.settings_cells: Callable[[Sequence[object]], tuple[object, ...]] = lambda cells: (
+                cells[position],
             )
         elif positions:
             self.settings_cells = itemgetter(*positions)
@@ -230,8 +235,7 @@ class _Validator:
             self.settings_cells = lambda cells: ()
         self.checkbox_lock = self._is_checkbox_column(Field.LOCK_AFTER_DUE_DATE)
         self.ref_caches: dict[Field, dict[object, _Parsed]] = {f: {} for f in Field}
-        self.settings_cache: dict[object, tuple[DueSettings | None, tuple[Problem, ...],
-                                                tuple[str, ...]]] = {}
+        self.settings_cache: dict[object, _Settings] = {}
 
     def label(self, field_: Field) -> str:
         if field_ in self.columns.index:
@@ -386,9 +390,7 @@ class _Validator:
 
     # ---- settings (once per distinct combination of settings cells) ----
 
-    def _settings(
-        self, raw: tuple[object, ...]
-    ) -> tuple[DueSettings | None, tuple[Problem, ...], tuple[str, ...]]:
+    def _settings(self, raw: tuple[object, ...]) -> _Settings:
         cells = dict(zip(self.settings_fields, raw, strict=True))
         check = _SettingsCheck(self, cells)
         settings = check.settings()
@@ -468,16 +470,16 @@ class _SettingsCheck:
                 )
             return None
         assert isinstance(due_type, DueDateType)
-        if due_type is DueDateType.DUE_DATE and due_date is None and not self.given(
-            Field.DUE_DATE
-        ):
+        if due_type is DueDateType.DUE_DATE and due_date is None and not self.given(Field.DUE_DATE):
             self.problem(
                 Field.DUE_DATE,
                 "due date is required when the due date type is due_date",
                 values.KIND_EMPTY,
             )
-        if due_type is DueDateType.DUE_PERIOD and period is None and not self.given(
-            Field.DUE_PERIOD
+        if (
+            due_type is DueDateType.DUE_PERIOD
+            and period is None
+            and not self.given(Field.DUE_PERIOD)
         ):
             self.problem(
                 Field.DUE_PERIOD,

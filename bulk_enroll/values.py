@@ -131,8 +131,7 @@ def parse_id(cell: object) -> str:
     if "@" in text:
         hint = "; it looks like an email address: put emails in a learner_email column"
     raise CellError(
-        f"{text!r} is not an ID (expected a UUID like 8363b098-e031-11e9-89cf-0a580af40b0f)"
-        + hint,
+        f"{text!r} is not an ID (expected a UUID like 8363b098-e031-11e9-89cf-0a580af40b0f)" + hint,
         KIND_ID,
     )
 

@@ -142,7 +142,7 @@ def test_an_unclosed_quote_is_a_clear_error(tmp_path):
     with pytest.raises(InputFileError) as error:
         read_table(path)
     assert str(error.value).startswith("broken.csv: not a readable CSV file near line")
-    assert "a quote (\") that opens a value and is never closed" in str(error.value)
+    assert 'a quote (") that opens a value and is never closed' in str(error.value)
 
 
 def test_csv_keeps_leading_zeros_long_numbers_and_excel_text_formulas(tmp_path):
@@ -178,9 +178,7 @@ def test_cell_hygiene_invisible_spaces_and_smart_quotes(tmp_path):
         ],
     )
     validated = read(path)
-    assert requests(validated) == [
-        (2, by_id(L1), titled("Manager's \"first\" steps"), UNLIMITED)
-    ]
+    assert requests(validated) == [(2, by_id(L1), titled('Manager\'s "first" steps'), UNLIMITED)]
     assert len(validated.rows) == 1
 
 
@@ -415,8 +413,6 @@ def test_excel_date_datetime_bool_and_serial_cells(tmp_path):
             due_date=dt.date(2027, 3, 31),
             lock_after_due_date=True,
         ),
-        DueSettings(
-            DueDateType.DUE_DATE, due_date=dt.date(2027, 3, 31), lock_after_due_date=False
-        ),
+        DueSettings(DueDateType.DUE_DATE, due_date=dt.date(2027, 3, 31), lock_after_due_date=False),
     ]
     assert validated.rows[1].notes == ("due_date: 46477 read as an Excel date number: 2027-03-31",)
