@@ -404,9 +404,10 @@ def _print_validation(result: JobResult) -> None:
     unique = len({pair for row in valid_rows for pair in row.pairs})
     counts = {k: v for k, v in status_counts(data.results).items() if v}
     breakdown = ", ".join(f"{count} {status}" for status, count in counts.items())
-    click.echo(f"{data.facts.input_file}: {len(data.rows)} rows ({breakdown or 'none'}).")
+    click.echo(f"{data.facts.input_file}: {_count(len(data.rows), 'row')} ({breakdown or 'none'}).")
     click.echo(
-        f"{pairs} valid pairs ({unique} distinct), {len(data.planned)} calls would be needed."
+        f"{_count(pairs, 'valid pair')} ({unique} distinct), "
+        f"{_count(len(data.planned), 'call')} would be needed."
     )
     for note in result.notes:
         click.echo(f"Note: {note}")
@@ -428,6 +429,10 @@ def _print_validation(result: JobResult) -> None:
     else:
         click.echo("No problems found.")
     click.echo(f"Report: {result.report_path}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

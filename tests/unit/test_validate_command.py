@@ -74,7 +74,7 @@ def test_problems_exit_1_counted_by_kind_with_the_first_ones_listed(tmp_path, ca
     out = capsys.readouterr().out
     assert out.splitlines()[:3] == [
         "messy.csv: 6 rows (1 duplicate, 4 invalid, 1 not_sent).",
-        "2 valid pairs (1 distinct), 1 calls would be needed.",
+        "2 valid pairs (1 distinct), 1 call would be needed.",
         "5 problem(s): 2 conflicting settings, 1 ambiguous date, 1 not an email address, "
         "1 not a date.",
     ]
