@@ -190,7 +190,7 @@ class Batch:
         ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PairOutcome:
     """What the sender learned about one pair."""
 
