@@ -11,8 +11,9 @@ import dataclasses
 import logging
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,7 +22,7 @@ from bulk_enroll.config import AccountSettings, load_account, load_run_settings,
 from bulk_enroll.connect import connect
 from bulk_enroll.errors import AuthError, BulkEnrollError, ConfigError, InputFileError, SafetyStop
 from bulk_enroll.model import ExitStatus, Status
-from bulk_enroll.pipeline import JobOptions, JobResult, run_job
+from bulk_enroll.pipeline import JobOptions, JobResult, run_job, validate_job
 from bulk_enroll.report import REPORT_FORMATS, ReportFormat
 from bulk_enroll.results import status_counts
 from bulk_enroll.validate import RowDefaults
@@ -64,6 +65,52 @@ def cli(ctx: click.Context, verbose: int, traceback: bool) -> None:
     )
     # Progress lines (written when stderr is not a terminal) are what a scheduler's log wants.
     logging.getLogger("bulk_enroll.progress").setLevel(min(level, logging.INFO))
+
+
+def _parse_aliases(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> dict[str, str]:
+    from bulk_enroll.columns import parse_alias_options
+
+    try:
+        return {header: f.value for header, f in parse_alias_options(value).items()}
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _input_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """How to read the file: which sheet, how to read dates, extra header names, conflicts."""
+    options = [
+        click.option(
+            "--sheet",
+            help="Sheet to read: its name or 1-based position [default: the first sheet "
+            "with a recognisable header].",
+        ),
+        click.option(
+            "--date-order",
+            type=click.Choice(["dmy", "mdy"]),
+            help="How to read slash dates like 03/04/2027 (day first or month first); "
+            "without it such dates are errors.",
+        ),
+        click.option(
+            "--alias",
+            "aliases",
+            multiple=True,
+            callback=_parse_aliases,
+            metavar="HEADER=FIELD",
+            help="Read column HEADER as FIELD (e.g. 'Mitarbeiter E-Mail=learner_email'); "
+            "repeatable.",
+        ),
+        click.option(
+            "--last-row-wins",
+            is_flag=True,
+            help="Same learner and course with different settings: use the last row's "
+            "settings instead of marking the rows invalid.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 @cli.command()
@@ -123,6 +170,7 @@ def cli(ctx: click.Context, verbose: int, traceback: bool) -> None:
     help="Ask the account which requested enrollments already exist and don't send those "
     "(reported already_enrolled). Needs BULK_ENROLL_API_URL.",
 )
+@_input_options
 def run(
     file: Path,
     sandbox: bool,
@@ -139,8 +187,12 @@ def run(
     resend_unknown: bool,
     state_dir: Path | None,
     check_server: bool,
+    sheet: str | None = None,
+    date_order: str | None = None,
+    aliases: dict[str, str] | None = None,
+    last_row_wins: bool = False,
 ) -> int:
-    """Enroll the learners listed in FILE (CSV or XLSX) and write a result workbook.
+    """Enroll the learners listed in FILE (CSV, XLSX, XLS or ODS) and write a result workbook.
 
     The account comes from BULK_ENROLL_* environment variables (see README); --sandbox uses
     the built-in emulator instead.
@@ -159,6 +211,10 @@ def run(
         state_dir=state_dir,
         interactive=True,
         check_server=check_server,
+        sheet=sheet,
+        date_order=date_order,
+        aliases=aliases or {},
+        last_row_wins=last_row_wins,
     )
     settings = load_run_settings()
     with _account(sandbox, needed=not dry_run) as account, _sandbox_state(sandbox) as scratch:
@@ -185,6 +241,89 @@ def _report_format(chosen: str | None, report_path: Path | None) -> ReportFormat
             f"--report {report_path} is a .{suffix} file but --report-format is {chosen}"
         )
     return "csv" if chosen == "csv" else "xlsx"
+
+
+@cli.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path),
+    help="Result workbook path [default: reports/<file>-results-<time>.xlsx].",
+)
+@click.option("--summary-json", type=click.Path(path_type=Path), help="Also write a JSON summary.")
+@click.option(
+    "--due-date-type",
+    type=click.Choice(["unlimited", "default", "due_date", "due_period"]),
+    help="Due date type for rows without one.",
+)
+@click.option("--due-date", help="Due date for rows without one.")
+@click.option("--due-period", help="Due period (hours, or e.g. '10 days') for rows without one.")
+@click.option("--access-date", help="Access date for rows without one.")
+@click.option(
+    "--lock-after-due-date",
+    type=click.Choice(["true", "false"]),
+    help="Lock courses after the due date, for rows without a value.",
+)
+@_input_options
+def validate_command(
+    file: Path,
+    report_path: Path | None,
+    summary_json: Path | None,
+    due_date_type: str | None,
+    due_date: str | None,
+    due_period: str | None,
+    access_date: str | None,
+    lock_after_due_date: str | None,
+    sheet: str | None,
+    date_order: str | None,
+    aliases: dict[str, str],
+    last_row_wins: bool,
+) -> int:
+    """Read and check FILE without an account or network; write the result workbook.
+
+    Prints rows, valid pairs, problems by kind and the first problems. Exit code 0 when the
+    file is clean, 1 when some rows need fixing.
+
+    Example: bulk-enroll validate --date-order dmy hr_export.csv
+    """
+    options = JobOptions(
+        input_path=file,
+        report_path=report_path,
+        summary_json=summary_json,
+        dry_run=True,
+        defaults=RowDefaults(due_date_type, due_date, due_period, access_date, lock_after_due_date),
+        sheet=sheet,
+        date_order=date_order,
+        aliases=aliases,
+        last_row_wins=last_row_wins,
+    )
+    result = validate_job(options, load_run_settings())
+    _print_validation(result)
+    return int(result.exit_status)
+
+
+@cli.command("template")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+def template_command(out: Path, force: bool) -> int:
+    """Write an Excel template (OUT.xlsx) for HR to fill in.
+
+    It has the canonical headers, dropdowns for the due date type and the lock flag, date and
+    text formats, and an Instructions sheet; `run` and `validate` read it back as it is.
+
+    Example: bulk-enroll template enrollments.xlsx
+    """
+    from bulk_enroll.template import write_template
+
+    if out.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise click.BadParameter(f"{out.name}: the template is an Excel workbook; name it .xlsx")
+    if out.exists() and not force:
+        raise click.BadParameter(f"{out} exists; pass --force to replace it")
+    write_template(out)
+    click.echo(f"Template written: {out}")
+    click.echo(f"Fill in the Enrollments sheet, then check it: bulk-enroll validate {out}")
+    return int(ExitStatus.OK)
 
 
 @cli.command("sandbox")
@@ -337,6 +476,46 @@ def _print_result(result: JobResult) -> None:
             f"To retry: fix the {attention} row(s) on its 'Needs attention' sheet, save it, "
             f"and run: bulk-enroll run {result.report_path}"
         )
+
+
+def _print_validation(result: JobResult) -> None:
+    from collections import Counter
+
+    data = result.data
+    valid_rows = [row for row in data.rows if not row.issues]
+    pairs = sum(len(row.pairs) for row in valid_rows)
+    unique = len({pair for row in valid_rows for pair in row.pairs})
+    counts = {k: v for k, v in status_counts(data.results).items() if v}
+    breakdown = ", ".join(f"{count} {status}" for status, count in counts.items())
+    click.echo(f"{data.facts.input_file}: {_count(len(data.rows), 'row')} ({breakdown or 'none'}).")
+    click.echo(
+        f"{_count(pairs, 'valid pair')} ({unique} distinct), "
+        f"{_count(len(data.planned), 'call')} would be needed."
+    )
+    for note in result.notes:
+        click.echo(f"Note: {note}")
+    warned = [row for row in data.rows if row.notes]
+    if warned:
+        first = warned[0]
+        click.echo(
+            f"{len(warned)} row(s) with warnings (see the report's Message column), e.g. "
+            f"{first.source.describe()}: {first.notes[0]}"
+        )
+    if result.issues:
+        kinds = Counter(issue.kind or "other" for issue in result.issues)
+        listed = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
+        click.echo(f"{len(result.issues)} problem(s): {listed}.")
+        for issue in result.issues[:MAX_PROBLEMS_SHOWN]:
+            click.echo(f"  {issue.describe()}")
+        if len(result.issues) > MAX_PROBLEMS_SHOWN:
+            click.echo(f"  ... and {len(result.issues) - MAX_PROBLEMS_SHOWN} more in the report.")
+    else:
+        click.echo("No problems found.")
+    click.echo(f"Report: {result.report_path}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,6 +14,11 @@ class InputFileError(BulkEnrollError):
     """The input file cannot be read at all (missing, wrong format, no usable header)."""
 
 
+class InputRefused(InputFileError):
+    """The input file was refused before parsing: too large, a zip bomb, XML entities, encrypted,
+    or not what its extension says. Exit code 2 like any unreadable file."""
+
+
 class ConfigError(BulkEnrollError):
     """The configuration is missing or contradictory; nothing was sent."""
 

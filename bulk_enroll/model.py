@@ -70,7 +70,7 @@ class DueSettings:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceRef:
     """Where a value came from, in the terms the file's author sees (Excel row numbers)."""
 
@@ -83,13 +83,14 @@ class SourceRef:
         return f"{self.file}{sheet}, row {self.row}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowIssue:
     """One problem with one input row; rows can have several, all reported at once."""
 
     source: SourceRef
     column: str | None
     message: str
+    kind: str = ""  # a short label to count problems by ("not a date", "conflicting settings")
 
     def describe(self) -> str:
         column = f", column {self.column!r}" if self.column else ""
@@ -111,7 +112,7 @@ class CourseKey(StrEnum):
     TITLE = "title"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LearnerRef:
     """A learner as the file names them; `value` is normalised (IDs and emails lower-cased)."""
 
@@ -119,7 +120,7 @@ class LearnerRef:
     value: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CourseRef:
     """A course as the file names it; titles keep their case (matching folds it)."""
 
@@ -127,7 +128,7 @@ class CourseRef:
     value: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Request:
     """One enrollment a row asks for, before names are turned into IDs."""
 
@@ -136,7 +137,7 @@ class Request:
     settings: DueSettings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pair:
     """One requested enrollment: a learner in a course with settings. The unit of exactness."""
 
@@ -145,14 +146,15 @@ class Pair:
     settings: DueSettings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InputRow:
     """One data row of the input file after validation (and, later, resolution).
 
     `values` are the row's original cells in the file's column order (carried into the report);
     `requests` are the enrollments the row asks for, as written (several for a multi-value
     cell); `pairs` are those requests with IDs, filled in by `resolve.py`. A row with issues
-    is invalid and asks for nothing.
+    is invalid and asks for nothing. `notes` are warnings that do not make the row invalid
+    ("'10 days' read as 240 hours"); the report shows them in the row's message.
     """
 
     source: SourceRef
@@ -160,6 +162,7 @@ class InputRow:
     requests: tuple[Request, ...] = ()
     pairs: tuple[Pair, ...] = ()
     issues: tuple[RowIssue, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def is_valid(self) -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bulk_enroll.columns import ColumnMap, Field
 from bulk_enroll.config import RunSettings
+from bulk_enroll.conflicts import mark_conflicts
 from bulk_enroll.connect import Connection
 from bulk_enroll.errors import ApiError, AuthError, ConfigError, InputFileError
 from bulk_enroll.interrupt import stop_on_signals
@@ -55,7 +56,7 @@ from bulk_enroll.results import SETTLED_WELL, settle_rows, unique_pairs
 from bulk_enroll.sender import RetryPolicy, Sender, SendReport
 from bulk_enroll.throttle import AdaptiveThrottle
 from bulk_enroll.transport.rest import RestClient
-from bulk_enroll.validate import RowDefaults, ValidatedInput, validate_table
+from bulk_enroll.validate import RowDefaults, ValidatedInput, requests_as_pairs, validate_table
 
 log = logging.getLogger(__name__)
 JOURNAL_NAME = "journal.sqlite3"
@@ -75,6 +76,10 @@ class JobOptions:
     state_dir: Path | None = None  # journal folder; None: the settings' state_dir
     interactive: bool = False  # a CLI run: progress display and Ctrl-C handling
     check_server: bool = False  # ask the server which planned pairs exist; don't send those
+    sheet: str | None = None  # a sheet name or 1-based position; default: first recognisable
+    date_order: str | None = None  # "dmy" or "mdy", for slash dates like 03/04/2027
+    aliases: dict[str, str] = field(default_factory=dict)  # extra header -> field names
+    last_row_wins: bool = False  # same pair, different settings: use the last row's
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,7 @@ class JobResult:
     summary: dict[str, object]
     data: ReportData
     issues: list[RowIssue]
+    notes: tuple[str, ...] = ()  # facts about the input file (guessed encoding, sheet chosen)
 
 
 def default_report_path(
@@ -109,7 +115,9 @@ def run_job(
         options.input_path, options.reports_dir, started, options.report_format
     )
     _check_writable(report_path)  # before sending: a report that cannot be written is a usage error
-    validated = validate_table(read_table(options.input_path), options.defaults)
+    validated = read_and_validate(options)
+    for file_note in validated.notes:
+        log.warning("%s", file_note)
     input_sha256 = file_sha256(options.input_path)
     connection = connect() if connect is not None else None
     prepared = prepare_rows(
@@ -157,6 +165,7 @@ def run_job(
     if connection is not None and connection.directory is not None:
         sent.stats.extra["lookup_calls"] = connection.directory.requests_made
     results = settle_rows(rows, {**prepared.already, **sent.outcomes}, prepared.unresolved)
+    note = "; ".join(n for n in (*validated.notes, note or "") if n) or None
     data = ReportData(
         facts=RunFacts(
             validated.file,
@@ -175,6 +184,7 @@ def run_job(
         planned=batches,
         calls=sent.batches,
         stats=sent.stats,
+        names_looked_up=bool(connection and connection.directory and not prepared.stop),
     )
     # A dry run is clean when the file is; a live run when every row settled well.
     clean = (
@@ -187,7 +197,54 @@ def run_job(
     summary = summary_dict(data, report_path, int(exit_status))
     if options.summary_json:
         write_summary_json(options.summary_json, summary)
-    return JobResult(exit_status, report_path, summary, data, issues)
+    return JobResult(exit_status, report_path, summary, data, issues, validated.notes)
+
+
+def read_and_validate(options: JobOptions) -> ValidatedInput:
+    """Read the input file and validate its rows (the first two stages of every job)."""
+    table = read_table(options.input_path, sheet=options.sheet, aliases=options.aliases)
+    validated = validate_table(
+        table, options.defaults, date_order=options.date_order, aliases=options.aliases
+    )
+    return validated
+
+
+def validate_job(
+    options: JobOptions,
+    settings: RunSettings,
+    *,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now().replace(microsecond=0),
+) -> JobResult:
+    """Read and validate only: no account, no network. Rows are compared as written (an email
+    and an ID naming the same person are not known to be one), planned as if each name were an
+    ID, and reported as `not_sent`; exit 0 when the file has no problems."""
+    started = now()
+    report_path = options.report_path or default_report_path(
+        options.input_path, options.reports_dir, started
+    )
+    _check_writable(report_path)
+    validated = read_and_validate(options)
+    rows = mark_conflicts(requests_as_pairs(validated.rows), last_row_wins=options.last_row_wins)
+    issues = [issue for row in rows for issue in row.issues]
+    batches = plan(unique_pairs(rows), settings.limits)
+    results = settle_rows(rows, _not_sent(batches, "valid: would be sent in batch {batch}"))
+    note = "; ".join(("validate only: nothing was looked up or sent", *validated.notes))
+    data = ReportData(
+        facts=RunFacts(validated.file, validated.sheet, started, now(), True, note=note),
+        headers=validated.headers,
+        rows=rows,
+        results=results,
+        planned=batches,
+        calls=[],
+        stats=SendReport().stats,
+        names_looked_up=False,
+    )
+    exit_status = ExitStatus.ROWS_NEED_ATTENTION if issues else ExitStatus.OK
+    write_report(report_path, data)
+    summary = summary_dict(data, report_path, int(exit_status))
+    if options.summary_json:
+        write_summary_json(options.summary_json, summary)
+    return JobResult(exit_status, report_path, summary, data, issues, validated.notes)
 
 
 def file_sha256(path: Path) -> str:
@@ -252,20 +309,26 @@ def prepare_rows(
     refs = gather_references(validated.rows)
     columns = reference_columns(validated.columns)
     what = " and ".join(refs.names)
+
+    def resolved(lookups: Lookups | None) -> list[InputRow]:
+        # Conflicts are judged on IDs: an email and an ID naming one person are one learner.
+        rows = resolve_rows(validated.rows, lookups, columns)
+        return mark_conflicts(rows, last_row_wins=options.last_row_wins)
+
     if directory is None:
         if refs.names and not options.dry_run:
             raise ConfigError(NEEDS_API.format(what=what))
         if options.check_server and not options.dry_run:
             raise ConfigError(CHECK_NEEDS_API)
-        rows = resolve_rows(validated.rows, None, columns)
+        rows = resolved(None)
         return PreparedRows(rows, unique_pairs(rows), unresolved=NOT_LOOKED_UP.format(what=what))
     try:
         lookups = _lookups(refs, directory, settings) if not refs.empty else None
     except (AuthError, ApiError) as exc:
         stop = f"stopped before sending: could not look up learners and courses: {exc}"
-        rows = resolve_rows(validated.rows, None, columns)
+        rows = resolved(None)
         return PreparedRows(rows, unique_pairs(rows), stop=stop, unresolved=stop)
-    rows = resolve_rows(validated.rows, lookups, columns)
+    rows = resolved(lookups)
     pairs = unique_pairs(rows)
     if not options.check_server:
         return PreparedRows(rows, pairs)

@@ -73,6 +73,7 @@ class ReportData:
     planned: Sequence[Batch]
     calls: Sequence[BatchOutcome]
     stats: SendStats
+    names_looked_up: bool = True  # emails, logins, titles were turned into IDs by the account
 
     def verdict(self) -> str:
         """The report in one line, e.g. "1,204 enrolled, 37 need attention"."""

@@ -10,6 +10,7 @@ once per style instead of resolving fonts and fills cell by cell.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from copy import copy
 from types import MethodType
@@ -23,7 +24,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from bulk_enroll.model import Status
-from bulk_enroll.values import cell_text, parse_datetime
+from bulk_enroll.values import cell_text
 
 # Text starting with one of these is a formula (or becomes one when edited) in Excel, LibreOffice
 # and Google Sheets: OWASP's list for CSV injection.
@@ -92,11 +93,25 @@ class DateColumn:
         except KeyError:
             pass
         try:
-            parsed: object = parse_datetime(value) if value.strip() else value
+            parsed: object = parse_iso_moment(value) if value.strip() else value
         except ValueError:
             parsed = value
         self._seen[value] = parsed
         return parsed
+
+
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
+
+
+def parse_iso_moment(text: str) -> dt.datetime:
+    """ISO date or date-time text (what CSV inputs carry) as a datetime; ValueError otherwise.
+
+    Only ISO: a slash date in a report cell is shown as typed, never guessed at.
+    """
+    stripped = text.strip()
+    if not _ISO_MOMENT.fullmatch(stripped):
+        raise ValueError(f"{text!r} is not an ISO date")
+    return dt.datetime.fromisoformat(stripped)
 
 
 class CellMaker:

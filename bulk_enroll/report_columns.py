@@ -137,7 +137,7 @@ TRACE_COLUMNS: tuple[Column[ResultLine], ...] = (
 def result_columns(data: ReportData) -> list[Column[ResultLine]]:
     """Results: the input's columns, then status, message, resolved IDs (when names were
     looked up), batch, attempts and time."""
-    resolved = RESOLVED_COLUMNS if _names_without_ids(data) else ()
+    resolved = RESOLVED_COLUMNS if data.names_looked_up and _names_without_ids(data) else ()
     return [*input_columns(data.headers), *STATUS_COLUMNS, *resolved, *TRACE_COLUMNS]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from bulk_enroll.conflicts import is_superseded
 from bulk_enroll.model import InputRow, Pair, PairOutcome, RowResult, Status
 
 # Most serious first: the status a person must act on wins.
@@ -60,9 +61,11 @@ def _settle_row(
             f"{issue.column}: {issue.message}" if issue.column else issue.message
             for issue in row.issues
         )
-        return RowResult(Status.INVALID, message)
+        return RowResult(Status.INVALID, _with_notes(message, row))
     if not row.pairs:
-        return RowResult(Status.NOT_SENT, unresolved)
+        if is_superseded(row):  # every pair given up to a later row (--last-row-wins)
+            return RowResult(Status.DUPLICATE, _with_notes("", row))
+        return RowResult(Status.NOT_SENT, _with_notes(unresolved, row))  # names not looked up
     pair_outcomes: list[PairOutcome] = []
     for pair in row.pairs:
         owner = first_row[pair]
@@ -75,11 +78,16 @@ def _settle_row(
     messages = list(dict.fromkeys(o.message for o in pair_outcomes if o.status == worst.status))
     return RowResult(
         status=worst.status,
-        message="; ".join(m for m in messages if m),
+        message=_with_notes("; ".join(m for m in messages if m), row),
         batch_ids=batch_ids,
         attempts=max((o.attempts for o in pair_outcomes), default=0),
         at=max((o.at for o in pair_outcomes if o.at), default=None),
     )
+
+
+def _with_notes(message: str, row: InputRow) -> str:
+    """The row's notes (warnings that did not stop it) follow its message."""
+    return "; ".join(part for part in (message, *row.notes) if part)
 
 
 def status_counts(results: Sequence[RowResult]) -> dict[str, int]:

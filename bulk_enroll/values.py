@@ -1,131 +1,250 @@
-"""Cell value parsers: one raw cell in, one typed value out, or a `ValueError` a person can read.
+"""Cell value parsers: one raw cell in, one typed value out, or a `CellError` a person can read.
 
 Pure functions. Messages say what was found and what is expected, because the person who made
-the spreadsheet has to fix it from the message alone.
+the spreadsheet has to fix it from the message alone. Dates live in `dates.py`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from bulk_enroll.model import DueDateType
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
-_EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # serial 1 = 1900-01-01, with Excel's 1900 leap bug
-_DATE_FORMATS = ("%Y-%m-%d",)
-_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
-_TRUE = {"true", "yes", "y", "1"}
-_FALSE = {"false", "no", "n", "0"}
+# Problem kinds: short labels the `validate` summary counts problems by.
+KIND_EMPTY = "missing value"
+KIND_ID = "not an ID"
+KIND_EMAIL = "not an email address"
+KIND_TEXT = "bad name"
+KIND_TYPE = "unknown due date type"
+KIND_PERIOD = "bad due period"
+KIND_BOOL = "not true/false"
+
+
+class CellError(ValueError):
+    """A cell that cannot mean what its column says; `kind` groups similar problems."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+# Invisible and typographic characters that spreadsheets and web copy-paste bring in.
+_HYGIENE = str.maketrans(
+    {
+        "\u00a0": " ",  # no-break space
+        "\u2007": " ",  # figure space
+        "\u202f": " ",  # narrow no-break space
+        "\u200b": None,  # zero-width space
+        "\u200c": None,  # zero-width non-joiner
+        "\u200d": None,  # zero-width joiner
+        "\u2060": None,  # word joiner
+        "\ufeff": None,  # BOM / zero-width no-break space
+        "\u00ad": None,  # soft hyphen
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        **{chr(c): None for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)},
+    }
+)
+_EXCEL_TEXT_FORMULA = re.compile(r'^="(.*)"$', re.DOTALL)  # ="00123", Excel's keep-as-text trick
+
+
+def clean_text(text: str) -> str:
+    """Trimmed text without invisible spaces, with straight quotes."""
+    if not (text.isascii() and text.isprintable()):
+        text = text.translate(_HYGIENE)
+    text = text.strip()
+    if text.startswith('="'):
+        match = _EXCEL_TEXT_FORMULA.match(text)
+        if match:
+            text = match.group(1).strip()
+    return text
 
 
 def cell_text(cell: object) -> str:
-    """The cell as trimmed text; whole floats lose their '.0' (Excel stores numbers as floats)."""
+    """The cell as clean text; whole floats lose their '.0' (Excel stores numbers as floats)."""
     if cell is None:
         return ""
+    if isinstance(cell, str):
+        return clean_text(cell)
     if isinstance(cell, bool):
         return "true" if cell else "false"
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
-    if isinstance(cell, dt.datetime):
-        return cell.isoformat(sep=" ")
+    if hasattr(cell, "isoformat"):
+        text = cell.isoformat()  # type: ignore[attr-defined]
+        return text.replace("T", " ")
     return str(cell).strip()
 
 
 def is_blank(cell: object) -> bool:
-    return cell_text(cell) == ""
+    return cell is None or cell == "" or cell_text(cell) == ""
+
+
+def is_number(cell: object) -> bool:
+    """A numeric cell (Excel stores every number as a float; booleans are not numbers)."""
+    return isinstance(cell, int | float) and not isinstance(cell, bool)
+
+
+_SPLIT_ALL = re.compile(r"[;,\r\n]+")
+_SPLIT_NO_COMMA = re.compile(r"[;\r\n]+")
+
+
+def split_values(text: str, *, commas: bool = True) -> list[str]:
+    """Several values in one cell, separated by ';', ',' or line breaks (course titles often
+    contain commas, so they split on ';' and line breaks only)."""
+    pattern = _SPLIT_ALL if commas else _SPLIT_NO_COMMA
+    if not pattern.search(text):
+        return [text] if text else []
+    return [part for part in (p.strip() for p in pattern.split(text)) if part]
+
+
+UUID_PATTERN = _UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
+# The WHATWG (HTML form) definition of an email address, with a dot required in the domain.
+EMAIL_PATTERN = _EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+
+
+def looks_like_id(text: str) -> bool:
+    return bool(_UUID.fullmatch(text.strip("{}")))
 
 
 def parse_id(cell: object) -> str:
     """A learner or course ID: the API's IDs are UUIDs, returned in lower case."""
     text = cell_text(cell)
-    if not _UUID.match(text):
-        raise ValueError(
-            f"{text!r} is not an ID (expected a UUID like 8363b098-e031-11e9-89cf-0a580af40b0f)"
-        )
-    return text.lower()
-
-
-def parse_due_date_type(cell: object) -> DueDateType:
-    text = cell_text(cell).lower().replace(" ", "_").replace("-", "_")
-    try:
-        return DueDateType(text)
-    except ValueError:
-        allowed = ", ".join(t.value for t in DueDateType)
-        raise ValueError(
-            f"{cell_text(cell)!r} is not a due date type (expected one of {allowed})"
-        ) from None
-
-
-def parse_date(cell: object) -> dt.date:
-    """A calendar date: a date cell, an Excel serial number, or YYYY-MM-DD text."""
-    if isinstance(cell, dt.datetime):
-        return cell.date()
-    if isinstance(cell, dt.date):
-        return cell
-    if _is_number(cell):
-        return _from_excel_serial(float(cell)).date()  # type: ignore[arg-type]
-    text = cell_text(cell)
-    for fmt in _DATE_FORMATS + _DATETIME_FORMATS:
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"{text!r} is not a date (expected YYYY-MM-DD, or a date cell)")
-
-
-def parse_datetime(cell: object) -> dt.datetime:
-    """A date with optional time: a date(-time) cell, a serial number, or ISO text."""
-    if isinstance(cell, dt.datetime):
-        return cell.replace(microsecond=0, tzinfo=None)
-    if isinstance(cell, dt.date):
-        return dt.datetime(cell.year, cell.month, cell.day)
-    if _is_number(cell):
-        return _from_excel_serial(float(cell))  # type: ignore[arg-type]
-    text = cell_text(cell)
-    for fmt in _DATETIME_FORMATS + _DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    raise ValueError(
-        f"{text!r} is not a date or date-time (expected YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)"
+    bare = text[1:-1] if text.startswith("{") and text.endswith("}") else text  # {GUID} form
+    if _UUID.fullmatch(bare):
+        return bare if bare.islower() or bare.isdigit() else bare.lower()  # keep the cell's str
+    hint = ""
+    if "@" in text:
+        hint = "; it looks like an email address: put emails in a learner_email column"
+    raise CellError(
+        f"{text!r} is not an ID (expected a UUID like 8363b098-e031-11e9-89cf-0a580af40b0f)" + hint,
+        KIND_ID,
     )
 
 
-def parse_hours(cell: object) -> int:
-    """A due period: a whole, positive number of hours."""
+def parse_email(text: str) -> str:
+    """An email address, trimmed and lower-cased (the LMS matches emails case-insensitively)."""
+    value = text.strip()
+    if value.lower().startswith("mailto:"):
+        value = value[7:].strip()
+    if not _EMAIL.fullmatch(value):
+        raise CellError(
+            f"{text!r} is not an email address (expected one like ann.lee@example.com)", KIND_EMAIL
+        )
+    return value.lower()
+
+
+def numeric_identifier(cell: object) -> str | None:
+    """A number typed into an identifier column, as integer text (None for text cells)."""
+    if is_number(cell):
+        number = float(cell)  # type: ignore[arg-type]
+        return str(int(number)) if number.is_integer() else str(cell)
+    return None
+
+
+LEADING_ZEROS_NOTE = (
+    "Excel stored {value} as a number; if it had leading zeros they may already be lost "
+    "(format the column as Text)"
+)
+
+_DUE_TYPE_WORDS: dict[str, DueDateType] = {
+    **{t.value: t for t in DueDateType},
+    "none": DueDateType.UNLIMITED,
+    "no_due_date": DueDateType.UNLIMITED,
+    "date": DueDateType.DUE_DATE,
+    "period": DueDateType.DUE_PERIOD,
+}
+
+
+def parse_due_date_type(cell: object) -> DueDateType:
     text = cell_text(cell)
+    key = re.sub(r"[\s\-]+", "_", text.lower())
     try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(
-            f"{text!r} is not a number of hours (expected a whole number like 720)"
+        return _DUE_TYPE_WORDS[key]
+    except KeyError:
+        allowed = ", ".join(t.value for t in DueDateType)
+        raise CellError(
+            f"{text!r} is not a due date type (expected one of {allowed})", KIND_TYPE
         ) from None
-    if not value.is_integer() or value <= 0:
-        raise ValueError(f"{text!r} is not a whole, positive number of hours")
-    return int(value)
+
+
+_UNIT_HOURS = {
+    "h": 1,
+    "hr": 1,
+    "hrs": 1,
+    "hour": 1,
+    "hours": 1,
+    "d": 24,
+    "day": 24,
+    "days": 24,
+    "w": 168,
+    "wk": 168,
+    "wks": 168,
+    "week": 168,
+    "weeks": 168,
+}
+_PERIOD = re.compile(r"^([-+]?\d+(?:[.,]\d+)?)\s*([a-z]*)$")
+
+
+def parse_hours(cell: object) -> int:
+    """A due period in whole, positive hours (see `parse_due_period` for units)."""
+    return parse_due_period(cell)[0]
+
+
+def parse_due_period(cell: object) -> tuple[int, str | None]:
+    """A due period: a bare number is hours; '10d', '10 days', '2 weeks', '36h' are converted.
+
+    Returns the hours and, when a unit was converted, a note saying how it was read.
+    """
+    text = cell_text(cell)
+    match = _PERIOD.match(text.lower())
+    unit = match.group(2) if match else ""
+    if match is None or unit not in _UNIT_HOURS and unit != "":
+        raise CellError(
+            f"{text!r} is not a due period (expected whole hours like 720, "
+            "or a number with a unit: 36h, 10 days, 2 weeks)",
+            KIND_PERIOD,
+        )
+    hours = float(match.group(1).replace(",", ".")) * _UNIT_HOURS.get(unit, 1)
+    if not hours.is_integer() or hours <= 0:
+        raise CellError(f"{text!r} is not a whole, positive number of hours", KIND_PERIOD)
+    note = f"due period {text!r} read as {int(hours)} hours" if unit else None
+    return int(hours), note
+
+
+TRUE_WORDS = frozenset({"true", "yes", "y", "1", "x", "on", "\u2713", "\u2714", "\u2611"})
+FALSE_WORDS = frozenset({"false", "no", "n", "0", "off"})
+CHECK_MARKS = frozenset({"x", "\u2713", "\u2714", "\u2611"})
 
 
 def parse_bool(cell: object) -> bool:
     if isinstance(cell, bool):
         return cell
-    text = cell_text(cell).lower()
-    if text in _TRUE:
+    text = cell_text(cell)
+    folded = text.lower()
+    if folded in TRUE_WORDS:
         return True
-    if text in _FALSE:
+    if folded in FALSE_WORDS:
         return False
-    raise ValueError(
-        f"{cell_text(cell)!r} is not true or false (expected true/false, yes/no or 1/0)"
+    raise CellError(
+        f"{text!r} is not true or false (expected true/false, yes/no, y/n, 1/0, or x for yes)",
+        KIND_BOOL,
     )
 
 
-def _is_number(cell: object) -> bool:
-    return isinstance(cell, int | float) and not isinstance(cell, bool)
-
-
-def _from_excel_serial(serial: float) -> dt.datetime:
-    if not 1 <= serial < 2958466:  # 9999-12-31
-        raise ValueError(f"{serial!r} is not a date")
-    moment = _EXCEL_EPOCH + dt.timedelta(days=serial)
-    return moment.replace(microsecond=0)
+def is_check_mark(cell: object) -> bool:
+    return cell_text(cell).lower() in CHECK_MARKS

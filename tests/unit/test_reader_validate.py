@@ -102,8 +102,17 @@ def test_every_problem_of_a_row_is_reported_with_excel_row_and_written_column(cs
             "'EMP-1' is not an ID (expected a UUID like 8363b098-e031-11e9-89cf-0a580af40b0f)",
         ),
         (3, "Course_ID", "course ID is empty"),
-        (3, "Lock", "'maybe' is not true or false (expected true/false, yes/no or 1/0)"),
-        (3, "Due Date", "'2027-02-30' is not a date (expected YYYY-MM-DD, or a date cell)"),
+        (
+            3,
+            "Lock",
+            "'maybe' is not true or false (expected true/false, yes/no, y/n, 1/0, or x for yes)",
+        ),
+        (
+            3,
+            "Due Date",
+            "'2027-02-30' is not a date (expected YYYY-MM-DD, DD.MM.YYYY, a slash date like "
+            "31/03/2027, or a date cell)",
+        ),
         (
             4,
             "Due Date Type",
@@ -146,12 +155,15 @@ def test_options_supply_missing_columns_and_a_cell_wins(csv_file):
 
 
 def test_missing_required_column_is_one_clear_error(csv_file):
-    path = csv_file([["learner_id", "Course name", "due_date_type"], [L1, "x", "unlimited"]])
+    path = csv_file([["learner_id", "Course code", "due_date_type"], [L1, "x", "unlimited"]])
     with pytest.raises(InputFileError) as error:
-        validate_table(read_table(path))
+        read_table(path)
     assert str(error.value) == (
-        "input.csv: missing required column(s): course_id (or courseId, content_id). "
-        "Columns found: 'learner_id', 'Course name', 'due_date_type'"
+        "input.csv: no header row with a learner and a course column; expected a learner "
+        "column (learner_id, learner_email, learner_login; also e.g. 'Learner ID', 'User ID', "
+        "'Email', 'Employee email', 'Login') and a course column (course_id, course_title; "
+        "also e.g. 'Course ID', 'Course', 'Course title', 'Course name'). "
+        "Found: 'learner_id', 'Course code', 'due_date_type'"
     )
 
 
@@ -163,7 +175,7 @@ def test_no_due_date_type_anywhere_is_a_usage_error(csv_file):
 
 def test_bad_option_value_is_a_usage_error(csv_file):
     path = csv_file([["learner_id", "course_id"], [L1, C1]])
-    with pytest.raises(InputFileError, match="^--due-period: 'ten' is not a number of hours"):
+    with pytest.raises(InputFileError, match="^--due-period: 'ten' is not a due period"):
         validate_table(read_table(path), RowDefaults(due_date_type="due_period", due_period="ten"))
 
 
@@ -181,11 +193,8 @@ def test_unreadable_and_unsupported_files_raise_input_errors(tmp_path):
     (tmp_path / "x.pdf").write_bytes(b"%PDF")
     with pytest.raises(InputFileError, match="unsupported file type .pdf"):
         read_table(tmp_path / "x.pdf")
-    (tmp_path / "fake.xlsx").write_text("not a zip")
-    with pytest.raises(InputFileError, match="fake.xlsx: not a readable Excel workbook"):
+    (tmp_path / "fake.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(InputFileError, match="^fake.xlsx is a damaged or incomplete ZIP file;"):
         read_table(tmp_path / "fake.xlsx")
-    (tmp_path / "latin.csv").write_bytes("learner_id;course_id\nJos\xe9;x\n".encode("cp1252"))
-    with pytest.raises(InputFileError, match="latin.csv is not UTF-8 text"):
-        read_table(tmp_path / "latin.csv")
     with pytest.raises(InputFileError, match="no such file"):
         read_table(tmp_path / "missing.csv")

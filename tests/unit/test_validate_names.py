@@ -42,15 +42,16 @@ def test_empty_or_malformed_names_are_row_problems_naming_the_columns(csv_file):
         ["", "a@b.com", "", "unlimited"],
     ])
     assert [[(i.column, i.message) for i in r.issues] for r in rows] == [
-        [(None, "'learner_id' and 'email' are all empty: fill in one of them")],
-        [("email", "'not an email' is not an email address")],
+        [("learner_id", "no learner: 'learner_id' and 'email' are empty")],
+        [("email", "'not an email' is not an email address "
+                   "(expected one like ann.lee@example.com)")],
         [("course_title", "course title is empty")],
     ]
 
 
 def test_a_file_needs_some_way_to_name_learners_and_courses(csv_file):
     path = csv_file([["email", "due_date_type"], ["a@b.com", "unlimited"]])
-    with pytest.raises(InputFileError, match="missing required column"):
+    with pytest.raises(InputFileError, match="no header row with a learner and a course column"):
         validate_table(read_table(path))
     path = csv_file([["login", "course_title", "due_date_type"], ["x", "y", "unlimited"]])
     assert validate_table(read_table(path)).rows[0].requests

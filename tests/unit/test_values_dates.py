@@ -1,0 +1,226 @@
+"""Cell parsers: every accepted form, and the exact message for what is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bulk_enroll.dates import DateOrder, parse_date, parse_datetime
+from bulk_enroll.model import DueDateType
+from bulk_enroll.values import (
+    CellError,
+    cell_text,
+    clean_text,
+    parse_bool,
+    parse_due_date_type,
+    parse_due_period,
+    parse_email,
+    parse_id,
+    split_values,
+)
+
+EXPECTED = "expected YYYY-MM-DD, DD.MM.YYYY, a slash date like 31/03/2027, or a date cell"
+
+
+@pytest.mark.parametrize(
+    "cell,expected",
+    [
+        (dt.date(2027, 3, 31), dt.datetime(2027, 3, 31)),
+        (dt.datetime(2027, 3, 31, 9, 30, 15, 500), dt.datetime(2027, 3, 31, 9, 30, 15)),
+        ("2027-03-31", dt.datetime(2027, 3, 31)),
+        ("2027-03-31 09:30", dt.datetime(2027, 3, 31, 9, 30)),
+        ("2027-03-31T09:30:15", dt.datetime(2027, 3, 31, 9, 30, 15)),
+        ("31.03.2027", dt.datetime(2027, 3, 31)),
+        ("1.3.2027 14:05", dt.datetime(2027, 3, 1, 14, 5)),
+        ("31.03.27", dt.datetime(2027, 3, 31)),
+        ("31/03/2027", dt.datetime(2027, 3, 31)),  # day > 12: day first
+        ("3/31/2027", dt.datetime(2027, 3, 31)),  # second > 12: month first
+        ("13/04/2027 8:00 PM", dt.datetime(2027, 4, 13, 20, 0)),
+        ("04/04/2027", dt.datetime(2027, 4, 4)),  # same either way
+        ("31-03-2027", dt.datetime(2027, 3, 31)),
+        ("2027/03/31", dt.datetime(2027, 3, 31)),
+        ("20270331", dt.datetime(2027, 3, 31)),
+        ("31 Mar 2027", dt.datetime(2027, 3, 31)),
+        ("31-Mar-2027", dt.datetime(2027, 3, 31)),
+        ("March 31, 2027", dt.datetime(2027, 3, 31)),
+        ("\u00a02027-03-31 ", dt.datetime(2027, 3, 31)),
+    ],
+)
+def test_date_forms(cell, expected):
+    assert parse_datetime(cell)[0] == expected
+
+
+def test_excel_serial_numbers_are_converted_and_said_so():
+    assert parse_date(46477) == (
+        dt.date(2027, 3, 31),
+        "46477 read as an Excel date number: 2027-03-31",
+    )
+    assert parse_datetime(46477.5) == (
+        dt.datetime(2027, 3, 31, 12, 0),
+        "46477.5 read as an Excel date number: 2027-03-31 12:00:00",
+    )
+    assert parse_date("46477")[0] == dt.date(2027, 3, 31)  # a CSV of an unformatted column
+
+
+def test_a_time_on_a_due_date_is_dropped_with_a_note():
+    assert parse_date("2027-03-31 17:00") == (
+        dt.date(2027, 3, 31),
+        "'2027-03-31 17:00' has a time of day; the due date is a date, so 2027-03-31 is used",
+    )
+    assert parse_date("2027-03-31 00:00:00") == (dt.date(2027, 3, 31), None)
+
+
+def test_ambiguous_slash_date_is_an_error_unless_an_order_is_given():
+    with pytest.raises(CellError) as error:
+        parse_date("03/04/2027")
+    assert str(error.value) == (
+        "'03/04/2027' is ambiguous: 3 April 2027 (day first) or March 4, 2027 (month first); "
+        "pass --date-order dmy or --date-order mdy, or write it as YYYY-MM-DD"
+    )
+    assert error.value.kind == "ambiguous date"
+    assert parse_date("03/04/2027", DateOrder.DMY)[0] == dt.date(2027, 4, 3)
+    assert parse_date("03/04/2027", DateOrder.MDY)[0] == dt.date(2027, 3, 4)
+    assert parse_date("13/04/2027", DateOrder.MDY)[0] == dt.date(2027, 4, 13)  # no choice
+
+
+@pytest.mark.parametrize(
+    "cell,message",
+    [
+        ("2027-02-30", f"'2027-02-30' is not a date ({EXPECTED})"),
+        ("31/31/2027", f"'31/31/2027' is not a date ({EXPECTED})"),
+        ("next Friday", f"'next Friday' is not a date ({EXPECTED})"),
+        ("0", f"'0' is not a date ({EXPECTED})"),
+        (dt.time(9, 30), "'09:30:00' is a time or a duration, not a date"),
+        (
+            "2027-03-31T09:00:00+02:00",
+            "'2027-03-31T09:00:00+02:00' has a time zone; write the local time without it",
+        ),
+    ],
+)
+def test_refused_dates(cell, message):
+    with pytest.raises(CellError) as error:
+        parse_datetime(cell)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    "cell,hours,note",
+    [
+        ("720", 720, None),
+        (720, 720, None),
+        (240.0, 240, None),
+        ("36h", 36, "due period '36h' read as 36 hours"),
+        ("10d", 240, "due period '10d' read as 240 hours"),
+        ("10 days", 240, "due period '10 days' read as 240 hours"),
+        ("1 Day", 24, "due period '1 Day' read as 24 hours"),
+        ("2 weeks", 336, "due period '2 weeks' read as 336 hours"),
+        ("1,5 days", 36, "due period '1,5 days' read as 36 hours"),
+    ],
+)
+def test_due_periods(cell, hours, note):
+    assert parse_due_period(cell) == (hours, note)
+
+
+@pytest.mark.parametrize(
+    "cell,message",
+    [
+        ("0", "'0' is not a whole, positive number of hours"),
+        ("-5", "'-5' is not a whole, positive number of hours"),
+        ("0.5h", "'0.5h' is not a whole, positive number of hours"),
+        (
+            "1 month",
+            "'1 month' is not a due period (expected whole hours like 720, or a number with a "
+            "unit: 36h, 10 days, 2 weeks)",
+        ),
+    ],
+)
+def test_refused_due_periods(cell, message):
+    with pytest.raises(CellError) as error:
+        parse_due_period(cell)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    "cell,value",
+    [
+        (True, True),
+        (False, False),
+        ("TRUE", True),
+        ("false", False),
+        ("Yes", True),
+        ("no", False),
+        ("y", True),
+        ("N", False),
+        ("1", True),
+        (0, False),
+        (1.0, True),
+        ("x", True),
+        ("X", True),
+        ("\u2713", True),
+    ],
+)
+def test_booleans(cell, value):
+    assert parse_bool(cell) is value
+
+
+def test_a_word_that_is_not_a_boolean():
+    with pytest.raises(CellError) as error:
+        parse_bool("maybe")
+    assert str(error.value) == (
+        "'maybe' is not true or false (expected true/false, yes/no, y/n, 1/0, or x for yes)"
+    )
+
+
+@pytest.mark.parametrize(
+    "cell,value",
+    [
+        ("Due date", DueDateType.DUE_DATE),
+        ("due-period", DueDateType.DUE_PERIOD),
+        ("UNLIMITED", DueDateType.UNLIMITED),
+        ("none", DueDateType.UNLIMITED),
+        ("Default", DueDateType.DEFAULT),
+    ],
+)
+def test_due_date_types(cell, value):
+    assert parse_due_date_type(cell) is value
+
+
+def test_emails_are_trimmed_lower_cased_and_checked():
+    assert parse_email(" Ann.Lee@Example.COM ") == "ann.lee@example.com"
+    assert parse_email("mailto:bob@example.com") == "bob@example.com"
+    for bad in ("ann", "ann@", "ann@example", "ann lee@example.com", "a@@example.com"):
+        with pytest.raises(CellError) as error:
+            parse_email(bad)
+        assert str(error.value) == (
+            f"{bad!r} is not an email address (expected one like ann.lee@example.com)"
+        )
+
+
+def test_ids_accept_braces_and_case_and_hint_at_emails():
+    assert parse_id("{8363B098-E031-11E9-89CF-0A580AF40B0F}") == (
+        "8363b098-e031-11e9-89cf-0a580af40b0f"
+    )
+    with pytest.raises(CellError) as error:
+        parse_id("ann@example.com")
+    assert str(error.value) == (
+        "'ann@example.com' is not an ID (expected a UUID like "
+        "8363b098-e031-11e9-89cf-0a580af40b0f); it looks like an email address: put emails in "
+        "a learner_email column"
+    )
+
+
+def test_hygiene_and_splitting():
+    assert clean_text("\u00a0Fire\u00a0safety\u200b ") == "Fire safety"
+    assert clean_text("\u201cQuoted\u201d \u2018single\u2019") == "\"Quoted\" 'single'"
+    assert clean_text('="00123"') == "00123"
+    assert clean_text("Ethics\x0b\x00 ") == "Ethics"
+    assert cell_text(240.0) == "240"
+    assert cell_text(240.5) == "240.5"
+    assert split_values("a@x.com; b@x.com,\nc@x.com;;") == ["a@x.com", "b@x.com", "c@x.com"]
+    assert split_values("Health, safety; Ethics\r\nLaw", commas=False) == [
+        "Health, safety",
+        "Ethics",
+        "Law",
+    ]
+    assert split_values("") == []
