@@ -17,6 +17,7 @@ from bulk_enroll.config import RunSettings
 from bulk_enroll.connect import Connection
 from bulk_enroll.errors import InputFileError
 from bulk_enroll.model import Batch, ExitStatus, Pair, PairOutcome, RowIssue, Status
+from bulk_enroll.plan_summary import PlanSummary, rows_covered, summarize_plan
 from bulk_enroll.planner import plan
 from bulk_enroll.reader import read_table
 from bulk_enroll.report import ReportData, RunFacts, summary_dict, write_report, write_summary_json
@@ -46,6 +47,7 @@ class JobResult:
     summary: dict[str, object]
     data: ReportData
     issues: list[RowIssue]
+    plan: PlanSummary | None = None
 
 
 def default_report_path(input_path: Path, reports_dir: Path, now: dt.datetime) -> Path:
@@ -69,6 +71,7 @@ def run_job(
     rows = resolve_rows(validated.rows)
     issues = [issue for row in rows for issue in row.issues]
     batches = plan(unique_pairs(rows), settings.limits)
+    plan_summary = summarize_plan(batches, rows, settings.limits)
     log.info(
         "%s: %d rows, %d invalid, %d calls planned",
         validated.file,
@@ -119,15 +122,17 @@ def run_job(
         planned=batches,
         calls=sent.batches,
         stats=sent.stats,
+        rows_covered=rows_covered(rows, [*batches, *(call.batch for call in sent.batches)]),
     )
     # A dry run is clean when the file is; a live run when every row settled well.
     clean = not issues if options.dry_run else all(r.status in SETTLED_WELL for r in results)
     exit_status = ExitStatus.OK if clean else ExitStatus.ROWS_NEED_ATTENTION
     write_report(report_path, data)
     summary = summary_dict(data, report_path, int(exit_status))
+    summary["plan"] = plan_summary.as_dict()
     if options.summary_json:
         write_summary_json(options.summary_json, summary)
-    return JobResult(exit_status, report_path, summary, data, issues)
+    return JobResult(exit_status, report_path, summary, data, issues, plan_summary)
 
 
 def _check_writable(path: Path) -> None:

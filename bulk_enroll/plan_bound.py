@@ -23,12 +23,15 @@ pair phase), so the bound costs about as much as reading the pairs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bulk_enroll.plan_limits import PlanLimits
 from bulk_enroll.plan_matrix import Component, TypeMatrix
 
 # The pair phase checks each candidate pair against earlier picks; this caps its total work so
 # the bound stays linear-time on huge inputs (it only ever makes the bound smaller, never wrong).
 PAIR_PHASE_BUDGET = 2_000_000
+SMALL_PART_CELLS = 20_000  # parts up to this many type cells get extra greedy orders
 
 
 def component_lower_bound(matrix: TypeMatrix, part: Component, limits: PlanLimits) -> int:
@@ -67,6 +70,24 @@ def component_lower_bound(matrix: TypeMatrix, part: Component, limits: PlanLimit
                 family.add_learner(index, learner_weight[index])
         family.add_pairs(learners_small_first)
         best = max(best, family.total)
+
+    # Plain fooling sets (pairs only), from a few greedy orders; more orders for small parts,
+    # where they are cheap and the bound is most often tight.
+    cells = sum(len(matrix.row_cols[row]) for row in part.rows)
+    pair_orders: list[tuple[list[int], Callable[[int], tuple[int, int]] | None]] = [
+        (learners_small_first, None)
+    ]
+    if cells <= SMALL_PART_CELLS:
+        pair_orders += [
+            (learners_small_first, lambda col: (-col, 0)),
+            (learners_small_first, lambda col: (col_need[col], col)),
+            (learners_small_first[::-1], None),
+            (learners_small_first[::-1], lambda col: (col_need[col], col)),
+        ]
+    for rows, prefer in pair_orders:
+        family = _Family(matrix)
+        family.add_pairs(rows, prefer)
+        best = max(best, family.total)
     return best
 
 
@@ -102,8 +123,11 @@ class _Family:
         self.picked_rows.add(row)
         self.total += weight
 
-    def add_pairs(self, rows_in_order: list[int]) -> None:
-        """Greedily add single pairs (weight 1 each), within the work budget."""
+    def add_pairs(
+        self, rows_in_order: list[int], prefer: Callable[[int], tuple[int, int]] | None = None
+    ) -> None:
+        """Greedily add single pairs (weight 1 each; at most one per learner type, trying its
+        courses in `prefer` order), within the work budget."""
         row_cols = self.matrix.row_cols
         col_sets: dict[int, set[int]] = {}
         budget = PAIR_PHASE_BUDGET
@@ -114,7 +138,7 @@ class _Family:
             budget -= len(cols) * (1 + len(cols))
             if budget < 0:
                 return
-            for col in cols:
+            for col in cols if prefer is None else sorted(cols, key=prefer):
                 if col in self.cols_of_learners or col in self.picked_cols:
                     continue
                 if self._pair_fits(row, col, cols, col_sets):

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +61,7 @@ class ReportData:
     planned: Sequence[Batch]
     calls: Sequence[BatchOutcome]
     stats: SendStats
+    rows_covered: Mapping[str, int] | None = None  # batch ID -> input rows it serves
 
     def verdict(self) -> str:
         counts = status_counts(self.results)
@@ -192,13 +193,16 @@ def _write_batches(sheet: WriteOnlyWorksheet, data: ReportData) -> None:
             "Learners",
             "Courses",
             "Pairs",
+            "Rows covered",
             "Outcome",
             "Message",
             "Attempts",
             "Duration (s)",
         ),
     )
+    covered = data.rows_covered or {}
     for line in _batch_lines(data):
+        line = (*line[:6], covered.get(str(line[0])), *line[6:])
         sheet.append([safe_cell(sheet, value) for value in line])
 
 
