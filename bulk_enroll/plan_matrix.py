@@ -87,7 +87,7 @@ class Component:
 def build_matrix(asked: Mapping[str, Collection[str]]) -> TypeMatrix:
     """Collapse learner -> requested courses (no duplicates) into a `TypeMatrix`."""
     learners = sorted(asked)
-    courses = sorted({course for wanted in asked.values() for course in wanted})
+    courses = sorted(set().union(*asked.values()))
     index = {course: i for i, course in enumerate(courses)}.__getitem__
 
     row_of: dict[frozenset[int], int] = {}

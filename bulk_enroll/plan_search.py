@@ -46,10 +46,11 @@ def by_learner(matrix: TypeMatrix, part: Component) -> list[TypeBlock]:
 
 def type_cost(matrix: TypeMatrix, blocks: list[TypeBlock], cost: Cost) -> int:
     row_w, col_w = matrix.row_weight, matrix.col_weight
-    return sum(
-        cost(sum(row_w[row] for row in rows), sum(col_w[col] for col in cols))
-        for rows, cols in blocks
-    )
+
+    def weight(weights: list[int], types: list[int]) -> int:
+        return weights[types[0]] if len(types) == 1 else sum(map(weights.__getitem__, types))
+
+    return sum(cost(weight(row_w, rows), weight(col_w, cols)) for rows, cols in blocks)
 
 
 def move_columns(
