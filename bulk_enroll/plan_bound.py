@@ -37,6 +37,13 @@ SMALL_PART_CELLS = 20_000  # parts up to this many type cells get extra greedy o
 def component_lower_bound(matrix: TypeMatrix, part: Component, limits: PlanLimits) -> int:
     """Calls that the pairs of `part` need at the very least, under `limits`."""
     row_w, col_w = matrix.row_weight, matrix.col_weight
+    if len(part.rows) == 1 and len(part.cols) == 1:  # one full block: a common, cheap case
+        learners, courses = row_w[part.rows[0]], col_w[part.cols[0]]
+        return max(
+            -(-learners // limits.learners_per_course_cap),
+            -(-courses // limits.courses_per_learner_cap),
+            -(-(learners * courses) // limits.pairs_cap),
+        )
     row_need = {
         row: sum(col_w[col] for col in matrix.row_cols[row]) for row in part.rows
     }  # courses per learner of this type

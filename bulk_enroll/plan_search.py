@@ -4,11 +4,12 @@ Every candidate is a set of exact, disjoint blocks (see `planner` for why); they
 how many calls they need:
   * by course: each course type is a block (its learners x its courses);
   * by learner: each learner type is a block;
-  * columns moved: start from "by learner" and move course types, one at a time, into blocks of
-    their own (all their learners x those courses) whenever that does not add calls. The
-    learners' leftover course sets then shrink and often coincide, merging learner groups. This
-    is the "shared block for the common courses" move, judged with the exact chunked cost;
-  * rows moved: the same search with learners and courses swapped (start from "by course").
+  * columns moved (`move_columns`): some course types get blocks of their own (all their learners
+    x those courses), and learner types are grouped by their leftover course sets. Moving a
+    course shared by several learner groups into its own block makes their leftover sets
+    shrink and often coincide, merging the groups: the "shared block for the common courses".
+    A local search decides which course types to move, judged by the exact chunked cost;
+  * rows moved: the same search with learners and courses swapped.
 `pack` then joins the partial last chunks of two blocks into one call where the learners allow
 (see its docstring).
 """
