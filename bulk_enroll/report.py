@@ -202,7 +202,7 @@ def _write_batches(sheet: WriteOnlyWorksheet, data: ReportData) -> None:
     )
     covered = data.rows_covered or {}
     for line in _batch_lines(data):
-        line = (*line[:6], covered.get(str(line[0])), *line[6:])
+        line = (*line[:6], covered.get(str(line[0])), *line[6:])  # after "Pairs"
         sheet.append([safe_cell(sheet, value) for value in line])
 
 
