@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -23,11 +23,13 @@ from bulk_enroll.connect import connect
 from bulk_enroll.errors import AuthError, BulkEnrollError, ConfigError, InputFileError, SafetyStop
 from bulk_enroll.model import ExitStatus, Status
 from bulk_enroll.pipeline import JobOptions, JobResult, run_job, validate_job
+from bulk_enroll.plan_summary import describe_plan
 from bulk_enroll.report import REPORT_FORMATS, ReportFormat
 from bulk_enroll.results import status_counts
 from bulk_enroll.validate import RowDefaults
 
 MAX_PROBLEMS_SHOWN = 10
+Command = TypeVar("Command", bound=Callable[..., Any])
 _EXIT_FOR_ERROR: dict[type[BulkEnrollError], ExitStatus] = {
     InputFileError: ExitStatus.USAGE,
     ConfigError: ExitStatus.USAGE,
@@ -65,6 +67,48 @@ def cli(ctx: click.Context, verbose: int, traceback: bool) -> None:
     )
     # Progress lines (written when stderr is not a terminal) are what a scheduler's log wants.
     logging.getLogger("bulk_enroll.progress").setLevel(min(level, logging.INFO))
+
+
+def report_options(command: Command) -> Command:
+    """--report and --summary-json, shared by every command that writes a workbook."""
+    command = click.option(
+        "--summary-json",
+        type=click.Path(path_type=Path),
+        help="Also write a JSON summary here (for schedulers).",
+    )(command)
+    return click.option(
+        "--report",
+        "report_path",
+        type=click.Path(path_type=Path),
+        help="Result workbook path [default: reports/<file>-results-<time>.xlsx].",
+    )(command)
+
+
+def row_default_options(command: Command) -> Command:
+    """The values for rows (or files) without them, shared by every command that reads a file;
+    the command builds a `RowDefaults` from them."""
+    options = [
+        click.option(
+            "--due-date-type",
+            type=click.Choice(["unlimited", "default", "due_date", "due_period"]),
+            help="Due date type for rows without one.",
+        ),
+        click.option("--due-date", help="Due date (YYYY-MM-DD) for rows without one."),
+        click.option(
+            "--due-period", help="Due period in hours (or '10 days') for rows without one."
+        ),
+        click.option(
+            "--access-date", help="Access date (YYYY-MM-DD [HH:MM:SS]) for rows without one."
+        ),
+        click.option(
+            "--lock-after-due-date",
+            type=click.Choice(["true", "false"]),
+            help="Lock courses after the due date, for rows without a value.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def _parse_aliases(
@@ -120,32 +164,10 @@ def _input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     is_flag=True,
     help="Send to a built-in emulator of the API on 127.0.0.1 instead of an account.",
 )
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(path_type=Path),
-    help="Result workbook path [default: reports/<file>-results-<time>.xlsx].",
-)
-@click.option(
-    "--summary-json",
-    type=click.Path(path_type=Path),
-    help="Also write a JSON summary here (for schedulers).",
-)
+@report_options
 @click.option("--dry-run", is_flag=True, help="Read, validate, plan and report; send nothing.")
 @click.option("--strict", is_flag=True, help="If any row is invalid, send nothing (exit 1).")
-@click.option(
-    "--due-date-type",
-    type=click.Choice(["unlimited", "default", "due_date", "due_period"]),
-    help="Due date type for rows without one.",
-)
-@click.option("--due-date", help="Due date (YYYY-MM-DD) for rows without one.")
-@click.option("--due-period", help="Due period in hours for rows without one.")
-@click.option("--access-date", help="Access date (YYYY-MM-DD [HH:MM:SS]) for rows without one.")
-@click.option(
-    "--lock-after-due-date",
-    type=click.Choice(["true", "false"]),
-    help="Lock courses after the due date, for rows without a value.",
-)
+@row_default_options
 @click.option(
     "--report-format",
     type=click.Choice(["xlsx", "csv"]),
@@ -245,26 +267,8 @@ def _report_format(chosen: str | None, report_path: Path | None) -> ReportFormat
 
 @cli.command("validate")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(path_type=Path),
-    help="Result workbook path [default: reports/<file>-results-<time>.xlsx].",
-)
-@click.option("--summary-json", type=click.Path(path_type=Path), help="Also write a JSON summary.")
-@click.option(
-    "--due-date-type",
-    type=click.Choice(["unlimited", "default", "due_date", "due_period"]),
-    help="Due date type for rows without one.",
-)
-@click.option("--due-date", help="Due date for rows without one.")
-@click.option("--due-period", help="Due period (hours, or e.g. '10 days') for rows without one.")
-@click.option("--access-date", help="Access date for rows without one.")
-@click.option(
-    "--lock-after-due-date",
-    type=click.Choice(["true", "false"]),
-    help="Lock courses after the due date, for rows without a value.",
-)
+@report_options
+@row_default_options
 @_input_options
 def validate_command(
     file: Path,
@@ -301,6 +305,75 @@ def validate_command(
     result = validate_job(options, load_run_settings())
     _print_validation(result)
     return int(result.exit_status)
+
+
+@cli.command("plan")
+@click.argument("file", type=click.Path(path_type=Path))
+@report_options
+@row_default_options
+@_input_options
+def plan_command(
+    file: Path,
+    report_path: Path | None,
+    summary_json: Path | None,
+    due_date_type: str | None,
+    due_date: str | None,
+    due_period: str | None,
+    access_date: str | None,
+    lock_after_due_date: str | None,
+    sheet: str | None,
+    date_order: str | None,
+    aliases: dict[str, str],
+    last_row_wins: bool,
+) -> int:
+    """Show the calls that would enroll the learners listed in FILE; send nothing.
+
+    Reads, validates and plans FILE like `run` (emails, logins and titles are looked up when
+    an account is configured), prints the calls per settings group, the largest call and a
+    lower bound on the calls any exact plan needs, and writes the workbook (its Batches sheet
+    lists every planned call).
+
+    Example: bulk-enroll plan hr_export.xlsx --report plan.xlsx
+    """
+    options = JobOptions(
+        input_path=file,
+        report_path=report_path,
+        summary_json=summary_json,
+        dry_run=True,
+        defaults=RowDefaults(due_date_type, due_date, due_period, access_date, lock_after_due_date),
+        sheet=sheet,
+        date_order=date_order,
+        aliases=aliases,
+        last_row_wins=last_row_wins,
+    )
+    settings = load_run_settings()
+    with _account(False, needed=False) as account:
+        connection = (lambda: connect(account, settings)) if account else None
+        result = run_job(options, settings, connection)
+    invalid = sum(1 for row in result.data.rows if row.issues)
+    click.echo(
+        f"{result.summary['input']}: {len(result.data.rows):,} rows"
+        + (f", {invalid:,} invalid (not planned)." if invalid else ".")
+    )
+    _print_plan(result)
+    _print_issues(result)
+    click.echo(f"Report: {result.report_path}")
+    return int(result.exit_status)
+
+
+def _print_plan(result: JobResult) -> None:
+    if result.plan is not None:
+        for line in describe_plan(result.plan):
+            click.echo(line)
+
+
+def _print_issues(result: JobResult) -> None:
+    if result.issues:
+        click.echo(f"{len(result.issues)} problem(s) in the file:")
+        for issue in result.issues[:MAX_PROBLEMS_SHOWN]:
+            click.echo(f"  {issue.describe()}")
+        if len(result.issues) > MAX_PROBLEMS_SHOWN:
+            click.echo(f"  ... and {len(result.issues) - MAX_PROBLEMS_SHOWN} more in the report.")
 
 
 @cli.command("template")
@@ -451,12 +524,7 @@ def _print_result(result: JobResult) -> None:
     )
     if summary.get("lookup_calls"):
         click.echo(f"{summary['lookup_calls']} lookup call(s) to check people and courses.")
-    if result.issues:
-        click.echo(f"{len(result.issues)} problem(s) in the file:")
-        for issue in result.issues[:MAX_PROBLEMS_SHOWN]:
-            click.echo(f"  {issue.describe()}")
-        if len(result.issues) > MAX_PROBLEMS_SHOWN:
-            click.echo(f"  ... and {len(result.issues) - MAX_PROBLEMS_SHOWN} more in the report.")
+    _print_issues(result)
     unsettled = [
         (row, outcome)
         for row, outcome in zip(result.data.rows, result.data.results, strict=True)
@@ -469,6 +537,8 @@ def _print_result(result: JobResult) -> None:
             click.echo(f"  {row.source.describe()}: {outcome.status.value}: {outcome.message}")
         if len(unsettled) > MAX_PROBLEMS_SHOWN:
             click.echo(f"  ... and {len(unsettled) - MAX_PROBLEMS_SHOWN} more in the report.")
+    if result.data.facts.dry_run:
+        _print_plan(result)
     click.echo(f"Report: {result.report_path}")
     attention = result.summary.get("needs_attention")
     if attention and result.report_path.suffix.lower() == ".xlsx":

@@ -138,6 +138,7 @@ def load_run_settings(environ: Mapping[str, str] | None = None) -> RunSettings:
         limits=PlanLimits(
             max_learners=int(number("MAX_LEARNERS_PER_CALL", DEFAULT_MAX_LEARNERS)),
             max_courses=int(number("MAX_COURSES_PER_CALL", DEFAULT_MAX_COURSES)),
+            max_pairs=int(number("MAX_PAIRS_PER_CALL", 0)) or None,  # unset: no pairs limit
         ),
         concurrency=int(number("CONCURRENCY", 4)),
         max_attempts=int(number("MAX_ATTEMPTS", 5)),

@@ -34,6 +34,7 @@ from bulk_enroll.model import (
     RowIssue,
     Status,
 )
+from bulk_enroll.plan_summary import PlanSummary, rows_covered, summarize_plan
 from bulk_enroll.planner import plan
 from bulk_enroll.progress import make_progress
 from bulk_enroll.reader import read_table
@@ -90,6 +91,7 @@ class JobResult:
     data: ReportData
     issues: list[RowIssue]
     notes: tuple[str, ...] = ()  # facts about the input file (guessed encoding, sheet chosen)
+    plan: PlanSummary | None = None
 
 
 def default_report_path(
@@ -126,6 +128,7 @@ def run_job(
     rows = prepared.rows
     issues = [issue for row in rows for issue in row.issues]
     batches = plan(prepared.to_send, settings.limits)
+    plan_summary = summarize_plan(batches, prepared.to_send, settings.limits)
     log.info(
         "%s: %d rows, %d invalid, %d calls planned",
         validated.file,
@@ -185,6 +188,7 @@ def run_job(
         calls=sent.batches,
         stats=sent.stats,
         names_looked_up=bool(connection and connection.directory and not prepared.stop),
+        rows_covered=rows_covered(rows, [*batches, *(call.batch for call in sent.batches)]),
     )
     # A dry run is clean when the file is; a live run when every row settled well.
     clean = (
@@ -195,9 +199,10 @@ def run_job(
     exit_status = ExitStatus.OK if clean else ExitStatus.ROWS_NEED_ATTENTION
     write_report(report_path, data, report_format=options.report_format)
     summary = summary_dict(data, report_path, int(exit_status))
+    summary["plan"] = plan_summary.as_dict()
     if options.summary_json:
         write_summary_json(options.summary_json, summary)
-    return JobResult(exit_status, report_path, summary, data, issues, validated.notes)
+    return JobResult(exit_status, report_path, summary, data, issues, validated.notes, plan_summary)
 
 
 def read_and_validate(options: JobOptions) -> ValidatedInput:
@@ -226,7 +231,9 @@ def validate_job(
     validated = read_and_validate(options)
     rows = mark_conflicts(requests_as_pairs(validated.rows), last_row_wins=options.last_row_wins)
     issues = [issue for row in rows for issue in row.issues]
-    batches = plan(unique_pairs(rows), settings.limits)
+    pairs = unique_pairs(rows)
+    batches = plan(pairs, settings.limits)
+    plan_summary = summarize_plan(batches, pairs, settings.limits)
     results = settle_rows(rows, _not_sent(batches, "valid: would be sent in batch {batch}"))
     note = "; ".join(("validate only: nothing was looked up or sent", *validated.notes))
     data = ReportData(
@@ -242,9 +249,10 @@ def validate_job(
     exit_status = ExitStatus.ROWS_NEED_ATTENTION if issues else ExitStatus.OK
     write_report(report_path, data)
     summary = summary_dict(data, report_path, int(exit_status))
+    summary["plan"] = plan_summary.as_dict()
     if options.summary_json:
         write_summary_json(options.summary_json, summary)
-    return JobResult(exit_status, report_path, summary, data, issues, validated.notes)
+    return JobResult(exit_status, report_path, summary, data, issues, validated.notes, plan_summary)
 
 
 def file_sha256(path: Path) -> str:

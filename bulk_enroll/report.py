@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +74,7 @@ class ReportData:
     calls: Sequence[BatchOutcome]
     stats: SendStats
     names_looked_up: bool = True  # emails, logins, titles were turned into IDs by the account
+    rows_covered: Mapping[str, int] | None = None  # batch ID -> input rows it serves
 
     def verdict(self) -> str:
         """The report in one line, e.g. "1,204 enrolled, 37 need attention"."""

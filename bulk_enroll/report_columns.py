@@ -72,6 +72,7 @@ class BatchLine:
     attempts: int = 0
     duration_s: float | None = None
     parent_id: str = ""
+    rows_covered: int | None = None  # input rows whose pairs this call carries
 
 
 def input_columns(headers: Sequence[str]) -> list[Column[ResultLine]]:
@@ -168,6 +169,7 @@ BATCH_COLUMNS: tuple[Column[BatchLine], ...] = (
     Column("Learners", lambda b: len(b.batch.learner_ids)),
     Column("Courses", lambda b: len(b.batch.course_ids)),
     Column("Pairs", lambda b: b.batch.size),
+    Column("Rows covered", lambda b: b.rows_covered),
     Column("Outcome", lambda b: b.outcome, Kind.STATUS),
     Column("Message", lambda b: b.message, Kind.LONG_TEXT),
     Column("Attempts", lambda b: b.attempts),
@@ -182,9 +184,13 @@ def batch_columns(data: ReportData) -> list[Column[BatchLine]]:
 def batch_lines(data: ReportData) -> list[BatchLine]:
     """Every call made, in plan order with split parts after their parent; planned calls that
     were never made (dry run, --strict) appear once each."""
+    covered = data.rows_covered or {}
     if not data.calls:
         outcome: Status | str = "planned" if data.facts.dry_run else Status.NOT_SENT
-        return [BatchLine(batch, outcome) for batch in data.planned]
+        return [
+            BatchLine(batch, outcome, rows_covered=covered.get(batch.batch_id))
+            for batch in data.planned
+        ]
     order = {batch.batch_id: index for index, batch in enumerate(data.planned)}
     calls = sorted(data.calls, key=lambda call: _call_order(call, order))
     return [
@@ -195,6 +201,7 @@ def batch_lines(data: ReportData) -> list[BatchLine]:
             call.attempts,
             round(call.duration_s, 3),
             call.parent_id or "",
+            covered.get(call.batch.batch_id),
         )
         for call in calls
     ]

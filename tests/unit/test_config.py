@@ -94,3 +94,10 @@ def test_run_settings_parse_and_refuse_nonsense():
         load_run_settings({P + "MAX_ATTEMPTS": "lots"})
     with pytest.raises(ConfigError, match="at least 1"):
         load_run_settings({P + "MAX_COURSES_PER_CALL": "0"})
+
+
+def test_pairs_per_call_limit_is_off_unless_set():
+    assert load_run_settings({}).limits.max_pairs is None
+    assert load_run_settings({P + "MAX_PAIRS_PER_CALL": "5000"}).limits.max_pairs == 5000
+    with pytest.raises(ConfigError, match="MAX_PAIRS_PER_CALL must be at least 1"):
+        load_run_settings({P + "MAX_PAIRS_PER_CALL": "0"})

@@ -389,7 +389,7 @@ def test_batches_sheet_one_row_per_call_with_parts_after_their_parent(tmp_path):
     assert records[0]["Attempts"] == 2 and records[0]["Duration (s)"] == 1.235
     assert (records[1]["Learners"], records[1]["Courses"], records[1]["Pairs"]) == (2, 1, 2)
     assert records[1]["Settings"] == "unlimited"
-    assert sheet["G3"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert sheet["H3"].fill.fgColor.rgb.endswith("FFC7CE")
 
 
 def test_a_dry_run_shows_planned_calls_and_what_is_left_to_fix(tmp_path):
