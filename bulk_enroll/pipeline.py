@@ -45,6 +45,22 @@ JOURNAL_NAME = "journal.sqlite3"
 
 
 @dataclass(frozen=True)
+class PlanPreview:
+    """What a live run is about to send, shown to `JobOptions.guard` before any call."""
+
+    input_file: str
+    rows: int
+    invalid_rows: int
+    new_pairs: int  # pairs to send: not confirmed (or left unknown) by an earlier run
+    settled_pairs: int  # pairs an earlier run already settled; they cost no call
+    calls: int
+
+
+# Returns why the file must not be sent (a safety limit), or None to go ahead.
+Guard = Callable[[PlanPreview], str | None]
+
+
+@dataclass(frozen=True)
 class JobOptions:
     input_path: Path
     report_path: Path | None = None
@@ -57,6 +73,7 @@ class JobOptions:
     resend_unknown: bool = False
     state_dir: Path | None = None  # journal folder; None: the settings' state_dir
     interactive: bool = False  # a CLI run: progress display and Ctrl-C handling
+    guard: Guard | None = None  # safety limits: a reason to stop, checked before any call
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,7 @@ class JobResult:
     summary: dict[str, object]
     data: ReportData
     issues: list[RowIssue]
+    stop_reason: str | None = None  # the guard's reason when a safety limit stopped the file
 
 
 def default_report_path(
@@ -103,7 +121,15 @@ def run_job(
 
     sent = SendReport()
     endpoint = transport_name = None
-    note = None
+    note = stop_reason = None
+
+    def guard(to_send: list[Pair], settled: int, calls: int) -> str | None:
+        if options.guard is None or options.dry_run or options.strict and issues:
+            return None
+        invalid = sum(1 for r in rows if r.issues)
+        return options.guard(PlanPreview(validated.file, len(rows), invalid, len(to_send),
+                                         settled, calls))
+
     if options.dry_run:
         sent.outcomes = _not_sent(batches, "dry run: would be sent in batch {batch}")
         note = "dry run: nothing was sent"
@@ -122,9 +148,15 @@ def run_job(
                                        resend_unknown=options.resend_unknown)
             to_send, already = reconcile(pairs, journal.confirmed(pairs), unknown)
             batches = plan(to_send, settings.limits)
-            sent = _send(batches, connection, journal, settings, options, started, now)
+            stop_reason = guard(to_send, len(already), len(batches))
+            if stop_reason is None:
+                sent = _send(batches, connection, journal, settings, options, started, now)
+            else:
+                sent.outcomes = _stopped(batches, stop_reason)
             sent.outcomes.update(already)
-        note = sent.stopped_reason
+        note = stop_reason or sent.stopped_reason
+    else:  # nothing to send; the limits on the file (its share of invalid rows) still apply
+        note = stop_reason = guard([], 0, 0)
 
     results = settle_rows(rows, sent.outcomes)
     data = ReportData(
@@ -149,11 +181,13 @@ def run_job(
     # A dry run is clean when the file is; a live run when every row settled well.
     clean = not issues if options.dry_run else all(r.status in SETTLED_WELL for r in results)
     exit_status = ExitStatus.OK if clean else ExitStatus.ROWS_NEED_ATTENTION
+    if stop_reason is not None:
+        exit_status = ExitStatus.SAFETY_STOP
     write_report(report_path, data, report_format=options.report_format)
     summary = summary_dict(data, report_path, int(exit_status))
     if options.summary_json:
         write_summary_json(options.summary_json, summary)
-    return JobResult(exit_status, report_path, summary, data, issues)
+    return JobResult(exit_status, report_path, summary, data, issues, stop_reason)
 
 
 def file_sha256(path: Path) -> str:
@@ -198,6 +232,14 @@ def _check_writable(path: Path) -> None:
 def _not_sent(batches: list[Batch], template: str) -> dict[Pair, PairOutcome]:
     return {
         pair: PairOutcome(Status.NOT_SENT, template.format(batch=batch.batch_id), batch.batch_id)
+        for batch in batches
+        for pair in batch.pairs()
+    }
+
+
+def _stopped(batches: list[Batch], reason: str) -> dict[Pair, PairOutcome]:
+    return {
+        pair: PairOutcome(Status.NOT_SENT, f"not sent: {reason}", batch.batch_id)
         for batch in batches
         for pair in batch.pairs()
     }
