@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import os
 import socket
 import sys
 import tempfile
@@ -91,11 +90,9 @@ def cli(ctx: click.Context, verbose: int, traceback: bool, config_path: Path | N
     # commands that read it. Logging uses whatever it can read now.
     try:
         environ = _effective_environ(ctx)
-    except ConfigError:
-        environ = dict(os.environ)
-    try:
         log_settings = load_log_settings(environ, log_format=log_format, log_file=log_file)
-    except ConfigError:
+    except ConfigError as exc:
+        ctx.obj["config_error"] = exc  # raised by the first command that reads the settings
         log_settings = load_log_settings({}, log_format=log_format, log_file=log_file)
     setup_logging(verbose, log_settings)
 
@@ -323,6 +320,7 @@ def inbox_command(directory: Path | None, archive: Path | None, reports: Path | 
     before anything is sent (exit 3) unless --force. Exit code: the worst over the files (0 ok,
     1 rows need attention, 2 configuration, 3 safety limit or lock).
 
+    \b
     Example: bulk-enroll --config /etc/bulk-enroll/config.toml inbox /srv/hr-drop
     """
     from bulk_enroll.inbox import load_inbox_settings, run_inbox
@@ -330,6 +328,7 @@ def inbox_command(directory: Path | None, archive: Path | None, reports: Path | 
 
     environ = _effective_environ()
     notify_settings = load_notify_settings(environ)
+    register_secrets([notify_settings.smtp.password if notify_settings.smtp else None])
     settings = load_inbox_settings(environ, inbox=directory, archive=archive, reports=reports)
     run_settings = load_run_settings(environ)
     if state_dir is not None:
@@ -374,6 +373,7 @@ def config_check_command(offline: bool, test_notifications: bool) -> int:
     Loads the file and the environment as a run would, fetches a token (and, with the REST
     transport, makes one cheap read call). Exit 0 when everything is usable, 2 otherwise.
 
+    \b
     Example: bulk-enroll --config ~/.config/bulk-enroll/config.toml config check
     """
     from bulk_enroll.config_check import check_configuration
@@ -396,8 +396,13 @@ def config_check_command(offline: bool, test_notifications: bool) -> int:
         expected = (["webhook"] if settings.webhook_url else []) + (
             ["email"] if settings.smtp else [])
         failed += delivered != expected
-        click.echo(f"{'ok  ' if delivered == expected else 'FAIL'} test notification: "
-                   f"delivered to {', '.join(delivered) or 'nothing (none configured)'}")
+        if not expected:
+            outcome = "-- ", "none configured"
+        else:
+            outcome = ("ok  " if delivered == expected else "FAIL",
+                       f"delivered to {', '.join(delivered) or 'nothing'} of "
+                       f"{', '.join(expected)}")
+        click.echo(f"{outcome[0]} test notification: {outcome[1]}")
     if failed:
         click.echo(f"{failed} problem(s): fix them before a scheduler runs bulk-enroll.")
         return int(ExitStatus.USAGE)
@@ -453,6 +458,8 @@ def _effective_environ(ctx: click.Context | None = None) -> dict[str, str]:
     """The configuration file's settings overridden by the environment (read once per run)."""
     ctx = ctx or click.get_current_context()
     obj = ctx.find_root().obj if ctx.find_root().obj is not None else {}
+    if obj.get("config_error") is not None:
+        raise obj["config_error"]
     if "environ" not in obj:
         path = find_config_file(obj.get("config_path"))
         obj["config_file"] = load_config_file(path) if path else None

@@ -145,7 +145,8 @@ def load_log_settings(environ: Mapping[str, str], *, log_format: str | None = No
 
     chosen = (log_format or get("LOG_FORMAT") or "human").lower()
     if chosen not in LOG_FORMATS:
-        raise ConfigError(f"log format {chosen!r} is not one of: {', '.join(LOG_FORMATS)}")
+        raise ConfigError(f"log format {chosen!r} ({PREFIX}LOG_FORMAT, or format in [log]) is "
+                          f"not one of: {', '.join(LOG_FORMATS)}")
     level_name = get("LOG_LEVEL")
     if level_name is not None and level_name.lower() not in _LEVELS:
         raise ConfigError(f"{PREFIX}LOG_LEVEL={level_name!r} is not one of: {', '.join(_LEVELS)}")

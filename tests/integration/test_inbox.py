@@ -24,7 +24,8 @@ from bulk_enroll.cli import main
 from bulk_enroll.config import load_account, load_run_settings
 from bulk_enroll.connect import connect
 from bulk_enroll.inbox import LOCK_NAME, Outcome, load_inbox_settings, run_inbox
-from bulk_enroll.sandbox import Faults, SandboxServer, default_directory
+from bulk_enroll.sandbox import SandboxServer, default_directory
+from bulk_enroll.sandbox.server import Route
 from bulk_enroll.sandbox.state import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from tests.support import HEADER, write_csv
 
@@ -205,26 +206,34 @@ def test_lock_of_a_killed_process_does_not_block(sandbox, inbox, lock_holder,
     assert enrolled(sandbox) == {(learner, COURSES[0]) for learner in ACTIVE[:2]}
 
 
-def test_two_real_invocations_at_once_one_runs_one_exits_3(monkeypatch, tmp_path,
-                                                          isolated_state_dir):
+def test_two_real_invocations_at_once_one_runs_one_exits_3(tmp_path):
     inbox = tmp_path / "drop"
     inbox.mkdir()
     write_csv(inbox / "a.csv", rows_for(ACTIVE[:3], COURSES[4]))
-    with SandboxServer(faults=Faults(latency_s=2.5)).start() as server:
+    with SandboxServer().start() as server:
+        # The first run's enrollment call is held at the server until the second run is over.
+        in_call, release = threading.Event(), threading.Event()
+        route = server.app.routes[("POST", server.soap_path)]
+
+        def held(request):  # type: ignore[no-untyped-def]
+            in_call.set()
+            release.wait(30)
+            return route.handler(request)
+
+        server.app.routes[("POST", server.soap_path)] = Route(held, route.faulty)
         env = {**os.environ, **sandbox_env(server), "BULK_ENROLL_INBOX_STABLE_SECONDS": "0"}
         command = [sys.executable, "-m", "bulk_enroll.cli", "inbox", str(inbox)]
         first = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
-        lock = isolated_state_dir / LOCK_NAME
-        deadline = 200
-        while deadline and not (lock.exists() and f"pid {first.pid}" in lock.read_text()):
-            deadline -= 1
-            threading.Event().wait(0.05)
-        second = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True,
-                                timeout=60)
+        try:
+            assert in_call.wait(30), "the first run never called the server"
+            second = subprocess.run(command, env=env, cwd=ROOT, capture_output=True,
+                                    text=True, timeout=60)
+        finally:
+            release.set()
         assert first.wait(timeout=60) == 0
     assert second.returncode == 3
     assert f"another bulk-enroll inbox is running (pid {first.pid} on" in second.stderr
-    assert len(server.state.calls()) == 1
+    assert len(server.state.calls()) == 1 and archived(inbox, "processed") == ["a.csv"]
 
 
 # --- safety limits ----------------------------------------------------------------------------
@@ -464,3 +473,30 @@ client_secret_file = "secret"
     out = capsys.readouterr().out
     assert "FAIL token: the account refused the client ID or secret (HTTP 401" in out
     assert "not-the-secret" not in out
+
+
+def test_config_check_can_send_a_test_notification(sandbox, tmp_path, webhook, capsys):
+    config = write_config(tmp_path / "config.toml", f"""
+[notify]
+webhook_url = "http://127.0.0.1:{webhook.server_address[1]}/hook"
+""")
+    assert main(["--config", str(config), "config", "check", "--test-notifications"]) == 0
+    assert "ok   test notification: delivered to webhook of webhook" in capsys.readouterr().out
+    [message] = webhook.received
+    assert message["verdict"] == "test notification from bulk-enroll config check"
+    assert sandbox.state.calls() == []
+
+
+def test_run_reads_the_account_from_the_config_file(sandbox, tmp_path, monkeypatch):
+    for name in ("SOAP_URL", "API_URL", "CLIENT_ID", "CLIENT_SECRET"):
+        monkeypatch.delenv(f"BULK_ENROLL_{name}")
+    config = write_config(tmp_path / "config.toml", f"""
+[account]
+soap_url = "{sandbox.soap_url}"
+api_url = "{sandbox.api_url}"
+client_id = "{SANDBOX_CLIENT_ID}"
+client_secret = "{SANDBOX_CLIENT_SECRET}"
+""")
+    path = write_csv(tmp_path / "one.csv", rows_for(ACTIVE[:2], COURSES[0]))
+    assert main(["--config", str(config), "run", str(path), "--report", "out.xlsx"]) == 0
+    assert enrolled(sandbox) == {(learner, COURSES[0]) for learner in ACTIVE[:2]}

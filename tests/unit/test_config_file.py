@@ -172,3 +172,11 @@ def test_cli_reports_a_bad_file_with_exit_2_but_help_still_works(tmp_path, capsy
     assert main(["--config", str(path), "run", "--dry-run", "x.csv"]) == 2
     assert capsys.readouterr().err == (
         f"Error: {path}: unknown key 'soap_ulr' in [account] (did you mean 'soap_url'?)\n")
+
+
+def test_a_bad_log_setting_in_the_file_is_not_ignored(tmp_path, capsys):
+    path = write(tmp_path, "[log]\nformat = 'jsn'\n")
+    assert main(["--config", str(path), "run", "--dry-run", "x.csv"]) == 2
+    assert capsys.readouterr().err == (
+        "Error: log format 'jsn' (BULK_ENROLL_LOG_FORMAT, or format in [log]) is not one of: "
+        "human, json\n")
