@@ -18,6 +18,7 @@ files (see `Outcome`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -36,6 +37,7 @@ from bulk_enroll.errors import AuthError, ConfigError, InputFileError
 from bulk_enroll.inbox_ledger import LEDGER_NAME, InboxLedger, ProcessedFile
 from bulk_enroll.inbox_scan import scan_inbox
 from bulk_enroll.instance_lock import InstanceLock
+from bulk_enroll.interrupt import stop_on_signals
 from bulk_enroll.model import ExitStatus, Status
 from bulk_enroll.pipeline import JobOptions, JobResult, PlanPreview, file_sha256, run_job
 from bulk_enroll.safety import (
@@ -215,7 +217,9 @@ def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], C
     if not settings.inbox.is_dir():
         raise ConfigError(f"the inbox folder {settings.inbox} does not exist")
     began = time.monotonic()
-    with InstanceLock(run.state_dir / LOCK_NAME, "inbox"):
+    stop: list[str] = []  # a signal between files: finish this one, start no other
+    signals = stop_on_signals(stop.append) if interactive else contextlib.nullcontext()
+    with InstanceLock(run.state_dir / LOCK_NAME, "inbox"), signals:
         result = InboxResult(settings.inbox, now())
         _check_folders(settings)
         scan = scan_inbox(settings.inbox, settings.stable_s, clock=clock, sleep=sleep)
@@ -230,6 +234,11 @@ def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], C
                                now=now)
         try:
             for snapshot in scan.ready:
+                if stop:
+                    result.error, result.error_exit = f"{stop[0]}; the remaining files stay " \
+                        "for the next run", int(ExitStatus.ROWS_NEED_ATTENTION)
+                    log.warning("inbox stopped: %s", result.error)
+                    break
                 item = processor.process(snapshot.path)
                 if item is None:
                     continue

@@ -500,3 +500,55 @@ client_secret = "{SANDBOX_CLIENT_SECRET}"
     path = write_csv(tmp_path / "one.csv", rows_for(ACTIVE[:2], COURSES[0]))
     assert main(["--config", str(config), "run", str(path), "--report", "out.xlsx"]) == 0
     assert enrolled(sandbox) == {(learner, COURSES[0]) for learner in ACTIVE[:2]}
+
+
+# --- stopped by the scheduler -----------------------------------------------------------------
+
+
+def inbox_run(inbox: Path, **kwargs):  # type: ignore[no-untyped-def]
+    environ = dict(os.environ)
+    run = load_run_settings(environ)
+    account = load_account(environ)
+    return run_inbox(load_inbox_settings(environ, inbox=inbox), run,
+                     lambda: connect(account, run), interactive=True, **kwargs)
+
+
+def test_sigterm_during_a_send_leaves_the_file_to_resume_next_run(sandbox, inbox, monkeypatch):
+    monkeypatch.setenv("BULK_ENROLL_MAX_LEARNERS_PER_CALL", "2")
+    monkeypatch.setenv("BULK_ENROLL_CONCURRENCY", "1")
+    write_csv(inbox / "big.csv", rows_for(ACTIVE[:6], COURSES[1]))  # 3 calls of 2 learners
+    write_csv(inbox / "later.csv", rows_for(ACTIVE[20:22], COURSES[1]))
+    os.utime(inbox / "big.csv", (1, 1))
+    route = sandbox.app.routes[("POST", sandbox.soap_path)]
+
+    def terminate_on_first_call(request):  # type: ignore[no-untyped-def]
+        if not sandbox.state.calls():
+            os.kill(os.getpid(), signal.SIGTERM)  # what systemd sends on stop
+        return route.handler(request)
+
+    sandbox.app.routes[("POST", sandbox.soap_path)] = Route(terminate_on_first_call, False)
+    result = inbox_run(inbox, sleep=lambda s: None)
+    assert [(f.file, f.outcome) for f in result.files] == [("big.csv", Outcome.INTERRUPTED)]
+    assert result.exit_code == 1 and (inbox / "big.csv").exists()
+    assert (inbox / "later.csv").exists()  # not started after the stop
+    assert len(enrolled(sandbox)) == 2
+
+    sandbox.app.routes[("POST", sandbox.soap_path)] = route
+    result = inbox_run(inbox, sleep=lambda s: None)
+    assert [(f.file, f.outcome) for f in result.files] == [
+        ("big.csv", Outcome.PROCESSED), ("later.csv", Outcome.PROCESSED)]
+    assert enrolled(sandbox) == {(a, COURSES[1]) for a in ACTIVE[:6] + ACTIVE[20:22]}
+    assert len(sandbox.state.calls()) == 4  # 1 before the stop, 2 resumed, 1 for later.csv
+
+
+def test_sigterm_between_files_starts_no_other_file(sandbox, inbox):
+    write_csv(inbox / "a.csv", rows_for(ACTIVE[:2], COURSES[2]))
+
+    def terminated_while_waiting(seconds: float) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    result = inbox_run(inbox, sleep=terminated_while_waiting)
+    assert result.files == [] and result.exit_code == 1
+    assert result.error == ("interrupted by SIGTERM; the remaining files stay for the next "
+                            "run")
+    assert (inbox / "a.csv").exists() and sandbox.state.calls() == []
