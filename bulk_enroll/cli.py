@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
-import socket
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,7 +24,6 @@ from bulk_enroll.logs import (
     LOG_FORMATS,
     load_log_settings,
     register_secrets,
-    run_id,
     setup_logging,
 )
 from bulk_enroll.model import ExitStatus, Status
@@ -323,7 +320,7 @@ def inbox_command(directory: Path | None, archive: Path | None, reports: Path | 
     \b
     Example: bulk-enroll --config /etc/bulk-enroll/config.toml inbox /srv/hr-drop
     """
-    from bulk_enroll.inbox import load_inbox_settings, run_inbox
+    from bulk_enroll.inbox import failed_run_summary, load_inbox_settings, run_inbox
     from bulk_enroll.notify import load_notify_settings, notify
 
     environ = _effective_environ()
@@ -339,17 +336,11 @@ def inbox_command(directory: Path | None, archive: Path | None, reports: Path | 
                            force=force, interactive=True)
     except BulkEnrollError as exc:
         # Nothing was processed (no account, another run holds the lock): say so anyway.
-        notify(notify_settings, _failed_run_summary(settings.inbox, exc))
+        notify(notify_settings, failed_run_summary(settings.inbox, exc,
+                                                   int(exit_status_for(exc))))
         raise
     notify(notify_settings, result.as_dict(), result.reports())
     return result.exit_code
-
-
-def _failed_run_summary(inbox: Path, error: BulkEnrollError) -> dict[str, object]:
-    stamp = dt.datetime.now().replace(microsecond=0).isoformat()
-    return {"run_id": run_id(), "host": socket.gethostname(), "inbox": str(inbox),
-            "started": stamp, "finished": stamp, "exit_code": int(exit_status_for(error)),
-            "verdict": f"inbox not processed: {error}", "error": str(error), "files": []}
 
 
 @cli.group("config")
@@ -376,8 +367,7 @@ def config_check_command(offline: bool, test_notifications: bool) -> int:
     \b
     Example: bulk-enroll --config ~/.config/bulk-enroll/config.toml config check
     """
-    from bulk_enroll.config_check import check_configuration
-    from bulk_enroll.notify import load_notify_settings, notify
+    from bulk_enroll.config_check import check_configuration, send_test_notification
 
     environ = _effective_environ()
     root = click.get_current_context().find_root().obj
@@ -389,20 +379,9 @@ def config_check_command(offline: bool, test_notifications: bool) -> int:
         click.echo(check.line())
     failed = sum(1 for c in checks if c.verdict == "fail")
     if test_notifications and not failed:
-        summary = {"run_id": run_id(), "host": socket.gethostname(), "exit_code": 0,
-                   "files": [], "verdict": "test notification from bulk-enroll config check"}
-        settings = load_notify_settings(environ)
-        delivered = notify(settings, summary, force=True)
-        expected = (["webhook"] if settings.webhook_url else []) + (
-            ["email"] if settings.smtp else [])
-        failed += delivered != expected
-        if not expected:
-            outcome = "-- ", "none configured"
-        else:
-            outcome = ("ok  " if delivered == expected else "FAIL",
-                       f"delivered to {', '.join(delivered) or 'nothing'} of "
-                       f"{', '.join(expected)}")
-        click.echo(f"{outcome[0]} test notification: {outcome[1]}")
+        check = send_test_notification(environ)
+        click.echo(check.line())
+        failed += check.verdict == "fail"
     if failed:
         click.echo(f"{failed} problem(s): fix them before a scheduler runs bulk-enroll.")
         return int(ExitStatus.USAGE)

@@ -10,6 +10,7 @@ for a SOAP account the token fetch is the whole test; the output says so.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +24,8 @@ from bulk_enroll.config_file import ConfigFile
 from bulk_enroll.connect import Connection, connect
 from bulk_enroll.errors import BulkEnrollError
 from bulk_enroll.inbox import load_inbox_settings
-from bulk_enroll.logs import load_log_settings
-from bulk_enroll.notify import load_notify_settings
+from bulk_enroll.logs import load_log_settings, run_id
+from bulk_enroll.notify import load_notify_settings, notify
 from bulk_enroll.report_sheets import public_url
 from bulk_enroll.transport.auth import ClientCredentialsToken
 
@@ -156,3 +157,16 @@ def _check_connection(account: AccountSettings, run: RunSettings,
                             f"{response.status_code}; check the API host and the account's "
                             "API permissions"))
     return checks
+
+
+def send_test_notification(environ: Mapping[str, str]) -> Check:
+    """Send a test summary to every configured notification channel."""
+    settings = load_notify_settings(environ)
+    expected = (["webhook"] if settings.webhook_url else []) + (["email"] if settings.smtp else [])
+    if not expected:
+        return Check("test notification", "info", "none configured")
+    summary = {"run_id": run_id(), "host": socket.gethostname(), "exit_code": 0, "files": [],
+               "verdict": "test notification from bulk-enroll config check"}
+    delivered = notify(settings, summary, force=True)
+    return Check("test notification", "ok" if delivered == expected else "fail",
+                 f"delivered to {', '.join(delivered) or 'nothing'} of {', '.join(expected)}")

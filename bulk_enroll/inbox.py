@@ -174,6 +174,14 @@ class InboxResult:
         return [f.report for f in self.files if f.report is not None and f.report.is_file()]
 
 
+def failed_run_summary(inbox: Path, error: Exception, exit_code: int) -> dict[str, object]:
+    """The summary of a run that could not start (no account, another run holds the lock)."""
+    stamp = dt.datetime.now().replace(microsecond=0).isoformat()
+    return {"run_id": logs.run_id(), "host": socket.gethostname(), "inbox": str(inbox),
+            "started": stamp, "finished": stamp, "exit_code": exit_code,
+            "verdict": f"inbox not processed: {error}", "error": str(error), "files": []}
+
+
 def load_inbox_settings(environ: Mapping[str, str], *, inbox: Path | None = None,
                         archive: Path | None = None,
                         reports: Path | None = None) -> InboxSettings:

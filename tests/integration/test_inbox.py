@@ -552,3 +552,16 @@ def test_sigterm_between_files_starts_no_other_file(sandbox, inbox):
     assert result.error == ("interrupted by SIGTERM; the remaining files stay for the next "
                             "run")
     assert (inbox / "a.csv").exists() and sandbox.state.calls() == []
+
+
+def test_a_run_blocked_by_the_lock_still_notifies(sandbox, inbox, lock_holder, webhook,
+                                                  tmp_path):
+    config = write_config(tmp_path / "config.toml", f"""
+[notify]
+webhook_url = "http://127.0.0.1:{webhook.server_address[1]}/hook"
+""")
+    assert main(["--config", str(config), "inbox", str(inbox)]) == 3
+    [summary] = webhook.received
+    assert summary["exit_code"] == 3 and summary["files"] == []
+    assert summary["verdict"].startswith("inbox not processed: another bulk-enroll inbox is "
+                                         f"running (pid {lock_holder.pid} on ")
