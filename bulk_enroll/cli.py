@@ -8,28 +8,42 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import logging
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from bulk_enroll import __version__
-from bulk_enroll.config import AccountSettings, load_account, load_run_settings, load_transport
+from bulk_enroll.config import (
+    AccountSettings,
+    load_account,
+    load_input_settings,
+    load_run_settings,
+    load_transport,
+)
+from bulk_enroll.config_file import effective_environ, find_config_file, load_config_file
 from bulk_enroll.connect import connect
 from bulk_enroll.errors import AuthError, BulkEnrollError, ConfigError, InputFileError, SafetyStop
+from bulk_enroll.logs import (
+    LOG_FORMATS,
+    load_log_settings,
+    register_secrets,
+    setup_logging,
+)
 from bulk_enroll.model import ExitStatus, Status
 from bulk_enroll.pipeline import JobOptions, JobResult, run_job, validate_job
 from bulk_enroll.plan_summary import describe_plan
 from bulk_enroll.report import REPORT_FORMATS, ReportFormat
 from bulk_enroll.results import status_counts
+from bulk_enroll.safety import ReadLimits
 from bulk_enroll.validate import RowDefaults
 
 MAX_PROBLEMS_SHOWN = 10
 Command = TypeVar("Command", bound=Callable[..., Any])
+SECRET_NAMES = ("CLIENT_SECRET", "TOKEN", "SMTP_PASSWORD", "WEBHOOK_URL")
 _EXIT_FOR_ERROR: dict[type[BulkEnrollError], ExitStatus] = {
     InputFileError: ExitStatus.USAGE,
     ConfigError: ExitStatus.USAGE,
@@ -54,19 +68,40 @@ def exit_status_for(error: BaseException) -> ExitStatus:
 @click.version_option(__version__, prog_name="bulk-enroll")
 @click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for debug).")
 @click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="TOML configuration file [default: BULK_ENROLL_CONFIG, else "
+    "$XDG_CONFIG_HOME/bulk-enroll/config.toml if it exists]. Environment variables override it.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    help="Log lines for people (human) or one JSON object per line (json) [default: human].",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also log to this file, rotated by size; stderr then gets only warnings and errors.",
+)
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, traceback: bool) -> None:
+def cli(ctx: click.Context, verbose: int, traceback: bool, config_path: Path | None,
+        log_format: str | None, log_file: Path | None) -> None:
     """Enroll learners in iSpring Learn courses from a spreadsheet.
 
     Example: bulk-enroll run --sandbox sample_data/new_hires_onboarding.xlsx
     """
-    ctx.obj = {"traceback": traceback}
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(levelname)s %(message)s", force=True
-    )
-    # Progress lines (written when stderr is not a terminal) are what a scheduler's log wants.
-    logging.getLogger("bulk_enroll.progress").setLevel(min(level, logging.INFO))
+    ctx.obj = {"traceback": traceback, "config_path": config_path}
+    # A broken configuration file must not break --help or `sandbox`: it is reported by the
+    # commands that read it. Logging uses whatever it can read now.
+    try:
+        environ = _effective_environ(ctx)
+        log_settings = load_log_settings(environ, log_format=log_format, log_file=log_file)
+    except ConfigError as exc:
+        ctx.obj["config_error"] = exc  # raised by the first command that reads the settings
+        log_settings = load_log_settings({}, log_format=log_format, log_file=log_file)
+    setup_logging(verbose, log_settings)
 
 
 def report_options(command: Command) -> Command:
@@ -238,8 +273,11 @@ def run(
         aliases=aliases or {},
         last_row_wins=last_row_wins,
     )
-    settings = load_run_settings()
-    with _account(sandbox, needed=not dry_run) as account, _sandbox_state(sandbox) as scratch:
+    environ = _effective_environ()
+    settings = load_run_settings(environ)
+    options = _configured(options, environ)
+    with _account(sandbox, needed=not dry_run, environ=environ) as account, \
+            _sandbox_state(sandbox) as scratch:
         if scratch is not None and state_dir is None:
             # Each --sandbox run starts a fresh emulator: its journal must not outlive it.
             options = dataclasses.replace(options, state_dir=scratch)
@@ -251,6 +289,18 @@ def run(
         result = run_job(options, settings, connection if account else None)
     _print_result(result)
     return int(result.exit_status)
+
+
+def _configured(options: JobOptions, environ: Mapping[str, str]) -> JobOptions:
+    """Fill what the command line left open from the configuration: date order, aliases
+    (the command line's win), and the input size limits."""
+    configured = load_input_settings(environ)
+    return dataclasses.replace(
+        options,
+        date_order=options.date_order or configured.date_order,
+        aliases={**configured.aliases, **options.aliases},
+        read_limits=ReadLimits.from_env(environ),
+    )
 
 
 def _report_format(chosen: str | None, report_path: Path | None) -> ReportFormat:
@@ -302,7 +352,8 @@ def validate_command(
         aliases=aliases,
         last_row_wins=last_row_wins,
     )
-    result = validate_job(options, load_run_settings())
+    environ = _effective_environ()
+    result = validate_job(_configured(options, environ), load_run_settings(environ))
     _print_validation(result)
     return int(result.exit_status)
 
@@ -346,8 +397,10 @@ def plan_command(
         aliases=aliases,
         last_row_wins=last_row_wins,
     )
-    settings = load_run_settings()
-    with _account(False, needed=False) as account:
+    environ = _effective_environ()
+    settings = load_run_settings(environ)
+    options = _configured(options, environ)
+    with _account(False, needed=False, environ=environ) as account:
         connection = (lambda: connect(account, settings)) if account else None
         result = run_job(options, settings, connection)
     invalid = sum(1 for row in result.data.rows if row.issues)
@@ -475,6 +528,112 @@ def sandbox_command(
     return int(ExitStatus.OK)
 
 
+@cli.command("inbox")
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--archive",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where processed files go, under processed/, failed/ and duplicates/ by date "
+    "[default: [inbox] archive_dir, else DIRECTORY/archive].",
+)
+@click.option(
+    "--reports",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where each file's report goes [default: [inbox] reports_dir, else DIRECTORY/reports].",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send files even when they exceed a safety limit (after you have checked them).",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    help="Folder of the journal, the processed-files ledger and the lock "
+    "[default: BULK_ENROLL_STATE_DIR or ~/.local/state/bulk-enroll].",
+)
+def inbox_command(directory: Path | None, archive: Path | None, reports: Path | None,
+                  force: bool, state_dir: Path | None) -> int:
+    """Process every spreadsheet dropped into DIRECTORY once, oldest first (for schedulers).
+
+    Files still being written are left for the next run; each processed file is moved to the
+    archive and gets a report; a file with the same content as one processed before is not
+    applied again. Only one inbox run at a time (exit 3 otherwise). Safety limits stop a file
+    before anything is sent (exit 3) unless --force. Exit code: the worst over the files (0 ok,
+    1 rows need attention, 2 configuration, 3 safety limit or lock).
+
+    \b
+    Example: bulk-enroll --config /etc/bulk-enroll/config.toml inbox /srv/hr-drop
+    """
+    from bulk_enroll.inbox import failed_run_summary, load_inbox_settings, run_inbox
+    from bulk_enroll.notify import load_notify_settings, notify
+
+    environ = _effective_environ()
+    notify_settings = load_notify_settings(environ)
+    register_secrets([notify_settings.smtp.password if notify_settings.smtp else None])
+    settings = load_inbox_settings(environ, inbox=directory, archive=archive, reports=reports)
+    run_settings = load_run_settings(environ)
+    if state_dir is not None:
+        run_settings = dataclasses.replace(run_settings, state_dir=state_dir)
+    try:
+        account = _registered(load_account(environ))
+        result = run_inbox(settings, run_settings, lambda: connect(account, run_settings),
+                           force=force, interactive=True)
+    except BulkEnrollError as exc:
+        # Nothing was processed (no account, another run holds the lock): say so anyway.
+        notify(notify_settings, failed_run_summary(settings.inbox, exc,
+                                                   int(exit_status_for(exc))))
+        raise
+    notify(notify_settings, result.as_dict(), result.reports())
+    return result.exit_code
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Check the configuration (TOML file and environment) before a scheduler relies on it.
+
+    Example: bulk-enroll --config /etc/bulk-enroll/config.toml config check
+    """
+
+
+@config_group.command("check")
+@click.option("--offline", is_flag=True, help="Check the settings only; do not contact the LMS.")
+@click.option(
+    "--test-notifications",
+    is_flag=True,
+    help="Also send a test notification to the configured webhook and e-mail.",
+)
+def config_check_command(offline: bool, test_notifications: bool) -> int:
+    """Validate the configuration and test the connection; enrolls nobody.
+
+    Loads the file and the environment as a run would, fetches a token (and, with the REST
+    transport, makes one cheap read call). Exit 0 when everything is usable, 2 otherwise.
+
+    \b
+    Example: bulk-enroll --config ~/.config/bulk-enroll/config.toml config check
+    """
+    from bulk_enroll.config_check import check_configuration, send_test_notification
+
+    environ = _effective_environ()
+    root = click.get_current_context().find_root().obj
+    with contextlib.suppress(ConfigError):
+        _registered(load_account(environ))
+    checks = check_configuration(root.get("config_file"), environ,
+                                 test_connection=not offline)
+    for check in checks:
+        click.echo(check.line())
+    failed = sum(1 for c in checks if c.verdict == "fail")
+    if test_notifications and not failed:
+        check = send_test_notification(environ)
+        click.echo(check.line())
+        failed += check.verdict == "fail"
+    if failed:
+        click.echo(f"{failed} problem(s): fix them before a scheduler runs bulk-enroll.")
+        return int(ExitStatus.USAGE)
+    click.echo("Configuration OK (nobody was enrolled).")
+    return int(ExitStatus.OK)
+
+
 @contextlib.contextmanager
 def _sandbox_state(sandbox: bool) -> Iterator[Path | None]:
     if not sandbox:
@@ -485,20 +644,22 @@ def _sandbox_state(sandbox: bool) -> Iterator[Path | None]:
 
 
 @contextlib.contextmanager
-def _account(sandbox: bool, *, needed: bool) -> Iterator[AccountSettings | None]:
+def _account(sandbox: bool, *, needed: bool,
+             environ: Mapping[str, str] | None = None) -> Iterator[AccountSettings | None]:
     """The real account from the environment, or a sandbox started for this run only."""
     if not sandbox:
         if needed:
-            yield load_account()
+            yield _registered(load_account(environ))
         else:
             try:
-                yield load_account()
+                account = _registered(load_account(environ))
             except ConfigError:
-                yield None
+                account = None
+            yield account
         return
     from bulk_enroll.sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SandboxServer
 
-    transport = load_transport()  # BULK_ENROLL_TRANSPORT=rest works with --sandbox too
+    transport = load_transport(environ)  # BULK_ENROLL_TRANSPORT=rest works with --sandbox too
     with SandboxServer().start() as server:
         click.echo(
             f"Using the built-in sandbox at {server.base_url} (no real account is touched).",
@@ -511,6 +672,28 @@ def _account(sandbox: bool, *, needed: bool) -> Iterator[AccountSettings | None]
             client_secret=SANDBOX_CLIENT_SECRET,
             transport=transport,
         )
+
+
+def _registered(account: AccountSettings) -> AccountSettings:
+    """The account, its secrets now masked in every log line."""
+    register_secrets([account.client_secret, account.token])
+    return account
+
+
+def _effective_environ(ctx: click.Context | None = None) -> dict[str, str]:
+    """The configuration file's settings overridden by the environment (read once per run)."""
+    ctx = ctx or click.get_current_context()
+    obj = ctx.find_root().obj if ctx.find_root().obj is not None else {}
+    if obj.get("config_error") is not None:
+        raise obj["config_error"]
+    if "environ" not in obj:
+        path = find_config_file(obj.get("config_path"))
+        obj["config_file"] = load_config_file(path) if path else None
+        obj["environ"] = effective_environ(obj["config_file"])
+        environ = obj["environ"]
+        register_secrets([*(obj["config_file"].secrets if obj["config_file"] else ()),
+                          *(environ.get(f"BULK_ENROLL_{name}") for name in SECRET_NAMES)])
+    return dict(obj["environ"])
 
 
 def _print_result(result: JobResult) -> None:

@@ -7,6 +7,7 @@ must be https://, and certificate verification is never turned off.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import stat
 from collections.abc import Mapping
@@ -207,3 +208,34 @@ def _read_secret_file(path: str | None) -> str | None:
         raise ConfigError(
             f"cannot read BULK_ENROLL_CLIENT_SECRET_FILE {secret_path}: {exc.strerror}"
         ) from None
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    """How to read input files, from the configuration: date order, extra header names."""
+
+    date_order: str | None = None
+    aliases: dict[str, str] = field(default_factory=dict)  # header as written -> field name
+
+
+def load_input_settings(environ: Mapping[str, str] | None = None) -> InputSettings:
+    """BULK_ENROLL_DATE_ORDER (dmy or mdy) and BULK_ENROLL_ALIASES (a JSON object, which the
+    configuration file's [input] aliases table becomes)."""
+    from bulk_enroll.columns import field_named
+
+    env = os.environ if environ is None else environ
+    order = env.get(PREFIX + "DATE_ORDER", "").strip().lower() or None
+    if order not in (None, "dmy", "mdy"):
+        raise ConfigError(f"{PREFIX}DATE_ORDER={order!r}: use dmy or mdy")
+    raw = env.get(PREFIX + "ALIASES", "").strip()
+    aliases: dict[str, str] = {}
+    if raw:
+        try:
+            table = json.loads(raw)
+            if not isinstance(table, dict):
+                raise ValueError("not an object")
+            aliases = {str(header): field_named(str(name)).value for header, name in table.items()}
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}ALIASES: {exc} (expected header = field pairs, e.g. "
+                              '{"Mitarbeiter E-Mail": "learner_email"})') from None
+    return InputSettings(order, aliases)

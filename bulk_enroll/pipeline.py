@@ -54,6 +54,7 @@ from bulk_enroll.report import (
 )
 from bulk_enroll.resolve import resolve_rows
 from bulk_enroll.results import SETTLED_WELL, settle_rows, unique_pairs
+from bulk_enroll.safety import ReadLimits
 from bulk_enroll.sender import RetryPolicy, Sender, SendReport
 from bulk_enroll.throttle import AdaptiveThrottle
 from bulk_enroll.transport.rest import RestClient
@@ -61,6 +62,22 @@ from bulk_enroll.validate import RowDefaults, ValidatedInput, requests_as_pairs,
 
 log = logging.getLogger(__name__)
 JOURNAL_NAME = "journal.sqlite3"
+
+
+@dataclass(frozen=True)
+class PlanPreview:
+    """What a live run is about to send, shown to `JobOptions.guard` before any call."""
+
+    input_file: str
+    rows: int
+    invalid_rows: int
+    new_pairs: int  # pairs to send: not confirmed (or left unknown) by an earlier run
+    settled_pairs: int  # pairs an earlier run already settled; they cost no call
+    calls: int
+
+
+# Returns why the file must not be sent (a safety limit), or None to go ahead.
+Guard = Callable[[PlanPreview], str | None]
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,8 @@ class JobOptions:
     date_order: str | None = None  # "dmy" or "mdy", for slash dates like 03/04/2027
     aliases: dict[str, str] = field(default_factory=dict)  # extra header -> field names
     last_row_wins: bool = False  # same pair, different settings: use the last row's
+    read_limits: ReadLimits | None = None  # file size limits; None: from the environment
+    guard: Guard | None = None  # safety limits: a reason to stop, checked before any call
 
 
 @dataclass(frozen=True)
@@ -92,6 +111,7 @@ class JobResult:
     issues: list[RowIssue]
     notes: tuple[str, ...] = ()  # facts about the input file (guessed encoding, sheet chosen)
     plan: PlanSummary | None = None
+    stop_reason: str | None = None  # the guard's reason when a safety limit stopped the file
 
 
 def default_report_path(
@@ -139,7 +159,15 @@ def run_job(
 
     sent = SendReport()
     endpoint = transport_name = None
-    note = None
+    note = stop_reason = None
+
+    def guard(to_send: list[Pair], settled: int, calls: int) -> str | None:
+        if options.guard is None or options.dry_run or options.strict and issues:
+            return None
+        invalid = sum(1 for r in rows if r.issues)
+        return options.guard(PlanPreview(validated.file, len(rows), invalid, len(to_send),
+                                         settled, calls))
+
     if prepared.stop:  # a lookup failed: even a dry run cannot say the file is clean
         sent.outcomes = _not_sent(batches, prepared.stop.replace("{", "{{").replace("}", "}}"))
         note = prepared.stop
@@ -161,9 +189,15 @@ def run_job(
             wanted = prepared.to_send
             to_send, already = reconcile(wanted, journal.confirmed(wanted), unknown)
             batches = plan(to_send, settings.limits)
-            sent = _send(batches, connection, journal, settings, options, started, now)
+            stop_reason = guard(to_send, len(already) + len(prepared.already), len(batches))
+            if stop_reason is None:
+                sent = _send(batches, connection, journal, settings, options, started, now)
+            else:
+                sent.outcomes = _stopped(batches, stop_reason)
             sent.outcomes.update(already)
-        note = sent.stopped_reason
+        note = stop_reason or sent.stopped_reason
+    else:  # nothing to send; the limits on the file (its share of invalid rows) still apply
+        note = stop_reason = guard([], 0, 0)
 
     if connection is not None and connection.directory is not None:
         sent.stats.extra["lookup_calls"] = connection.directory.requests_made
@@ -197,17 +231,21 @@ def run_job(
         else all(r.status in SETTLED_WELL for r in results)
     )
     exit_status = ExitStatus.OK if clean else ExitStatus.ROWS_NEED_ATTENTION
+    if stop_reason is not None:
+        exit_status = ExitStatus.SAFETY_STOP
     write_report(report_path, data, report_format=options.report_format)
     summary = summary_dict(data, report_path, int(exit_status))
     summary["plan"] = plan_summary.as_dict()
     if options.summary_json:
         write_summary_json(options.summary_json, summary)
-    return JobResult(exit_status, report_path, summary, data, issues, validated.notes, plan_summary)
+    return JobResult(exit_status, report_path, summary, data, issues, validated.notes,
+                     plan_summary, stop_reason)
 
 
 def read_and_validate(options: JobOptions) -> ValidatedInput:
     """Read the input file and validate its rows (the first two stages of every job)."""
-    table = read_table(options.input_path, sheet=options.sheet, aliases=options.aliases)
+    table = read_table(options.input_path, sheet=options.sheet, aliases=options.aliases,
+                       limits=options.read_limits)
     validated = validate_table(
         table, options.defaults, date_order=options.date_order, aliases=options.aliases
     )
@@ -385,6 +423,14 @@ def _check_writable(path: Path) -> None:
 def _not_sent(batches: list[Batch], template: str) -> dict[Pair, PairOutcome]:
     return {
         pair: PairOutcome(Status.NOT_SENT, template.format(batch=batch.batch_id), batch.batch_id)
+        for batch in batches
+        for pair in batch.pairs()
+    }
+
+
+def _stopped(batches: list[Batch], reason: str) -> dict[Pair, PairOutcome]:
+    return {
+        pair: PairOutcome(Status.NOT_SENT, f"not sent: {reason}", batch.batch_id)
         for batch in batches
         for pair in batch.pairs()
     }

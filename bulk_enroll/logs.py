@@ -1,0 +1,222 @@
+"""Logging for people and for machines: human lines or JSON lines, a rotating file, no secrets.
+
+Every command logs through the standard `logging` module; `setup_logging` (called once by the
+CLI) decides where lines go and how they look:
+
+- human lines (`LEVEL message`) on stderr by default, or JSON lines (`--log-format json`) with
+  the time, level, run ID, message and the structured fields a caller passed as
+  `extra={"fields": {...}}` (file, counts, durations);
+- optionally a log file rotated by size (`logging.handlers.RotatingFileHandler`); with a log
+  file, stderr only gets warnings and errors (unless -v), so cron mails only when something
+  needs a look;
+- a `RedactingFilter` on every handler masks the secrets the configuration holds, `Bearer ...`
+  headers, `token=`/`password:`-style values and SOAP `<token>` elements, in messages and
+  tracebacks alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import logging.handlers
+import re
+import sys
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal
+
+from bulk_enroll.config import PREFIX
+from bulk_enroll.errors import ConfigError
+
+LogFormat = Literal["human", "json"]
+LOG_FORMATS: tuple[LogFormat, ...] = ("human", "json")
+MASK = "***"
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_BACKUPS = 5
+# Loggers whose INFO lines are the point of an unattended run (what happened to each file).
+OPERATIONAL_LOGGERS = ("bulk_enroll.progress", "bulk_enroll.inbox", "bulk_enroll.notify")
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+           "error": logging.ERROR}
+_PATTERNS = (
+    (re.compile(r"(?i)\b(bearer)\s+[^\s\"',;]+"), r"\1 " + MASK),
+    (re.compile(r"(?i)(?<![a-z0-9])(access_token|refresh_token|client_secret|password|secret"
+                r"|token)(\s*[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;<>]+"), r"\1\2" + MASK),
+    (re.compile(r"(?i)<((?:[\w.-]+:)?token)>[^<]*<"), r"<\1>" + MASK + "<"),
+)
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    format: LogFormat = "human"
+    file: Path | None = None
+    level: int | None = None  # from the configuration; -v lowers it further
+    max_bytes: int = DEFAULT_MAX_BYTES
+    backups: int = DEFAULT_BACKUPS
+
+
+class Redactor:
+    """Known secret values and secret-looking patterns -> `***`. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, *values: str | None) -> None:
+        with self._lock:
+            # Very short values would mask ordinary words; no real secret is that short.
+            self._secrets.update(v for v in values if v and len(v) >= 4)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._secrets.clear()
+
+    def __call__(self, text: str) -> str:
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            text = text.replace(secret, MASK)
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+
+redact = Redactor()
+_run_id = f"{dt.datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def run_id() -> str:
+    """This process's run ID: in every JSON line, the inbox summary and notifications."""
+    return _run_id
+
+
+def register_secrets(values: Iterable[str | None]) -> None:
+    """Mask these values wherever they would appear in a log line."""
+    redact.add(*values)
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets in the message and the traceback before any handler formats them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, Mapping):
+            record.fields = {key: _redact_value(value) for key, value in fields.items()}
+        record.run_id = _run_id
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, run_id, message, then the fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).astimezone()
+            .isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "run_id": getattr(record, "run_id", _run_id),
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, Mapping):
+            entry.update({k: v for k, v in fields.items() if k not in entry})
+        if record.exc_text:
+            entry["traceback"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def load_log_settings(environ: Mapping[str, str], *, log_format: str | None = None,
+                      log_file: Path | None = None) -> LogSettings:
+    """Options first, then BULK_ENROLL_LOG_* (environment or configuration file)."""
+
+    def get(name: str) -> str | None:
+        value = environ.get(PREFIX + name, "").strip()
+        return value or None
+
+    chosen = (log_format or get("LOG_FORMAT") or "human").lower()
+    if chosen not in LOG_FORMATS:
+        raise ConfigError(f"log format {chosen!r} ({PREFIX}LOG_FORMAT, or format in [log]) is "
+                          f"not one of: {', '.join(LOG_FORMATS)}")
+    level_name = get("LOG_LEVEL")
+    if level_name is not None and level_name.lower() not in _LEVELS:
+        raise ConfigError(f"{PREFIX}LOG_LEVEL={level_name!r} is not one of: {', '.join(_LEVELS)}")
+    file_name = get("LOG_FILE")
+    return LogSettings(
+        format="json" if chosen == "json" else "human",
+        file=log_file or (Path(file_name).expanduser() if file_name else None),
+        level=_LEVELS[level_name.lower()] if level_name else None,
+        max_bytes=_whole(environ, "LOG_MAX_BYTES", DEFAULT_MAX_BYTES, minimum=1024),
+        backups=_whole(environ, "LOG_BACKUPS", DEFAULT_BACKUPS, minimum=0),
+    )
+
+
+def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = None) -> None:
+    """Install the stderr handler (and the file handler) on the root logger, replacing the
+    ones an earlier call installed."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    if settings.level is not None:
+        level = min(level, settings.level)
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_bulk_enroll", False)]:
+        root.removeHandler(handler)
+        handler.close()
+    handlers: list[logging.Handler] = []
+    console = logging.StreamHandler(stream or sys.stderr)
+    console.setFormatter(JsonFormatter() if settings.format == "json"
+                         else logging.Formatter("%(levelname)s %(message)s"))
+    if settings.file is not None and verbose == 0:
+        console.setLevel(logging.WARNING)  # the file has the rest; cron mails only trouble
+    handlers.append(console)
+    if settings.file is not None:
+        handlers.append(_file_handler(settings))
+    for handler in handlers:
+        handler.addFilter(RedactingFilter())
+        handler._bulk_enroll = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level)
+    for name in OPERATIONAL_LOGGERS:
+        logging.getLogger(name).setLevel(min(level, logging.INFO))
+
+
+def _file_handler(settings: LogSettings) -> logging.Handler:
+    assert settings.file is not None
+    try:
+        settings.file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            settings.file, maxBytes=settings.max_bytes, backupCount=settings.backups,
+            encoding="utf-8",
+        )
+    except OSError as exc:
+        raise ConfigError(f"cannot open the log file {settings.file}: {exc.strerror}") from None
+    handler.setFormatter(
+        JsonFormatter() if settings.format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s [%(run_id)s] %(message)s")
+    )
+    return handler
+
+
+def _redact_value(value: object) -> object:
+    return redact(value) if isinstance(value, str) else value
+
+
+def _whole(environ: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = environ.get(PREFIX + name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{PREFIX}{name} must be at least {minimum}")
+    return value
