@@ -12,7 +12,8 @@ is not in the directory; due_date type without a due_date; due_date_type "asap";
 
 compliance_refresh.csv (UTF-8 with BOM, ";" delimited, 77 data rows): everyone in Finance,
 Human Resources and Legal assigned two compliance courses, and 4 broken rows: due_date
-"2027-02-30"; lock flag "maybe"; empty course_id; an inactive user's ID.
+"2027-02-30"; lock flag "maybe"; no course_id and a misspelled course title; an inactive
+user's ID.
 """
 
 from __future__ import annotations
@@ -307,8 +308,11 @@ def compliance_rows(directory: Directory) -> list[Row]:
                         broken="learner is inactive" if user is leaver else "",
                     )
                 )
+    # No course ID, and a title with a typo: resolved by title, it matches no course, and the
+    # report suggests the closest titles.
     rows[9].cells["course_id"] = ""
-    rows[9].broken = "course_id is empty (only the title is given)"
+    rows[9].cells["Course title"] = "Anti-Bribary and Corruption"
+    rows[9].broken = "course_id is empty and the course title has a typo"
     rows[44].cells["due_date"] = "2027-02-30"
     rows[44].broken = 'due_date "2027-02-30" does not exist'
     rows[66].cells["lock_after_due_date"] = "maybe"
