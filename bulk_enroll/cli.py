@@ -231,23 +231,14 @@ def _input_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def run(
     file: Path,
     sandbox: bool,
-    report_path: Path | None,
-    summary_json: Path | None,
     dry_run: bool,
     strict: bool,
-    due_date_type: str | None,
-    due_date: str | None,
-    due_period: str | None,
-    access_date: str | None,
-    lock_after_due_date: str | None,
+    report_path: Path | None,
     report_format: str | None,
     resend_unknown: bool,
     state_dir: Path | None,
     check_server: bool,
-    sheet: str | None = None,
-    date_order: str | None = None,
-    aliases: dict[str, str] | None = None,
-    last_row_wins: bool = False,
+    **file_options: Any,
 ) -> int:
     """Enroll the learners listed in FILE (CSV, XLSX, XLS or ODS) and write a result workbook.
 
@@ -256,22 +247,17 @@ def run(
 
     Example: bulk-enroll run --dry-run hr_export.xlsx
     """
-    options = JobOptions(
-        input_path=file,
+    options = _job_options(
+        file,
         report_path=report_path,
-        summary_json=summary_json,
         dry_run=dry_run,
         strict=strict,
-        defaults=RowDefaults(due_date_type, due_date, due_period, access_date, lock_after_due_date),
         report_format=_report_format(report_format, report_path),
         resend_unknown=resend_unknown,
         state_dir=state_dir,
         interactive=True,
         check_server=check_server,
-        sheet=sheet,
-        date_order=date_order,
-        aliases=aliases or {},
-        last_row_wins=last_row_wins,
+        **file_options,
     )
     environ = _effective_environ()
     settings = load_run_settings(environ)
@@ -303,6 +289,22 @@ def _configured(options: JobOptions, environ: Mapping[str, str]) -> JobOptions:
     )
 
 
+def _job_options(
+    file: Path,
+    *,
+    due_date_type: str | None,
+    due_date: str | None,
+    due_period: str | None,
+    access_date: str | None,
+    lock_after_due_date: str | None,
+    aliases: dict[str, str] | None,
+    **options: Any,
+) -> JobOptions:
+    """JobOptions from the options every file command shares (report, row defaults, input)."""
+    defaults = RowDefaults(due_date_type, due_date, due_period, access_date, lock_after_due_date)
+    return JobOptions(input_path=file, defaults=defaults, aliases=aliases or {}, **options)
+
+
 def _report_format(chosen: str | None, report_path: Path | None) -> ReportFormat:
     """--report-format, else the --report file's extension, else xlsx; they must agree."""
     suffix = report_path.suffix.lower().lstrip(".") if report_path else ""
@@ -320,20 +322,7 @@ def _report_format(chosen: str | None, report_path: Path | None) -> ReportFormat
 @report_options
 @row_default_options
 @_input_options
-def validate_command(
-    file: Path,
-    report_path: Path | None,
-    summary_json: Path | None,
-    due_date_type: str | None,
-    due_date: str | None,
-    due_period: str | None,
-    access_date: str | None,
-    lock_after_due_date: str | None,
-    sheet: str | None,
-    date_order: str | None,
-    aliases: dict[str, str],
-    last_row_wins: bool,
-) -> int:
+def validate_command(file: Path, **file_options: Any) -> int:
     """Read and check FILE without an account or network; write the result workbook.
 
     Prints rows, valid pairs, problems by kind and the first problems. Exit code 0 when the
@@ -341,17 +330,7 @@ def validate_command(
 
     Example: bulk-enroll validate --date-order dmy hr_export.csv
     """
-    options = JobOptions(
-        input_path=file,
-        report_path=report_path,
-        summary_json=summary_json,
-        dry_run=True,
-        defaults=RowDefaults(due_date_type, due_date, due_period, access_date, lock_after_due_date),
-        sheet=sheet,
-        date_order=date_order,
-        aliases=aliases,
-        last_row_wins=last_row_wins,
-    )
+    options = _job_options(file, dry_run=True, **file_options)
     environ = _effective_environ()
     result = validate_job(_configured(options, environ), load_run_settings(environ))
     _print_validation(result)
@@ -363,20 +342,7 @@ def validate_command(
 @report_options
 @row_default_options
 @_input_options
-def plan_command(
-    file: Path,
-    report_path: Path | None,
-    summary_json: Path | None,
-    due_date_type: str | None,
-    due_date: str | None,
-    due_period: str | None,
-    access_date: str | None,
-    lock_after_due_date: str | None,
-    sheet: str | None,
-    date_order: str | None,
-    aliases: dict[str, str],
-    last_row_wins: bool,
-) -> int:
+def plan_command(file: Path, **file_options: Any) -> int:
     """Show the calls that would enroll the learners listed in FILE; send nothing.
 
     Reads, validates and plans FILE like `run` (emails, logins and titles are looked up when
@@ -386,17 +352,7 @@ def plan_command(
 
     Example: bulk-enroll plan hr_export.xlsx --report plan.xlsx
     """
-    options = JobOptions(
-        input_path=file,
-        report_path=report_path,
-        summary_json=summary_json,
-        dry_run=True,
-        defaults=RowDefaults(due_date_type, due_date, due_period, access_date, lock_after_due_date),
-        sheet=sheet,
-        date_order=date_order,
-        aliases=aliases,
-        last_row_wins=last_row_wins,
-    )
+    options = _job_options(file, dry_run=True, **file_options)
     environ = _effective_environ()
     settings = load_run_settings(environ)
     options = _configured(options, environ)

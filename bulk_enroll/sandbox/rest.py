@@ -133,8 +133,7 @@ class RestApi:
             if "userIds" not in body:
                 raise _Refused(HTTPStatus.BAD_REQUEST, "userIds is required")
             ids = _uuid_list(body["userIds"], "userIds")
-            known = self.state.directory.user_by_id
-            return RestAnswer(200, [i for i in dict.fromkeys(ids) if i in known])
+            return RestAnswer(200, [i for i in dict.fromkeys(ids) if self.state.user(i)])
 
         return _answer(handle)
 
@@ -153,7 +152,7 @@ class RestApi:
             by_login = directory.users_by_login
             candidates = [u for name in sorted(logins) for u in by_login.get(name, [])]
         elif ids:
-            candidates = [directory.user_by_id[i] for i in sorted(ids) if i in directory.user_by_id]
+            candidates = [u for u in map(self.state.user, sorted(ids)) if u is not None]
         else:
             candidates = list(directory.users)
         return [

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from bulk_enroll.model import DueDateType, DueSettings
-from bulk_enroll.sandbox.directory import Directory
+from bulk_enroll.sandbox.directory import ACTIVE, Directory, User
 
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"
@@ -221,6 +221,15 @@ class SandboxState:
                 times = previous.times_enrolled + 1 if previous else 1
                 self._enrollments[pair] = EnrollmentRecord(*pair, settings, times)
             self._record_call(learners, courses, fields, SUCCESS)
+
+    def user(self, user_id: str) -> User | None:
+        """The directory's user, or (load tests, `accept_unknown_learners`) a stand-in for any
+        well-formed ID, so lookups and enrollments agree that it exists."""
+        found = self.directory.user_by_id.get(user_id)
+        if found is None and self.accept_unknown_learners:
+            return User(user_id, f"load-{user_id[:8]}", f"{user_id}@load.example",
+                        "Load", "Test", self.directory.departments[0].department_id, ACTIVE)
+        return found
 
     def _outside_scope(self, token: str | None, learners: tuple[str, ...]) -> list[str]:
         scope = self._token_scope.get(token or "")

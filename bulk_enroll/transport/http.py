@@ -12,13 +12,13 @@ import http.client
 import math
 import socket
 import ssl
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
-from bulk_enroll.transport import TransientError
+from bulk_enroll.transport import CallResult, TransientError
 
 MAX_DETAIL_CHARS = 300  # keeps exception messages readable in reports and logs
 
@@ -37,6 +37,46 @@ class ProtocolError(Exception):
         super().__init__(message)
         self.http_status = http_status
         self.maybe_applied = maybe_applied
+
+
+def post_call(
+    session: requests.Session,
+    url: str,
+    body: bytes,
+    *,
+    headers: Mapping[str, str],
+    timeout: tuple[float, float],
+    token: str,
+    parse: Callable[[int, bytes, Mapping[str, str]], CallResult],
+) -> CallResult:
+    """POST one enrollment call and read its answer with `parse` (the wire format's reader).
+
+    Shared by every transport so they fail alike: network errors are classified (sent or
+    not), redirects are not followed (requests would resend the body, token included, to the
+    new host on 307/308, and turn the POST into a GET on 301/302), and no message, result or
+    exception ever carries the token.
+    """
+    try:
+        response = session.post(url, data=body, headers=dict(headers), timeout=timeout,
+                                allow_redirects=False)
+        status, content, answer_headers = response.status_code, response.content, response.headers
+    except requests.RequestException as exc:
+        raise classify_network_error(exc, redact=[token]) from None
+    try:
+        result = parse(status, content, answer_headers)
+    except TransientError as exc:
+        raise TransientError(redact(str(exc), token), maybe_applied=exc.maybe_applied,
+                             retry_after=exc.retry_after, http_status=exc.http_status) from None
+    except ProtocolError as exc:
+        raise ProtocolError(redact(str(exc), token), http_status=exc.http_status,
+                            maybe_applied=exc.maybe_applied) from None
+    if token and token in result.message:
+        return CallResult(result.verdict, redact(result.message, token), result.http_status)
+    return result
+
+
+def redact(text: str, token: str) -> str:
+    return text.replace(token, "***") if token else text
 
 
 def make_session(user_agent: str, *, pool_maxsize: int = 10) -> requests.Session:

@@ -35,6 +35,8 @@ from bulk_enroll.transport.http import (
     classify_network_error,
     header,
     parse_retry_after,
+    post_call,
+    redact,
 )
 
 log = logging.getLogger(__name__)
@@ -193,43 +195,21 @@ class RestTransport:
         """POST one JSON body and read the answer; never follows redirects (that would resend
         the token elsewhere), never echoes the token."""
         body = json.dumps(build_enrollment(batch)).encode()
-        try:
-            response = self._session.post(
-                self.url,
-                data=body,
-                headers={
-                    "Authorization": f"Bearer {token}",
-                    "Content-Type": "application/json",
-                    "Accept": "application/json",
-                },
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-            status, content, headers = response.status_code, response.content, response.headers
-        except requests.RequestException as exc:
-            raise classify_network_error(exc, redact=[token]) from None
-        try:
-            result = parse_enroll_response(status, content, headers)
-        except TransientError as exc:
-            raise TransientError(
-                _redact(str(exc), token),
-                maybe_applied=exc.maybe_applied,
-                retry_after=exc.retry_after,
-                http_status=exc.http_status,
-            ) from None
-        except ProtocolError as exc:
-            raise ProtocolError(
-                _redact(str(exc), token),
-                http_status=exc.http_status,
-                maybe_applied=exc.maybe_applied,
-            ) from None
-        if token and token in result.message:
-            return CallResult(result.verdict, _redact(result.message, token), result.http_status)
-        return result
+        return post_call(
+            self._session,
+            self.url,
+            body,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            },
+            timeout=self.timeout,
+            token=token,
+            parse=parse_enroll_response,
+        )
 
 
-def _redact(text: str, token: str) -> str:
-    return text.replace(token, "***") if token else text
 
 
 # --- the list calls ----------------------------------------------------------------------------
@@ -450,7 +430,7 @@ class RestClient:
         except requests.RequestException as exc:
             raise classify_network_error(exc, redact=[token]) from None
         status = response.status_code
-        message = _redact(server_message(response.content, response.headers), token)
+        message = redact(server_message(response.content, response.headers), token)
         described = _status_text(status) + (f": {message}" if message else "")
         if status == 401:
             raise _TokenRefused(message or _status_text(status))

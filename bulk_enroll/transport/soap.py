@@ -22,9 +22,9 @@ from bulk_enroll.model import Batch, DueDateType
 from bulk_enroll.transport import CallResult, CallVerdict, TransientError
 from bulk_enroll.transport.http import (
     ProtocolError,
-    classify_network_error,
     header,
     parse_retry_after,
+    post_call,
 )
 
 __all__ = [
@@ -303,36 +303,14 @@ class SoapTransport:
         host on 307/308 and turn the POST into a GET on 301/302.
         """
         envelope = build_envelope(batch, token, service_namespace=self.service_namespace)
-        try:
-            response = self._session.post(
-                self.url,
-                data=envelope,
-                headers={"Content-Type": CONTENT_TYPE, "SOAPAction": SOAP_ACTION},
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-            status, content, headers = response.status_code, response.content, response.headers
-        except requests.RequestException as exc:
-            raise classify_network_error(exc, redact=[token]) from None
-        try:
-            result = parse_response(status, content, headers)
-        except TransientError as exc:
-            raise TransientError(
-                _redact(str(exc), token),
-                maybe_applied=exc.maybe_applied,
-                retry_after=exc.retry_after,
-                http_status=exc.http_status,
-            ) from None
-        except ProtocolError as exc:
-            raise ProtocolError(
-                _redact(str(exc), token),
-                http_status=exc.http_status,
-                maybe_applied=exc.maybe_applied,
-            ) from None
-        if token and token in result.message:
-            return CallResult(result.verdict, _redact(result.message, token), result.http_status)
-        return result
+        return post_call(
+            self._session,
+            self.url,
+            envelope,
+            headers={"Content-Type": CONTENT_TYPE, "SOAPAction": SOAP_ACTION},
+            timeout=self.timeout,
+            token=token,
+            parse=parse_response,
+        )
 
 
-def _redact(text: str, token: str) -> str:
-    return text.replace(token, "***") if token else text

@@ -6,16 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import openpyxl
-import pytest
 
 from bulk_enroll.cli import main
 from bulk_enroll.model import DueDateType, DueSettings
-from bulk_enroll.sandbox import SandboxServer, default_directory
+from bulk_enroll.sandbox import default_directory
 from bulk_enroll.sandbox.state import (
     DEPT_ADMIN_CLIENT_ID,
     DEPT_ADMIN_CLIENT_SECRET,
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
 )
 from tests.support import HEADER, write_csv
 
@@ -23,18 +20,6 @@ DIRECTORY = default_directory()
 ACTIVE = [u.user_id for u in DIRECTORY.users if u.is_active]
 COURSES = [c.content_id for c in DIRECTORY.courses]
 UNLIMITED = DueSettings(DueDateType.UNLIMITED)
-
-
-@pytest.fixture
-def sandbox(monkeypatch, tmp_path):
-    with SandboxServer().start() as server:
-        monkeypatch.setenv("BULK_ENROLL_SOAP_URL", server.soap_url)
-        monkeypatch.setenv("BULK_ENROLL_API_URL", server.api_url)
-        monkeypatch.setenv("BULK_ENROLL_CLIENT_ID", SANDBOX_CLIENT_ID)
-        monkeypatch.setenv("BULK_ENROLL_CLIENT_SECRET", SANDBOX_CLIENT_SECRET)
-        monkeypatch.delenv("BULK_ENROLL_TOKEN", raising=False)
-        monkeypatch.chdir(tmp_path)
-        yield server
 
 
 def requests_beating_both_groupings() -> list[tuple[str, str]]:

@@ -12,14 +12,12 @@ import datetime as dt
 from pathlib import Path
 
 import openpyxl
-import pytest
 
 from bulk_enroll.cli import main
 from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.report_feedback import NEEDS_ATTENTION_SHEET, REASON_HEADER
 from bulk_enroll.sandbox import SandboxServer, default_directory
 from bulk_enroll.sandbox.directory import sandbox_id
-from bulk_enroll.sandbox.state import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from tests.support import HEADER, write_xlsx
 
 DIRECTORY = default_directory()
@@ -30,18 +28,6 @@ COLUMNS = (*HEADER, "Employee name")
 PERIOD = DueSettings(DueDateType.DUE_PERIOD, due_period_hours=720)
 DATED = DueSettings(DueDateType.DUE_DATE, due_date=dt.date(2027, 5, 1), lock_after_due_date=True)
 UNLIMITED = DueSettings(DueDateType.UNLIMITED)
-
-
-@pytest.fixture
-def sandbox(monkeypatch, tmp_path):
-    with SandboxServer().start() as server:
-        monkeypatch.setenv("BULK_ENROLL_SOAP_URL", server.soap_url)
-        monkeypatch.setenv("BULK_ENROLL_API_URL", server.api_url)
-        monkeypatch.setenv("BULK_ENROLL_CLIENT_ID", SANDBOX_CLIENT_ID)
-        monkeypatch.setenv("BULK_ENROLL_CLIENT_SECRET", SANDBOX_CLIENT_SECRET)
-        monkeypatch.delenv("BULK_ENROLL_TOKEN", raising=False)
-        monkeypatch.chdir(tmp_path)
-        yield server
 
 
 def period_row(learner, course, name):

@@ -33,18 +33,6 @@ PERIOD = DueSettings(DueDateType.DUE_PERIOD, due_period_hours=720)
 DATED = DueSettings(DueDateType.DUE_DATE, due_date=dt.date(2027, 5, 1), lock_after_due_date=True)
 
 
-@pytest.fixture
-def sandbox(monkeypatch, tmp_path):
-    with SandboxServer().start() as server:
-        monkeypatch.setenv("BULK_ENROLL_SOAP_URL", server.soap_url)
-        monkeypatch.setenv("BULK_ENROLL_API_URL", server.api_url)
-        monkeypatch.setenv("BULK_ENROLL_CLIENT_ID", SANDBOX_CLIENT_ID)
-        monkeypatch.setenv("BULK_ENROLL_CLIENT_SECRET", SANDBOX_CLIENT_SECRET)
-        monkeypatch.delenv("BULK_ENROLL_TOKEN", raising=False)
-        monkeypatch.chdir(tmp_path)
-        yield server
-
-
 def cohort_file(path: Path) -> tuple[Path, set[tuple[str, str, DueSettings]], dict[int, str]]:
     """A workbook of two cohorts plus broken rows; returns expected pairs and row statuses."""
     rows: list[list[object]] = [list(HEADER) + ["Employee name"]]
