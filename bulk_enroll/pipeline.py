@@ -21,6 +21,7 @@ from bulk_enroll.config import RunSettings
 from bulk_enroll.conflicts import mark_conflicts
 from bulk_enroll.connect import Connection
 from bulk_enroll.errors import ApiError, AuthError, ConfigError, InputFileError
+from bulk_enroll.instance_lock import InstanceLock
 from bulk_enroll.interrupt import stop_on_signals
 from bulk_enroll.journal import Journal
 from bulk_enroll.lookup_cache import LookupCache
@@ -62,6 +63,7 @@ from bulk_enroll.validate import RowDefaults, ValidatedInput, requests_as_pairs,
 
 log = logging.getLogger(__name__)
 JOURNAL_NAME = "journal.sqlite3"
+SEND_LOCK_NAME = "send.lock"
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,10 @@ def run_job(
             raise ValueError("a live run needs a connection")
         endpoint, transport_name = connection.endpoint, connection.transport.name
         journal_path = (options.state_dir or settings.state_dir) / JOURNAL_NAME
-        with Journal(journal_path, connection.account, now=now) as journal:
+        # Two runs sending with one journal could both find a pair unconfirmed and both send
+        # it: the second waits for nothing, it stops (exit 3) before sending anything.
+        sending = InstanceLock(journal_path.with_name(SEND_LOCK_NAME), "run using this journal")
+        with sending, Journal(journal_path, connection.account, now=now) as journal:
             unknown = settle_leftovers(journal, connection.directory,
                                        resend_unknown=options.resend_unknown)
             wanted = prepared.to_send

@@ -183,3 +183,17 @@ def test_a_bad_id_and_a_learner_outside_the_department_fail_alone(monkeypatch, t
     # 15 learners in the call, one bad: it costs about 2*log2(15) extra calls
     assert 0 < summary["isolation_calls"] <= 8
     assert summary["api_calls"] == 1 + summary["isolation_calls"]
+
+
+def test_a_second_run_on_the_same_journal_stops_before_sending(monkeypatch, tmp_path, capsys,
+                                                              isolated_state_dir):
+    from bulk_enroll.instance_lock import InstanceLock
+    from bulk_enroll.pipeline import SEND_LOCK_NAME
+
+    path = request_file(tmp_path / "in.csv", [(ACTIVE[0].user_id, COURSES[0])])
+    with sandbox(monkeypatch) as server, \
+            InstanceLock(isolated_state_dir / SEND_LOCK_NAME, "run using this journal"):
+        assert main(["run", str(path), "--report", str(tmp_path / "r.xlsx")]) == 3
+        assert server.state.calls() == []
+    err = capsys.readouterr().err
+    assert "another bulk-enroll run using this journal is running (pid" in err
