@@ -164,10 +164,13 @@ class SandboxState:
         return next(d.department_id for d in self.directory.departments
                     if d.name == DEPT_ADMIN_DEPARTMENT)
 
-    def add_static_token(self, token: str) -> None:
-        """Accept `token` forever (a pre-issued token for demos and tests)."""
+    def add_static_token(self, token: str, *, department_id: str | None = None) -> None:
+        """Accept `token` forever (a pre-issued token for demos and tests); with
+        `department_id`, it is a department administrator's token for that department."""
         with self._lock:
             self._tokens[token] = None
+            if department_id is not None:
+                self._token_scope[token] = department_id
 
     def check_token(self, token: str | None) -> TokenStatus:
         with self._lock:

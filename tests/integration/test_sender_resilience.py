@@ -87,11 +87,11 @@ def test_an_overlapping_file_sends_only_the_new_pairs(monkeypatch, tmp_path):
 
 
 @contextmanager
-def soap_only_sandbox(monkeypatch: pytest.MonkeyPatch, faults: Faults,
-                      **env: str) -> Iterator[SandboxServer]:
+def soap_only_sandbox(monkeypatch: pytest.MonkeyPatch, faults: Faults | None = None,
+                      department_id: str | None = None, **env: str) -> Iterator[SandboxServer]:
     """An account reachable by SOAP only (a pre-issued token, no REST API to read from)."""
     with sandbox(monkeypatch, faults=faults, **env) as server:
-        server.state.add_static_token("pre-issued-token")
+        server.state.add_static_token("pre-issued-token", department_id=department_id)
         for name in ("API_URL", "CLIENT_ID", "CLIENT_SECRET"):
             monkeypatch.delenv(f"BULK_ENROLL_{name}")
         monkeypatch.setenv("BULK_ENROLL_TOKEN", "pre-issued-token")
@@ -197,3 +197,29 @@ def test_a_second_run_on_the_same_journal_stops_before_sending(monkeypatch, tmp_
         assert server.state.calls() == []
     err = capsys.readouterr().err
     assert "another bulk-enroll run using this journal is running (pid" in err
+
+
+def test_without_lookups_a_bad_id_and_an_outsider_in_one_batch_fail_alone(monkeypatch,
+                                                                           tmp_path):
+    """SOAP only (no REST API, so no lookup catches the bad ID first): the server rejects the
+    whole call, and halving finds exactly the two rows at fault, each with its own reason."""
+    department = next(d.department_id for d in DIRECTORY.departments
+                      if d.name == DEPT_ADMIN_DEPARTMENT)
+    insiders = [u.user_id for u in ACTIVE if u.department_id == department][:14]
+    outsider = next(u.user_id for u in ACTIVE if u.department_id != department)
+    unknown = sandbox_id("user", "no-such-person")
+    learners = insiders[:7] + [unknown] + insiders[7:] + [outsider]
+    path = request_file(tmp_path / "in.csv", [(lr, COURSES[0]) for lr in learners])
+    with soap_only_sandbox(monkeypatch, department_id=department) as server:
+        assert main(["run", str(path), "--report", str(tmp_path / "r.xlsx"),
+                     "--summary-json", str(tmp_path / "s.json")]) == 1
+        enrolled = {lr for lr, _ in server.state.enrollments()}
+    assert enrolled == set(insiders)
+    results = dict(zip(learners, statuses(tmp_path / "r.xlsx"), strict=True))
+    assert results[unknown] == ("failed", "Wrong parameters")
+    assert results[outsider] == ("failed", "Permission denied")
+    assert all(results[i] == ("enrolled", "") for i in insiders)
+    summary = json.loads((tmp_path / "s.json").read_text())
+    # two bad IDs among 16: each costs about 2*log2(16) = 8 extra calls at most
+    assert 0 < summary["isolation_calls"] <= 16
+    assert summary["api_calls"] == 1 + summary["isolation_calls"]
