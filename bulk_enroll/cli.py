@@ -273,7 +273,7 @@ def run(
             return connect(account, settings)
 
         result = run_job(options, settings, connection if account else None)
-    _print_result(result)
+    _print_result(result, sandbox=sandbox)
     return int(result.exit_status)
 
 
@@ -412,7 +412,8 @@ def template_command(out: Path, force: bool) -> int:
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback only)."
 )
-@click.option("--port", default=8089, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", default=8089, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")
 @click.option("--latency", default=0.0, show_default=True, help="Seconds added to each call.")
 @click.option(
     "--error-rate",
@@ -479,7 +480,11 @@ def sandbox_command(
         token_lifetime_s=token_lifetime,
         accept_unknown_learners=accept_any_learner,
     )
-    serve(host, port, state=state, faults=faults, on_ready=announce)
+    try:
+        serve(host, port, state=state, faults=faults, on_ready=announce)
+    except OSError as exc:
+        raise ConfigError(f"the sandbox cannot listen on {host}:{port}: {exc.strerror or exc}"
+                          " (is another sandbox running? try another --port)") from None
     click.echo("Sandbox stopped.")
     return int(ExitStatus.OK)
 
@@ -652,7 +657,7 @@ def _effective_environ(ctx: click.Context | None = None) -> dict[str, str]:
     return dict(obj["environ"])
 
 
-def _print_result(result: JobResult) -> None:
+def _print_result(result: JobResult, *, sandbox: bool = False) -> None:
     summary = result.summary
     counts = {k: v for k, v in status_counts(result.data.results).items() if v}
     breakdown = ", ".join(f"{count} {status}" for status, count in counts.items())
@@ -679,12 +684,23 @@ def _print_result(result: JobResult) -> None:
     if result.data.facts.dry_run:
         _print_plan(result)
     click.echo(f"Report: {result.report_path}")
-    attention = result.summary.get("needs_attention")
-    if attention and result.report_path.suffix.lower() == ".xlsx":
-        click.echo(
-            f"To retry: fix the {attention} row(s) on its 'Needs attention' sheet, save it, "
-            f"and run: bulk-enroll run {result.report_path}"
-        )
+    _print_next_step(result, sandbox=sandbox)
+
+
+def _print_next_step(result: JobResult, *, sandbox: bool) -> None:
+    """What to do with the report's Needs attention sheet, when there is something to do."""
+    counts = status_counts(result.data.results)
+    to_fix = counts[Status.INVALID.value] + counts[Status.FAILED.value]
+    to_send = counts[Status.NOT_SENT.value] + counts[Status.UNKNOWN.value]
+    if result.data.facts.dry_run or result.report_path.suffix.lower() != ".xlsx":
+        return
+    again = f"bulk-enroll run {'--sandbox ' if sandbox else ''}{result.report_path}"
+    if to_fix:
+        click.echo(f"To retry: fix the {to_fix} row(s) marked invalid or failed on its "
+                   f"'Needs attention' sheet, save it, and run: {again}")
+    elif to_send:
+        click.echo(f"{to_send} row(s) were not confirmed (see the report); when the cause is "
+                   f"dealt with, run: {again}")
 
 
 def _print_validation(result: JobResult) -> None:

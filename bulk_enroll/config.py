@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
 import stat
 from collections.abc import Mapping
@@ -130,6 +131,8 @@ def load_run_settings(environ: Mapping[str, str] | None = None) -> RunSettings:
             value = float(raw)
         except ValueError:
             raise ConfigError(f"{PREFIX}{name}={raw!r} is not a number") from None
+        if not math.isfinite(value) or value > 1e9:
+            raise ConfigError(f"{PREFIX}{name}={raw!r} is not a usable number")
         if value < minimum:
             raise ConfigError(f"{PREFIX}{name} must be at least {minimum:g}")
         return value
@@ -204,6 +207,9 @@ def _read_secret_file(path: str | None) -> str | None:
                 f"{secret_path} is readable by other users; run: chmod 600 {secret_path}"
             )
         return secret_path.read_text(encoding="utf-8").strip() or None
+    except UnicodeDecodeError:
+        raise ConfigError(f"BULK_ENROLL_CLIENT_SECRET_FILE {secret_path} is not UTF-8 text; "
+                          "save the secret as plain UTF-8") from None
     except OSError as exc:
         raise ConfigError(
             f"cannot read BULK_ENROLL_CLIENT_SECRET_FILE {secret_path}: {exc.strerror}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 import stat
 import tomllib
@@ -144,6 +145,9 @@ def load_config_file(path: Path) -> ConfigFile:
             document = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"the configuration file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"the configuration file {path} is not UTF-8 text (TOML files "
+                          "must be); save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"cannot read the configuration file {path}: {exc.strerror}") from None
     values: dict[str, str] = {}
@@ -208,7 +212,8 @@ def _as_text(value: object, kind: Kind, path: Path, where: str) -> str:
                 "list": "a list of text values (or one text value)"}.get(kind, "text in quotes")
     if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+    if (kind == "number" and isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value)):
         return str(value)
     if kind == "bool" and isinstance(value, bool):
         return "true" if value else "false"

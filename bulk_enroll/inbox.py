@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import math
 import os
 import socket
 import time
@@ -461,6 +462,8 @@ def _number(environ: Mapping[str, str], name: str, default: float, minimum: floa
         value = float(raw.rstrip("%")) / (100 if raw.endswith("%") else 1)
     except ValueError:
         raise ConfigError(f"{PREFIX}{name}={raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a usable number")
     if integer and not value.is_integer():
         raise ConfigError(f"{PREFIX}{name}={raw!r} is not a whole number")
     if value < minimum or (maximum is not None and value > maximum):

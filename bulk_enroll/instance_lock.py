@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
-from bulk_enroll.errors import SafetyStop
+from bulk_enroll.errors import ConfigError, SafetyStop
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
@@ -58,8 +58,14 @@ class InstanceLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise SafetyStop(f"cannot create the lock file {self.path}: {exc.strerror}") from None
-        if not _try_lock(fd):
+            raise ConfigError(f"cannot create the lock file {self.path}: {exc.strerror}") from None
+        try:
+            locked = _try_lock(fd)
+        except OSError as exc:  # a file system without locks (some network shares)
+            os.close(fd)
+            raise ConfigError(f"cannot lock {self.path} ({exc.strerror}): put the state folder "
+                              "on a local disk") from None
+        if not locked:
             holder = _read_holder(fd)
             os.close(fd)
             raise SafetyStop(

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 log = logging.getLogger(__name__)
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -24,6 +25,7 @@ def stop_on_signals(request_stop: Callable[[str], None]) -> Iterator[None]:
         yield
         return
     received: list[int] = []
+    previous: dict[int, Any] = {}  # whatever signal.signal returned: restored as it was
 
     def handler(signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
@@ -33,8 +35,11 @@ def stop_on_signals(request_stop: Callable[[str], None]) -> Iterator[None]:
         log.warning("%s received: finishing the calls in flight, starting no new ones "
                     "(press Ctrl-C again to abort at once)", name)
         request_stop(f"interrupted by {name}")
+        outer = previous.get(signum)
+        if callable(outer) and outer is not signal.default_int_handler:
+            outer(signum, frame)  # an enclosing stop (the inbox's) hears of it too
 
-    previous = {sig: signal.signal(sig, handler) for sig in SIGNALS}
+    previous.update({sig: signal.signal(sig, handler) for sig in SIGNALS})
     try:
         yield
     finally:

@@ -128,7 +128,12 @@ class Journal:
     # --- reading ----------------------------------------------------------------------------
 
     def confirmed(self, pairs: Iterable[Pair]) -> dict[Pair, str]:
-        """The requested pairs this account already confirmed, with when."""
+        """The requested pairs already confirmed, with when, under any account key.
+
+        Learner and course IDs are UUIDs, unique across accounts: a pair confirmed while the
+        account was reached another way (SOAP or REST, a token or client credentials) is the
+        same enrollment and must not be sent again.
+        """
         wanted = {(p.learner_id, p.course_id, settings_key(p.settings)): p for p in pairs}
         if not wanted:
             return {}
@@ -139,8 +144,7 @@ class Journal:
             self._db.executemany("INSERT INTO wanted VALUES (?, ?, ?)", wanted)
             found = self._db.execute(
                 "SELECT c.learner_id, c.course_id, c.settings, c.confirmed_at FROM confirmed c "
-                "JOIN wanted w USING (learner_id, course_id, settings) WHERE c.account = ?",
-                (self.account,),
+                "JOIN wanted w USING (learner_id, course_id, settings)",
             ).fetchall()
             self._db.execute("DELETE FROM wanted")
         return {wanted[(learner, course, key)]: at for learner, course, key, at in found}

@@ -20,7 +20,7 @@ from bulk_enroll.columns import ColumnMap, Field
 from bulk_enroll.config import RunSettings
 from bulk_enroll.conflicts import mark_conflicts
 from bulk_enroll.connect import Connection
-from bulk_enroll.errors import ApiError, AuthError, ConfigError, InputFileError
+from bulk_enroll.errors import ApiError, ConfigError, InputFileError
 from bulk_enroll.instance_lock import InstanceLock
 from bulk_enroll.interrupt import stop_on_signals
 from bulk_enroll.journal import Journal
@@ -119,7 +119,13 @@ class JobResult:
 def default_report_path(
     input_path: Path, reports_dir: Path, now: dt.datetime, report_format: ReportFormat = "xlsx"
 ) -> Path:
-    return reports_dir / f"{input_path.stem}-results-{now:%Y%m%d-%H%M%S}.{report_format}"
+    """reports/<input>-results-<time>.<format>, never an existing file (two runs in one second
+    get -2, -3...)."""
+    base = f"{input_path.stem}-results-{now:%Y%m%d-%H%M%S}"
+    candidate, number = reports_dir / f"{base}.{report_format}", 2
+    while candidate.exists():
+        candidate, number = reports_dir / f"{base}-{number}.{report_format}", number + 1
+    return candidate
 
 
 def run_job(
@@ -138,7 +144,8 @@ def run_job(
     report_path = options.report_path or default_report_path(
         options.input_path, options.reports_dir, started, options.report_format
     )
-    _check_writable(report_path)  # before sending: a report that cannot be written is a usage error
+    # Before anything is sent: a report that cannot be written is a usage error (exit 2).
+    check_output_paths(options, report_path)
     validated = read_and_validate(options)
     for file_note in validated.notes:
         log.warning("%s", file_note)
@@ -189,9 +196,9 @@ def run_job(
         # it: the second waits for nothing, it stops (exit 3) before sending anything.
         sending = InstanceLock(journal_path.with_name(SEND_LOCK_NAME), "run using this journal")
         with sending, Journal(journal_path, connection.account, now=now) as journal:
-            unknown = settle_leftovers(journal, connection.directory,
-                                       resend_unknown=options.resend_unknown)
             wanted = prepared.to_send
+            unknown = settle_leftovers(journal, connection.directory,
+                                       resend_unknown=options.resend_unknown, wanted=wanted)
             to_send, already = reconcile(wanted, journal.confirmed(wanted), unknown)
             batches = plan(to_send, settings.limits)
             stop_reason = guard(to_send, len(already) + len(prepared.already), len(batches))
@@ -270,7 +277,7 @@ def validate_job(
     report_path = options.report_path or default_report_path(
         options.input_path, options.reports_dir, started
     )
-    _check_writable(report_path)
+    check_output_paths(options, report_path)
     validated = read_and_validate(options)
     rows = mark_conflicts(requests_as_pairs(validated.rows), last_row_wins=options.last_row_wins)
     issues = [issue for row in rows for issue in row.issues]
@@ -288,6 +295,7 @@ def validate_job(
         calls=[],
         stats=SendReport().stats,
         names_looked_up=False,
+        rows_covered=rows_covered(rows, batches),
     )
     exit_status = ExitStatus.ROWS_NEED_ATTENTION if issues else ExitStatus.OK
     write_report(report_path, data)
@@ -375,7 +383,7 @@ def prepare_rows(
         return PreparedRows(rows, unique_pairs(rows), unresolved=NOT_LOOKED_UP.format(what=what))
     try:
         lookups = _lookups(refs, directory, settings) if not refs.empty else None
-    except (AuthError, ApiError) as exc:
+    except ApiError as exc:  # a refused token is a configuration error: exit 2
         stop = f"stopped before sending: could not look up learners and courses: {exc}"
         rows = resolved(None)
         return PreparedRows(rows, unique_pairs(rows), stop=stop, unresolved=stop)
@@ -385,7 +393,7 @@ def prepare_rows(
         return PreparedRows(rows, pairs)
     try:
         existing = server_enrollments(pairs, directory)
-    except (AuthError, ApiError) as exc:
+    except ApiError as exc:  # a refused token is a configuration error: exit 2
         stop = f"stopped before sending: could not list existing enrollments: {exc}"
         return PreparedRows(rows, pairs, stop=stop, unresolved=stop)
     to_send, already = split_already_enrolled(pairs, existing)
@@ -412,6 +420,26 @@ def reference_columns(columns: ColumnMap) -> dict[str, str]:
         Field.COURSE_TITLE,
     )
     return {f.value: columns.header_of(f) for f in kinds if f in columns.index}
+
+
+REPORT_SUFFIXES = {"xlsx": (".xlsx",), "csv": (".csv",)}
+
+
+def check_output_paths(options: JobOptions, report_path: Path) -> None:
+    """Refuse, before anything is read or sent, a report or summary that could not be written
+    or would destroy something: a folder, the input file itself, a wrong extension."""
+    wanted = REPORT_SUFFIXES[options.report_format]
+    if report_path.suffix.lower() not in wanted:
+        raise InputFileError(f"--report {report_path}: the report is a .{options.report_format} "
+                             f"file; give a name ending in {wanted[0]}")
+    for option, path in (("--report", report_path), ("--summary-json", options.summary_json)):
+        if path is None:
+            continue
+        if path.is_dir():
+            raise InputFileError(f"{option} {path} is a folder; give a file name in it")
+        if path.exists() and path.resolve() == options.input_path.resolve():
+            raise InputFileError(f"{option} {path} is the input file; it would be overwritten")
+        _check_writable(path)
 
 
 def _check_writable(path: Path) -> None:

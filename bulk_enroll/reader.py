@@ -76,6 +76,8 @@ def read_table(
 
     `sheet` is a sheet name or a 1-based position; `aliases` are extra header names.
     """
+    if path.is_dir():
+        raise InputFileError(f"{path} is a folder, not a file: give the spreadsheet's name")
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
     suffix = path.suffix.lower()

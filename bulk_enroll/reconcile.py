@@ -14,7 +14,7 @@ halfway through.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Collection, Mapping, Sequence, Set
 
 from bulk_enroll.journal import CallState, Journal
 from bulk_enroll.model import Pair, PairOutcome, Status
@@ -27,13 +27,15 @@ UNKNOWN_HINT = ("check in the LMS, then rerun with --resend-unknown to send it a
 
 
 def settle_leftovers(journal: Journal, settler: EnrollmentLister | None, *,
-                     resend_unknown: bool) -> dict[Pair, str]:
+                     resend_unknown: bool, wanted: Collection[Pair] = ()) -> dict[Pair, str]:
     """Settle calls of earlier runs that never got an answer; return the pairs still unknown.
 
     With a settler, the server's enrollment list decides: pairs found are confirmed, the rest
     were not applied and may be sent again. Without one, those pairs stay unknown (not resent)
-    unless `resend_unknown`.
+    unless `resend_unknown`, which releases only the pairs this run asks for (`wanted`): an
+    unknown call of another file keeps its protection.
     """
+    wanted = set(wanted)
     unknown: dict[Pair, str] = {}
     for call in journal.open_calls():
         pairs = call.batch.pairs()
@@ -48,13 +50,15 @@ def settle_leftovers(journal: Journal, settler: EnrollmentLister | None, *,
                 journal.confirm(call.call_id, found,
                                 f"settled by a later run: {len(found)}/{len(pairs)} applied")
                 continue
-        if resend_unknown:
+        released = set(pairs) & wanted if resend_unknown else set()
+        if released and len(released) == len(pairs):
             journal.finish(call.call_id, CallState.NOT_APPLIED, "resent by --resend-unknown")
             continue
         if call.state is CallState.IN_FLIGHT:
             journal.finish(call.call_id, CallState.UNKNOWN, "interrupted run; not settled")
         for pair in pairs:
-            unknown[pair] = call.started_at
+            if pair not in released:  # a released pair is sent; once confirmed, that wins
+                unknown[pair] = call.started_at
     return unknown
 
 

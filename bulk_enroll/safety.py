@@ -72,7 +72,7 @@ def _megabytes(env: Mapping[str, str], name: str, default: int) -> int:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a number of megabytes") from None
-    if value <= 0:
+    if not 0 < value < 1e9:  # also refuses nan and inf
         raise ConfigError(f"{name} must be a positive number of megabytes")
     return int(value * MB)
 

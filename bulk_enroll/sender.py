@@ -197,11 +197,21 @@ class Sender:
     # --- one batch ----------------------------------------------------------------------------
 
     def _send_top_level(self, batch: Batch) -> None:
+        """One planned batch (and its split parts); a failure of the run stops the run, but
+        every pair still gets an outcome so the report is written."""
         try:
             self._send_or_split(batch, parent_id=None)
         except AuthError as exc:
             self.stop(f"stopped: {exc}")
-            self._record(batch, _Attempt(Status.NOT_SENT, f"stopped: {exc}", 0))
+            self._record_unsettled(batch, _Attempt(Status.NOT_SENT, f"stopped: {exc}", 0))
+        except Exception as exc:  # a bug or the disk (journal) failing: stop, keep the report
+            log.exception("batch %s: unexpected error; stopping the run", batch.batch_id)
+            self.stop(f"stopped by an unexpected error: {exc}")
+            # The call may have gone out before the error: never claim it was not sent. The
+            # journal still holds it in flight, so the next run settles it.
+            self._record_unsettled(batch, _Attempt(
+                Status.UNKNOWN, f"unexpected error ({exc}); the next run will check whether "
+                "it was applied", 0))
 
     def _send_or_split(self, batch: Batch, parent_id: str | None) -> None:
         if self._stop.is_set():
@@ -297,6 +307,8 @@ class Sender:
                 raise _SafeToRetry(exc) from exc  # the server shows nothing applied
             return settled
         except ProtocolError as exc:
+            if _wrong_endpoint(exc):  # every other call would get the same answer
+                self.stop(f"stopped: {exc}")
             settled = self._settle(batch, exc, attempts) if exc.maybe_applied else None
             return settled or _Attempt(Status.FAILED, str(exc), attempts)
         self.throttle.succeeded()
@@ -377,6 +389,14 @@ class Sender:
         self._record_call(BatchOutcome(batch, attempt.status, attempt.message, attempt.attempts,
                                        duration, parent_id))
 
+    def _record_unsettled(self, batch: Batch, attempt: _Attempt) -> None:
+        """Give `attempt` to the pairs of `batch` that have no outcome yet (after a stop, the
+        parts of a split batch that were already settled keep their outcome)."""
+        with self._lock:
+            open_pairs = [p for p in batch.pairs() if p not in self._report.outcomes]
+        self._record_pairs(batch, open_pairs, attempt)
+        self._record_call(BatchOutcome(batch, attempt.status, attempt.message, attempt.attempts))
+
     def _record_pairs(self, batch: Batch, pairs: Sequence[Pair], attempt: _Attempt) -> None:
         outcome = PairOutcome(attempt.status, attempt.message, batch.batch_id, attempt.attempts,
                               self._now())
@@ -388,6 +408,12 @@ class Sender:
     def _record_call(self, outcome: BatchOutcome) -> None:
         with self._lock:
             self._report.batches.append(outcome)
+
+
+def _wrong_endpoint(error: ProtocolError) -> bool:
+    """A redirect, 404 or 405: the configured URL is not the API, for this call or any other."""
+    status = error.http_status or 0
+    return 300 <= status < 400 or status in (404, 405)
 
 
 class _BudgetSpent(stop_base):

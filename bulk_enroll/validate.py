@@ -423,7 +423,13 @@ class _SettingsCheck:
         return not values.is_blank(self.cells.get(field_))
 
     def problem(self, field_: Field, message: str, kind: str) -> None:
-        self.problems.append((self.v.label(field_), message, kind))
+        """A problem named by the file's column; one the file has no column for says so."""
+        if field_ in self.v.columns.index:
+            self.problems.append((self.v.label(field_), message, kind))
+            return
+        option = OPTION_NAMES.get(field_)
+        hint = f" (the file has no {field_.value} column: add one, or pass {option})"
+        self.problems.append((None, message + (hint if option else ""), kind))
 
     def value(self, field_: Field) -> object:
         """The cell's parsed value, else the default, else None; records a problem if bad."""

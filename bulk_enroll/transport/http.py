@@ -13,6 +13,7 @@ import math
 import socket
 import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
@@ -79,13 +80,28 @@ def redact(text: str, token: str) -> str:
     return text.replace(token, "***") if token else text
 
 
+class _Session(requests.Session):
+    """A requests session that never sends plain http:// through a proxy.
+
+    Plain http is allowed only to this machine (config.check_url); an `http_proxy` variable
+    would otherwise carry the client secret and tokens in clear text across the network.
+    HTTPS keeps honouring HTTPS_PROXY (the proxy sees only an encrypted tunnel).
+    """
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if urlsplit(url).scheme == "http":
+            settings["proxies"] = {}
+        return settings
+
+
 def make_session(user_agent: str, *, pool_maxsize: int = 10) -> requests.Session:
     """A session for the API: keep-alive, sized for the sender's worker threads.
 
     Certificate verification is left on (requests' default) and urllib3's own retries are off:
     retrying is the sender's job, because only it knows whether a resend is safe.
     """
-    session = requests.Session()
+    session = _Session()
     session.headers["User-Agent"] = user_agent
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
     session.mount("https://", adapter)

@@ -242,8 +242,11 @@ def parse_response(
         )
     if fault is not None:
         return _fault_result(*fault, status_code)
-    if not 200 <= status_code < 300:
+    if status_code in _CONTENT_REFUSED:  # about this call's content: halving can isolate it
         return CallResult(CallVerdict.REJECTED, _non_soap_status(status_code, headers), status_code)
+    if not 200 <= status_code < 300:  # a wrong URL or a proxy: every call would get the same
+        raise ProtocolError(_non_soap_status(status_code, headers), http_status=status_code,
+                            maybe_applied=False)
 
     if soap_body is None:
         problem = doc.problem or "it is not a SOAP envelope"
@@ -264,11 +267,16 @@ def parse_response(
     )
 
 
+_CONTENT_REFUSED = frozenset({400, 403, 413, 422})
+
+
 def _non_soap_status(status: int, headers: Mapping[str, str] | None) -> str:
     text = _status_text(status)
     location = header(headers, "Location")
     if 300 <= status < 400 and location:
         text += f" (the endpoint redirects to {location}; configure that URL instead)"
+    elif status in (404, 405):
+        text += " (is BULK_ENROLL_SOAP_URL the account's SOAP endpoint?)"
     return text
 
 

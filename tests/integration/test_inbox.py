@@ -541,6 +541,23 @@ def test_sigterm_during_a_send_leaves_the_file_to_resume_next_run(sandbox, inbox
     assert len(sandbox.state.calls()) == 4  # 1 before the stop, 2 resumed, 1 for later.csv
 
 
+def test_sigterm_during_the_last_call_of_a_file_starts_no_other_file(sandbox, inbox):
+    write_csv(inbox / "first.csv", rows_for(ACTIVE[:2], COURSES[1]))  # one call only
+    write_csv(inbox / "later.csv", rows_for(ACTIVE[20:22], COURSES[1]))
+    os.utime(inbox / "first.csv", (1, 1))
+    route = sandbox.app.routes[("POST", sandbox.soap_path)]
+
+    def terminate_during_the_only_call(request):  # type: ignore[no-untyped-def]
+        if not sandbox.state.calls():
+            os.kill(os.getpid(), signal.SIGTERM)
+        return route.handler(request)
+
+    sandbox.app.routes[("POST", sandbox.soap_path)] = Route(terminate_during_the_only_call, False)
+    result = inbox_run(inbox, sleep=lambda s: None)
+    assert [f.file for f in result.files] == ["first.csv"]  # its call finished, and no other
+    assert (inbox / "later.csv").exists() and result.exit_code == 1
+
+
 def test_sigterm_between_files_starts_no_other_file(sandbox, inbox):
     write_csv(inbox / "a.csv", rows_for(ACTIVE[:2], COURSES[2]))
 

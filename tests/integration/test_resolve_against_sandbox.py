@@ -282,24 +282,18 @@ def test_the_lookup_cache_saves_calls_on_the_next_run(sandbox, tmp_path, monkeyp
     assert oct((tmp_path / "cache" / "lookups.json").stat().st_mode & 0o777) == "0o600"
 
 
-def test_a_refused_token_during_lookups_stops_before_sending_with_a_report(
+def test_a_refused_token_during_lookups_is_a_configuration_error_before_sending(
     sandbox, tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setenv("BULK_ENROLL_TOKEN", "not-a-real-token")
     path, _, _ = mixed_file(tmp_path / "mixed.xlsx")
-    assert main(["run", str(path), "--report", "out.xlsx"]) == 1
+    assert main(["run", str(path), "--report", "out.xlsx"]) == 2  # exit 2: nothing sent
     out = capsys.readouterr()
     assert "Traceback" not in out.err + out.out and "not-a-real-token" not in out.err + out.out
-    rows = result_rows(tmp_path / "out.xlsx")
-    # Nothing was looked up, so only the file's own problems are invalid; the rest not sent.
-    assert {r["Status"] for r in rows} == {"not_sent", "invalid"}
-    assert sum(r["Status"] == "invalid" for r in rows) == 1  # the malformed email
-    not_sent = [r for r in rows if r["Status"] == "not_sent"]
-    assert all(r["Message"].startswith("stopped before sending: could not look up") for r in
-               not_sent)
+    assert out.err.startswith("Error: the server refused BULK_ENROLL_TOKEN")
     assert sandbox.state.calls() == [] and sandbox.state.enrollments() == {}
     # A dry run whose lookups failed cannot call the file clean either.
-    assert main(["run", "--dry-run", str(path), "--report", "dry.xlsx"]) == 1
+    assert main(["run", "--dry-run", str(path), "--report", "dry.xlsx"]) == 2
 
 
 def test_names_without_an_api_url_are_a_configuration_error(monkeypatch, tmp_path, capsys):

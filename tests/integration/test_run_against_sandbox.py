@@ -148,11 +148,10 @@ def test_a_refused_static_token_is_a_clear_message_not_a_traceback(
 ):
     monkeypatch.setenv("BULK_ENROLL_TOKEN", "not-a-real-token")
     path, _, _ = cohort_file(tmp_path / "cohorts.xlsx")
-    assert main(["run", str(path), "--report", "out.xlsx"]) == 1
+    assert main(["run", str(path), "--report", "out.xlsx"]) == 2  # configuration: nothing sent
     out = capsys.readouterr()
     assert "Traceback" not in out.err + out.out and "not-a-real-token" not in out.err + out.out
-    rows = result_rows(tmp_path / "out.xlsx")
-    assert {r["Status"] for r in rows} == {"not_sent", "invalid", "duplicate"}
+    assert "the server refused BULK_ENROLL_TOKEN" in out.err
     assert sandbox.state.enrollments() == {}
 
 

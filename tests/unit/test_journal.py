@@ -22,7 +22,7 @@ def test_settings_round_trip_through_the_journal_key():
         assert settings_from_key(settings_key(settings)) == settings
 
 
-def test_confirmed_pairs_are_remembered_per_account_and_settings(tmp_path):
+def test_confirmed_pairs_are_remembered_per_settings_whatever_the_account_key(tmp_path):
     path = tmp_path / "j.sqlite3"
     with Journal(path, "acct-A") as journal:
         call = journal.begin(BATCH, "run-1")
@@ -32,8 +32,10 @@ def test_confirmed_pairs_are_remembered_per_account_and_settings(tmp_path):
                                    Pair("l3", "c1", DATED)])
         assert list(found) == [Pair("l1", "c1", DATED)]  # other settings: not the same request
         assert journal.open_calls() == []
-    with Journal(path, "acct-B") as journal:
-        assert journal.confirmed(BATCH.pairs()) == {}
+    # The same account reached another way (REST instead of SOAP, a token instead of client
+    # credentials) has another key: the pair is still the same enrollment (IDs are UUIDs).
+    with Journal(path, "acct-A-over-REST") as journal:
+        assert list(journal.confirmed([Pair("l1", "c1", DATED)])) == [Pair("l1", "c1", DATED)]
 
 
 def test_a_call_left_in_flight_by_a_crash_is_found_by_the_next_run(tmp_path):
@@ -73,3 +75,16 @@ def test_a_journal_from_a_newer_version_is_refused(tmp_path):
     db.close()
     with pytest.raises(ConfigError, match="newer bulk-enroll"):
         Journal(path, "acct")
+
+
+def test_resend_unknown_releases_only_the_pairs_this_run_asks_for(tmp_path):
+    from bulk_enroll.reconcile import settle_leftovers
+
+    other = Batch("b-other", DATED, ("l9",), ("c9",))
+    with Journal(tmp_path / "j.sqlite3", "acct") as journal:
+        journal.finish(journal.begin(BATCH, "run-1"), CallState.UNKNOWN, "answer lost")
+        journal.finish(journal.begin(other, "run-1"), CallState.UNKNOWN, "answer lost")
+        unknown = settle_leftovers(journal, None, resend_unknown=True, wanted=BATCH.pairs())
+        assert set(unknown) == set(other.pairs())  # another file's lost call stays protected
+        # and a later run without the flag still holds that other call back
+        assert set(settle_leftovers(journal, None, resend_unknown=False)) == set(other.pairs())

@@ -242,3 +242,41 @@ def test_an_unreadable_answer_is_unknown_and_not_split():
     report = make_sender(transport).send([batch(8)])
     assert {o.status for o in report.outcomes.values()} == {Status.UNKNOWN}
     assert len(transport.calls) == 1 and report.stats.isolation_calls == 0
+
+
+def test_a_refused_token_in_the_middle_of_a_split_keeps_the_halves_already_enrolled():
+    def decide(b, t, n):
+        if n == 1:
+            return CallResult(CallVerdict.REJECTED, "Wrong parameters")
+        if b.batch_id == "b-1.1":
+            return OK
+        return CallResult(CallVerdict.AUTH, "Invalid token")
+
+    sender = Sender(ScriptedTransport(decide), StaticToken("tok"), concurrency=1,
+                    sleep=lambda s: None)
+    report = sender.send([batch(4)])
+    status = {p.learner_id: o.status for p, o in report.outcomes.items()}
+    assert status == {"l0": Status.ENROLLED, "l1": Status.ENROLLED,
+                      "l2": Status.NOT_SENT, "l3": Status.NOT_SENT}
+
+
+def test_an_unexpected_error_stops_the_run_but_every_pair_gets_an_outcome():
+    class BrokenJournal:
+        def begin(self, b, run_id):
+            return 1
+
+        def confirm(self, call_id, pairs, message=""):
+            raise OSError("database or disk is full")
+
+        def finish(self, call_id, state, message=""):
+            pass
+
+    transport = ScriptedTransport(lambda b, t, n: OK)
+    sender = Sender(transport, StaticToken("tok"), concurrency=1, sleep=lambda s: None,
+                    journal=BrokenJournal())
+    first, second = Batch("b-1", S, ("a",), ("c0",)), Batch("b-2", S, ("b",), ("c0",))
+    report = sender.send([first, second])
+    assert len(transport.calls) == 1  # the run stopped after the first failure
+    statuses = {p.learner_id: o.status for p, o in report.outcomes.items()}
+    assert statuses == {"a": Status.UNKNOWN, "b": Status.NOT_SENT}
+    assert "database or disk is full" in (report.stopped_reason or "")

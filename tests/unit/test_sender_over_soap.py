@@ -101,3 +101,15 @@ def test_attempts_are_bounded(requests_mock):
     assert requests_mock.call_count == 4
     [outcome] = report.outcomes.values()
     assert outcome.status is Status.NOT_SENT and "no answer after 4 attempt(s)" in outcome.message
+
+
+def test_a_wrong_endpoint_fails_once_and_stops_the_run_without_splitting(requests_mock):
+    requests_mock.post(URL, status_code=404, text="<html>Not Found</html>")
+    big = Batch("b-1", DueSettings(DueDateType.UNLIMITED), tuple(f"l{i}" for i in range(8)),
+                ("c1",))
+    other = Batch("b-2", DueSettings(DueDateType.UNLIMITED), ("l9",), ("c2",))
+    report = sender([]).send([big, other])
+    assert requests_mock.call_count == 1  # no halving, and the next batch is not tried
+    statuses = {o.status for o in report.outcomes.values()}
+    assert statuses == {Status.FAILED, Status.NOT_SENT}
+    assert "SOAP endpoint" in (report.stopped_reason or "")

@@ -253,23 +253,33 @@ def test_408_is_transient_and_not_applied():
 
 @pytest.mark.parametrize(
     ("status", "message"),
-    [
-        (400, "HTTP 400: Bad Request"),
-        (403, "HTTP 403: Forbidden"),
-        (404, "HTTP 404: Not Found"),
-        (499, "HTTP 499: unexpected status"),
-    ],
+    [(400, "HTTP 400: Bad Request"), (403, "HTTP 403: Forbidden")],
 )
-def test_other_non_2xx_without_fault_is_rejected_with_status(status, message):
+def test_a_refusal_of_the_content_without_fault_is_rejected_with_status(status, message):
+    # Rejected: the sender halves the call to find the rows at fault.
     assert parse_response(status, HTML_503, {}) == CallResult(CallVerdict.REJECTED, message, status)
 
 
-def test_redirect_is_rejected_and_names_the_target():
-    result = parse_response(301, b"", {"Location": "https://elsewhere.test/soap"})
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (404, "HTTP 404: Not Found (is BULK_ENROLL_SOAP_URL the account's SOAP endpoint?)"),
+        (499, "HTTP 499: unexpected status"),
+    ],
+)
+def test_an_answer_that_is_not_the_api_is_a_protocol_error_not_a_rejection(status, message):
+    # Not rejected: halving would only repeat the same answer for every half.
+    with pytest.raises(ProtocolError) as info:
+        parse_response(status, HTML_503, {})
+    assert str(info.value) == message and info.value.maybe_applied is False
 
-    assert result.verdict is CallVerdict.REJECTED
-    assert result.message.startswith("HTTP 301: Moved Permanently")
-    assert "https://elsewhere.test/soap" in result.message
+
+def test_redirect_is_a_protocol_error_naming_the_target():
+    with pytest.raises(ProtocolError) as info:
+        parse_response(301, b"", {"Location": "https://elsewhere.test/soap"})
+
+    assert str(info.value).startswith("HTTP 301: Moved Permanently")
+    assert "https://elsewhere.test/soap" in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -515,9 +525,8 @@ def test_enroll_does_not_follow_redirects(mock, transport):
     mock.register_uri("POST", URL, status_code=307, headers={"Location": "https://evil.test/x"})
     mock.register_uri("POST", "https://evil.test/x", content=success("true"))
 
-    result = transport.enroll(BATCH, TOKEN)
-
-    assert result.verdict is CallVerdict.REJECTED
+    with pytest.raises(ProtocolError):
+        transport.enroll(BATCH, TOKEN)
     assert mock.call_count == 1
 
 
@@ -665,3 +674,15 @@ def test_real_tls_handshake_failure_is_not_applied():
         error = _enroll_against(port, scheme="https")
 
     assert error.maybe_applied is False
+
+
+def test_plain_http_to_this_machine_never_goes_through_a_proxy(monkeypatch):
+    monkeypatch.setenv("http_proxy", "http://proxy.example:3128")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    session = make_session("t")
+    plain = session.merge_environment_settings("http://localhost:8089/soap", {}, None, None, None)
+    tls = session.merge_environment_settings("https://api.example/soap", {}, None, None, None)
+    assert plain["proxies"] == {}
+    assert tls["proxies"].get("https") == "http://proxy.example:3128"  # HTTPS keeps its proxy
