@@ -34,7 +34,7 @@ from bulk_enroll import logs
 from bulk_enroll.archive import dated_folder, free_name, move_into
 from bulk_enroll.config import PREFIX, InputSettings, RunSettings, load_input_settings
 from bulk_enroll.connect import Connection
-from bulk_enroll.errors import AuthError, ConfigError, InputFileError
+from bulk_enroll.errors import AuthError, ConfigError, InputFileError, SafetyStop
 from bulk_enroll.import_limits import (
     DEFAULT_MAX_INVALID_SHARE,
     DEFAULT_MAX_NEW_PER_FILE,
@@ -279,6 +279,10 @@ def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], C
             # The account or the configuration is wrong: no later file would do better.
             result.error = str(exc)
             log.error("inbox stopped: %s", exc)
+        except SafetyStop as exc:  # another run (a manual one) is sending with this journal
+            result.error = f"{exc}; the remaining files stay for the next run"
+            result.error_exit = int(ExitStatus.SAFETY_STOP)
+            log.error("inbox stopped: %s", result.error)
         finally:
             processor.close()
         result.finished = now()

@@ -95,10 +95,11 @@ class LogProgress:
     def line(self, now: float) -> str:
         elapsed = max(now - self._started, 1e-9)
         rate = self.done / elapsed
-        eta = (self.total - self.done) / rate if rate else float("nan")
+        # Nothing settled yet (or a zero rate): no honest ETA, so say so instead of "nan".
+        eta = f"{(self.total - self.done) / rate:.0f} s" if rate > 0 else "-"
         return (f"progress: {self.done}/{self.total} pairs settled, {self.calls} calls "
                 f"({self.retries} retries), {self.errors} not enrolled, {rate:.0f} pairs/s, "
-                f"ETA {eta:.0f} s")
+                f"ETA {eta}")
 
 
 def make_progress(stream: IO[str] | None = None) -> BarProgress | LogProgress:

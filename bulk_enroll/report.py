@@ -27,7 +27,7 @@ from bulk_enroll import __version__
 from bulk_enroll.model import Batch, BatchOutcome, InputRow, RowResult, SendStats, Status
 from bulk_enroll.report_cells import FORMULA_PREFIXES, CellMaker
 from bulk_enroll.report_columns import NEEDS_ATTENTION
-from bulk_enroll.report_sheets import write_workbook_sheets
+from bulk_enroll.report_sheets import next_step_lines, write_workbook_sheets
 from bulk_enroll.results import SETTLED_WELL, status_counts
 
 ReportFormat = Literal["xlsx", "csv"]
@@ -135,6 +135,10 @@ def summary_dict(data: ReportData, report_path: Path | None, exit_code: int) -> 
         "report": str(report_path) if report_path else None,
         "exit_code": exit_code,
         "verdict": data.verdict(),
+        "next_step": " ".join(
+            line for line in next_step_lines(data, report_path.name if report_path else "REPORT")
+            if line
+        ),
     }
 
 

@@ -143,9 +143,19 @@ def result_columns(data: ReportData) -> list[Column[ResultLine]]:
 
 
 def reason(line: ResultLine) -> str:
-    """What the person has to know to fix a row: its status and the message."""
+    """What the person has to know to fix a row: its status and the message (the message alone
+    when it already starts with the status, as "not sent: ..." does for not_sent)."""
     result = line.result
-    return f"{result.status.value}: {result.message}" if result.message else result.status.value
+    status, message = result.status.value, result.message
+    if not message:
+        return status
+    return message if _starts_with_status(message, status) else f"{status}: {message}"
+
+
+def _starts_with_status(message: str, status: str) -> bool:
+    """True for "Not sent: x" and not_sent: case and "_" against " " do not matter."""
+    text, head = message.casefold().replace("_", " "), status.casefold().replace("_", " ")
+    return text.startswith(head) and (len(text) == len(head) or not text[len(head)].isalnum())
 
 
 def attention_columns(data: ReportData) -> list[Column[ResultLine]]:

@@ -3,13 +3,16 @@
 UTF-8 with a byte order mark, so Excel opens accents and non-Latin names correctly on a
 double click. Text that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`,
 tab or CR) gets a leading single quote, as OWASP advises for CSV injection: the cell then
-shows as text, and a program reading the file sees the quote and can strip it.
+shows as text, and a program reading the file sees the quote and can strip it. Text that is
+exactly a plain decimal number (`-5`, `+1.5`, `-2e3`; values from a CSV input are always text)
+is a number to a spreadsheet, not a formula, and is written as it is.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +24,15 @@ from bulk_enroll.report_columns import Kind, result_columns, result_lines
 if TYPE_CHECKING:
     from bulk_enroll.report import ReportData
 
+# A plain decimal number written as text: optional sign, digits, optional decimal part and
+# exponent. ASCII digits only, no spaces: anything else starting with a formula prefix is guarded.
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def needs_formula_guard(text: str) -> bool:
+    """True when a spreadsheet could run `text` as a formula (a plain number it would not)."""
+    return text.startswith(FORMULA_PREFIXES) and PLAIN_NUMBER.fullmatch(text) is None
+
 
 def csv_text(value: object) -> str:
     """One value as CSV text: ISO dates, whole numbers without '.0', formula text defused."""
@@ -28,7 +40,7 @@ def csv_text(value: object) -> str:
         return ""
     if isinstance(value, str):  # StrEnum statuses included
         text = str(value.value) if isinstance(value, Status) else value
-        return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+        return "'" + text if needs_formula_guard(text) else text
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ") if has_time(value) else value.date().isoformat()
     if isinstance(value, dt.date | dt.time):

@@ -32,6 +32,7 @@ from bulk_enroll.report_cells import (
     stream_prepared_cells,
 )
 from bulk_enroll.report_columns import (
+    NEEDS_ATTENTION,
     Column,
     Kind,
     attention_columns,
@@ -69,7 +70,7 @@ def write_workbook_sheets(workbook: Workbook, data: ReportData, report_name: str
     """Add the four sheets to a write-only workbook, Summary first."""
     lines = result_lines(data)
     attention = attention_lines(lines)
-    _write_summary(workbook.create_sheet("Summary"), data, report_name, len(attention))
+    _write_summary(workbook.create_sheet("Summary"), data, report_name)
     _write_table(
         workbook.create_sheet(NEEDS_ATTENTION_SHEET),
         attention_columns(data),
@@ -124,9 +125,7 @@ def _cell_writer(maker: CellMaker, kind: Kind) -> Callable[[object], object]:
     return maker.value
 
 
-def _write_summary(
-    sheet: WriteOnlyWorksheet, data: ReportData, report_name: str, attention: int
-) -> None:
+def _write_summary(sheet: WriteOnlyWorksheet, data: ReportData, report_name: str) -> None:
     """Verdict, what to do next, counts by status with a chart, and the run's facts."""
     for letter, width in SUMMARY_WIDTHS.items():
         sheet.column_dimensions[letter].width = width
@@ -135,23 +134,7 @@ def _write_summary(
     note = maker.style("note", italic=True, colour="595959")
     total_note = maker.style("total-note", italic=True, colour="595959", indent=1)
     sheet.append([maker.styled(data.verdict(), maker.style("verdict", bold=True, size=14))])
-    invalid = status_counts(data.results)[Status.INVALID.value]
-    if data.facts.dry_run and attention:
-        fix = f"fix the {invalid:,} invalid row(s) there and " if invalid else ""
-        next_steps = [
-            f"Next: the '{NEEDS_ATTENTION_SHEET}' sheet holds the {attention:,} unsent row(s), "
-            "with the reason in its last column;",
-            f"{fix}save, then send them by running this workbook: bulk-enroll run {report_name}",
-        ]
-    elif attention:
-        next_steps = [
-            f"Next: fix the {attention:,} row(s) on the '{NEEDS_ATTENTION_SHEET}' sheet "
-            "(the reason is in its last column),",
-            f"then save and run this workbook again: bulk-enroll run {report_name}",
-        ]
-    else:
-        next_steps = ["Nothing to fix: every row settled well.", ""]
-    for line in next_steps:
+    for line in next_step_lines(data, report_name):
         sheet.append([maker.styled(line, note) if line else None])
     sheet.append([])
 
@@ -204,6 +187,39 @@ def _write_summary(
         style = time_style if isinstance(value, dt.datetime) else value_style
         cell = maker.styled(value, style) if value not in (None, "") else None
         sheet.append([maker.styled(name, bold), cell])
+
+
+def next_step_lines(data: ReportData, report_name: str) -> list[str]:
+    """What the person should do next, in two lines (the second may be empty): it depends on
+    why rows need attention (rows to fix, a dry run, or a run that was stopped)."""
+    counts = status_counts(data.results)
+    attention = sum(counts[s.value] for s in NEEDS_ATTENTION)
+    invalid, not_sent = counts[Status.INVALID.value], counts[Status.NOT_SENT.value]
+    to_fix = sum(counts[s.value] for s in NEEDS_ATTENTION if s is not Status.NOT_SENT)
+    note = (data.facts.note or "").strip().rstrip(".")
+    if data.facts.dry_run and attention:
+        fix = f"fix the {invalid:,} invalid row(s) there and " if invalid else ""
+        return [
+            f"Next: the '{NEEDS_ATTENTION_SHEET}' sheet holds the {attention:,} unsent row(s), "
+            "with the reason in its last column;",
+            f"{fix}save, then send them by running this workbook: bulk-enroll run {report_name}",
+        ]
+    if not_sent and not to_fix and note:
+        # Valid rows held back by a stop (a safety limit, a failed lookup, an interruption):
+        # there is nothing to fix in them, the file has to be looked at and run again.
+        head = "Nothing was sent" if not data.calls else f"{not_sent:,} row(s) were not sent"
+        return [
+            f"{head}: {note}.",
+            "Look at the file, then run again (with --force if a safety limit stopped it); "
+            "its rows need no fixing.",
+        ]
+    if attention:
+        return [
+            f"Next: fix the {attention:,} row(s) on the '{NEEDS_ATTENTION_SHEET}' sheet "
+            "(the reason is in its last column),",
+            f"then save and run this workbook again: bulk-enroll run {report_name}",
+        ]
+    return ["Nothing to fix: every row settled well.", ""]
 
 
 def _add_status_chart(sheet: WriteOnlyWorksheet, first_row: int, anchor: str) -> None:

@@ -2,8 +2,9 @@
 
 The first sheet ("Enrollments") has the canonical headers; identifier columns are formatted as
 text (so Excel keeps leading zeros and long numbers), date columns as dates, and dropdowns
-guard the due date type and the lock flag. A second sheet explains every column with examples
-(kept off the data sheet so an example is never enrolled by mistake).
+guard the due date type and the lock flag. The due period only gets a hint that never blocks,
+since "10 days" or "2 weeks" are as good as a number of hours. A second sheet explains every
+column with examples (kept off the data sheet so an example is never enrolled by mistake).
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ COLUMNS: tuple[tuple[str, int, str, str, str], ...] = (
     ),
 )
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+DUE_PERIOD_HINT = "Hours, or e.g. 10 days, 2 weeks, 36h"
 
 
 def write_template(path: Path) -> Path:
@@ -140,10 +142,18 @@ def _add_validations(sheet) -> None:  # type: ignore[no-untyped-def]
             "true or false",
         ),
         (
-            DataValidation(type="whole", operator="greaterThan", formula1="0", allow_blank=True),
+            # Only a hint: "10 days", "2 weeks" or "36h" are valid too, so Excel must not refuse
+            # them ("information" shows the message with OK to keep the value).
+            DataValidation(
+                type="whole",
+                operator="greaterThan",
+                formula1="0",
+                allow_blank=True,
+                errorStyle="information",
+            ),
             "due_period",
             "Due period",
-            "A whole number of hours, above 0",
+            DUE_PERIOD_HINT,
         ),
         (
             DataValidation(type="date", operator="greaterThan", formula1="1", allow_blank=True),

@@ -172,6 +172,9 @@ def test_the_same_file_through_soap_and_rest_enrolls_the_same(monkeypatch, tmp_p
     for transport in ("soap", "rest"):
         with SandboxServer().start() as server:
             env(monkeypatch, server, transport)
+            # Two sandboxes share their seeded IDs; real accounts never share UUIDs, so the
+            # journal takes a pair confirmed anywhere as done: give each sandbox its own.
+            monkeypatch.setenv("BULK_ENROLL_STATE_DIR", str(tmp_path / f"state-{transport}"))
             report = f"{transport}.xlsx"
             assert main(["run", str(path), "--report", report]) == 1
             enrolled = enrolled_on_server(server)

@@ -39,6 +39,7 @@ from bulk_enroll.report import (
     write_summary_json,
 )
 from bulk_enroll.report_cells import STATUS_COLOURS
+from bulk_enroll.report_columns import ResultLine, reason
 from bulk_enroll.report_feedback import REASON_HEADER
 
 T0 = dt.datetime(2027, 1, 5, 9, 0, 0)
@@ -449,3 +450,80 @@ def test_json_summary_has_the_promised_keys(tmp_path):
     assert loaded["status_counts"]["duplicate"] == 1
     assert set(loaded["status_counts"]) == {s.value for s in Status}
     assert loaded["input_sha256"] == "ab" * 32
+
+
+STOP = "safety limit: 12,000 new enrollments in this file, more than 10,000"
+
+
+def stopped_facts(note=STOP, *, dry_run=False):
+    return RunFacts("in.csv", None, T0, T0, dry_run, note=note)
+
+
+def summary_of(tmp_path, report):
+    return sheet_rows(openpyxl.load_workbook(write_report(tmp_path / "r.xlsx", report))["Summary"])
+
+
+def test_a_run_stopped_by_a_safety_limit_says_look_and_force_not_fix(tmp_path):
+    message = f"not sent: {STOP}"
+    report = data(
+        [("a", "Ann"), ("b", "Bob")],
+        [RowResult(Status.NOT_SENT, message), RowResult(Status.NOT_SENT, message)],
+        facts=stopped_facts(),
+    )
+    book = openpyxl.load_workbook(write_report(tmp_path / "r.xlsx", report))
+    summary = sheet_rows(book["Summary"])
+    assert summary[1][0] == f"Nothing was sent: {STOP}."
+    assert "--force" in summary[2][0] and "Look at the file" in summary[2][0]
+    assert not any("fix the" in str(row[0]) for row in summary[:3])
+    reasons = [row[-1] for row in sheet_rows(book["Needs attention"])[1:]]
+    assert reasons == [message, message]  # not "not_sent: not sent: ..."
+    next_step = summary_dict(report, tmp_path / "r.xlsx", 3)["next_step"]
+    assert next_step.startswith(f"Nothing was sent: {STOP}.") and "--force" in next_step
+
+
+def test_a_run_cut_short_after_some_calls_counts_the_rows_left(tmp_path):
+    report = data(
+        [("a", "Ann"), ("b", "Bob")],
+        [RowResult(Status.ENROLLED, "", ("b-1",), 1, T0), RowResult(Status.NOT_SENT, "not sent")],
+        facts=stopped_facts("interrupted: the rest was not sent"),
+        calls=[BatchOutcome(Batch("b-1", SETTINGS, ("l1",), ("c1",)), Status.ENROLLED)],
+    )
+    summary = summary_of(tmp_path, report)
+    assert summary[1][0] == "1 row(s) were not sent: interrupted: the rest was not sent."
+
+
+def test_rows_to_fix_still_say_fix_even_when_the_run_was_stopped(tmp_path):
+    report = data(
+        [("a", "Ann"), ("x", "Bob")],
+        [RowResult(Status.NOT_SENT, "not sent: safety limit: 50% invalid"),
+         RowResult(Status.INVALID, "learner_id: bad")],
+        facts=stopped_facts("safety limit: 50% invalid"),
+    )  # fmt: skip
+    summary = summary_of(tmp_path, report)
+    assert summary[1][0].startswith("Next: fix the 2 row(s)")
+
+
+def test_a_dry_run_keeps_its_own_next_step(tmp_path):
+    report = data(
+        [("a", "b")],
+        [RowResult(Status.NOT_SENT, "dry run: would be sent in batch b-1")],
+        facts=stopped_facts("dry run: nothing was sent", dry_run=True),
+    )
+    summary = summary_of(tmp_path, report)
+    assert summary[1][0].startswith("Next: the 'Needs attention' sheet holds the 1 unsent row(s)")
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "expected"),
+    [
+        (Status.NOT_SENT, "not sent: safety limit", "not sent: safety limit"),
+        (Status.NOT_SENT, "Not_Sent: dry run", "Not_Sent: dry run"),
+        (Status.FAILED, "Failed: Permission denied", "Failed: Permission denied"),
+        (Status.FAILED, "Permission denied", "failed: Permission denied"),
+        (Status.NOT_SENT, "not sentinel", "not_sent: not sentinel"),
+        (Status.UNKNOWN, "", "unknown"),
+    ],
+)
+def test_the_reason_does_not_repeat_the_status(status, message, expected):
+    line = ResultLine(InputRow(SourceRef("in.csv", 2), ("a",)), RowResult(status, message))
+    assert reason(line) == expected

@@ -77,9 +77,37 @@ def test_csv_has_the_results_columns_and_rows(tmp_path):
     ]
 
 
-@pytest.mark.parametrize("text", ["=cmd", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+@pytest.mark.parametrize(
+    "text",
+    ["=cmd", "+1+2", "-1+2", "-A1", "@SUM(A1)", "\tx", "\rx", "\t5", "-", "-.", "-1e", "- 1",
+     "-1 ", "-1\n", "+1,5", "-\u0665", "-2e3-cmd|' /C calc'!A0"],
+)
 def test_formula_text_gets_a_leading_quote(text):
     assert csv_text(text) == "'" + text
+
+
+@pytest.mark.parametrize(
+    "text", ["-5", "-1.5", "+1", "+0.25", "-.5", "5.", "-1e5", "-2.5E-3", "+7e+2", "0012"]
+)
+def test_plain_number_text_is_not_prefixed(text):
+    # Values from a CSV input are text: a negative number is still a number, not a formula.
+    assert csv_text(text) == text
+
+
+def test_negative_numbers_from_a_csv_input_reach_the_csv_report_as_numbers(tmp_path):
+    headers = ("learner_id", "Balance", "Note")
+    rows = [InputRow(SourceRef("in.csv", 2), ("-5", "-1.5", "-5+1"))]
+    data = ReportData(
+        RunFacts("in.csv", None, T0, T0, False),
+        headers,
+        rows,
+        [RowResult(Status.ENROLLED, "", ("b-1",), 1, T0)],
+        [],
+        [],
+        SendStats(),
+    )
+    path = write_report(tmp_path / "r.csv", data, report_format="csv")
+    assert read_back(path)[1][:3] == ["-5", "-1.5", "'-5+1"]
 
 
 def test_plain_text_and_numbers_are_untouched():
