@@ -11,12 +11,10 @@ from bulk_enroll.lookups import (
     gather_references,
 )
 from bulk_enroll.model import (
-    CourseKey,
     CourseRef,
     DueDateType,
     DueSettings,
     InputRow,
-    LearnerKey,
     LearnerRef,
     Pair,
     Request,
@@ -24,6 +22,7 @@ from bulk_enroll.model import (
     SourceRef,
 )
 from bulk_enroll.resolve import is_unresolved, needs_lookup, resolve_rows
+from tests.inputs import by_email, by_id, by_login, course_id, titled
 from tests.support import make_id
 
 S = DueSettings(DueDateType.UNLIMITED)
@@ -67,26 +66,6 @@ def row(learner: LearnerRef, course: CourseRef, number: int = 2) -> InputRow:
     return InputRow(SourceRef("f.xlsx", number), (), requests=(Request(learner, course, S),))
 
 
-def email(value: str) -> LearnerRef:
-    return LearnerRef(LearnerKey.EMAIL, value)
-
-
-def login(value: str) -> LearnerRef:
-    return LearnerRef(LearnerKey.LOGIN, value)
-
-
-def learner_id(value: str) -> LearnerRef:
-    return LearnerRef(LearnerKey.ID, value)
-
-
-def title(value: str) -> CourseRef:
-    return CourseRef(CourseKey.TITLE, value)
-
-
-def course_id(value: str) -> CourseRef:
-    return CourseRef(CourseKey.ID, value)
-
-
 def resolve_one(learner: LearnerRef, course: CourseRef) -> InputRow:
     return resolve_rows([row(learner, course)], LOOKUPS, COLUMNS)[0]
 
@@ -96,57 +75,57 @@ def issues(learner: LearnerRef, course: CourseRef) -> list[tuple[str | None, str
 
 
 def test_email_login_and_title_resolve_to_ids_ignoring_case_and_spaces():
-    resolved = resolve_one(email("anna.kowalski@example.com"), title("  fire SAFETY "))
+    resolved = resolve_one(by_email("anna.kowalski@example.com"), titled("  fire SAFETY "))
     assert resolved.pairs == (Pair(ANNA.user_id, FIRE.content_id, S),)
     assert not resolved.issues
-    assert resolve_one(login("bsmith"), course_id(GDPR.content_id)).pairs == (
+    assert resolve_one(by_login("bsmith"), course_id(GDPR.content_id)).pairs == (
         Pair(BEN.user_id, GDPR.content_id, S),
     )
 
 
 def test_ids_are_checked_against_the_account():
-    assert resolve_one(learner_id(ANNA.user_id), course_id(FIRE.content_id)).pairs == (
+    assert resolve_one(by_id(ANNA.user_id), course_id(FIRE.content_id)).pairs == (
         Pair(ANNA.user_id, FIRE.content_id, S),
     )
     typo = make_id("typo")
-    assert issues(learner_id(typo), course_id(typo)) == [
+    assert issues(by_id(typo), course_id(typo)) == [
         ("Learner ID", f"no user with ID '{typo}'"),
         ("Course ID", f"no course with ID '{typo}'"),
     ]
 
 
 def test_unknown_people_are_invalid_with_the_value_they_gave():
-    assert issues(email("nobody@example.com"), title("Fire Safety")) == [
+    assert issues(by_email("nobody@example.com"), titled("Fire Safety")) == [
         ("E-mail", "no user with email 'nobody@example.com'")
     ]
-    assert issues(login("ghost"), title("Fire Safety")) == [
+    assert issues(by_login("ghost"), titled("Fire Safety")) == [
         ("Login", "no user with login 'ghost'")
     ]
 
 
 def test_inactive_and_terminated_users_cannot_be_enrolled_and_say_why():
-    [(column, message)] = issues(email("gone@example.com"), title("Fire Safety"))
+    [(column, message)] = issues(by_email("gone@example.com"), titled("Fire Safety"))
     assert column == "E-mail"
     assert message == (
         f"the user with email 'gone@example.com' ({GONE.user_id}) is inactive "
         "(deactivated in the LMS) and cannot be enrolled"
     )
-    [(_, message)] = issues(email("left@example.com"), title("Fire Safety"))
+    [(_, message)] = issues(by_email("left@example.com"), titled("Fire Safety"))
     assert "has left the company (employment ended in the LMS)" in message
-    [(_, message)] = issues(email("odd@example.com"), title("Fire Safety"))
+    [(_, message)] = issues(by_email("odd@example.com"), titled("Fire Safety"))
     assert "has status 7 in the LMS, not active" in message
-    [(column, message)] = issues(learner_id(GONE.user_id), title("Fire Safety"))
+    [(column, message)] = issues(by_id(GONE.user_id), titled("Fire Safety"))
     assert (column, message) == (
         "Learner ID",
         f"the user with ID '{GONE.user_id}' is inactive (deactivated in the LMS) "
         "and cannot be enrolled",
     )
     # An existing ID whose status is unknown (not listed) is left to the server.
-    assert resolve_one(learner_id(BEN.user_id), title("Fire Safety")).pairs
+    assert resolve_one(by_id(BEN.user_id), titled("Fire Safety")).pairs
 
 
 def test_ambiguous_email_lists_the_candidates():
-    [(_, message)] = issues(email("twin@example.com"), title("Fire Safety"))
+    [(_, message)] = issues(by_email("twin@example.com"), titled("Fire Safety"))
     assert message == (
         f"2 users have email 'twin@example.com' ({TWIN1.user_id}, {TWIN2.user_id}); "
         "use learner_id"
@@ -154,14 +133,14 @@ def test_ambiguous_email_lists_the_candidates():
 
 
 def test_login_prefers_the_exact_case_when_two_differ_only_in_case():
-    assert resolve_one(login("JDoe"), title("Fire Safety")).pairs[0].learner_id == JDOE.user_id
-    assert resolve_one(login("jdoe"), title("Fire Safety")).pairs[0].learner_id == JDOE2.user_id
-    [(_, message)] = issues(login("JDOE"), title("Fire Safety"))
+    assert resolve_one(by_login("JDoe"), titled("Fire Safety")).pairs[0].learner_id == JDOE.user_id
+    assert resolve_one(by_login("jdoe"), titled("Fire Safety")).pairs[0].learner_id == JDOE2.user_id
+    [(_, message)] = issues(by_login("JDOE"), titled("Fire Safety"))
     assert message.startswith("2 users have login 'JDOE'")
 
 
 def test_duplicate_titles_list_the_candidate_ids():
-    [(column, message)] = issues(email("anna.kowalski@example.com"), title("product knowledge"))
+    [(column, message)] = issues(by_email("anna.kowalski@example.com"), titled("product knowledge"))
     assert column == "Course"
     assert message == (
         f"2 courses are titled 'product knowledge' ({OLD.content_id}, {NEW.content_id}); "
@@ -170,14 +149,14 @@ def test_duplicate_titles_list_the_candidate_ids():
 
 
 def test_unknown_title_suggests_the_closest_titles():
-    [(_, message)] = issues(email("anna.kowalski@example.com"), title("Fire Safty"))
+    [(_, message)] = issues(by_email("anna.kowalski@example.com"), titled("Fire Safty"))
     assert message == "no course titled 'Fire Safty'; did you mean 'Fire Safety'?"
-    [(_, message)] = issues(email("anna.kowalski@example.com"), title("Quantum Knitting"))
+    [(_, message)] = issues(by_email("anna.kowalski@example.com"), titled("Quantum Knitting"))
     assert message == "no course titled 'Quantum Knitting'"
 
 
 def test_problems_of_learner_and_course_are_all_reported_and_the_row_asks_for_nothing():
-    resolved = resolve_one(email("nobody@example.com"), title("Quantum Knitting"))
+    resolved = resolve_one(by_email("nobody@example.com"), titled("Quantum Knitting"))
     assert resolved.pairs == ()
     assert [i.column for i in resolved.issues] == ["E-mail", "Course"]
 
@@ -188,21 +167,21 @@ def test_rows_invalid_before_resolution_are_left_alone():
 
 
 def test_without_lookups_ids_pass_through_and_names_stay_unresolved():
-    by_id = row(learner_id("l1"), course_id("c1"))
-    by_email = row(email("a@x.com"), course_id("c1"), 3)
-    first, second = resolve_rows([by_id, by_email])
+    named_by_id = row(by_id("l1"), course_id("c1"))
+    named_by_email = row(by_email("a@x.com"), course_id("c1"), 3)
+    first, second = resolve_rows([named_by_id, named_by_email])
     assert first.pairs == (Pair("l1", "c1", S),) and not first.issues
     assert second.pairs == () and second.issues == ()
     assert is_unresolved(second) and not is_unresolved(first)
-    assert needs_lookup(by_email) and not needs_lookup(by_id)
+    assert needs_lookup(named_by_email) and not needs_lookup(named_by_id)
 
 
 def test_gathering_collects_each_kind_apart_and_skips_invalid_rows():
     rows = [
-        row(email("A@X.com"), title("Fire Safety")),
-        row(email("a@x.com"), course_id("c1")),
-        row(login("bsmith"), course_id("c2")),
-        row(learner_id("l1"), title("GDPR Essentials")),
+        row(by_email("A@X.com"), titled("Fire Safety")),
+        row(by_email("a@x.com"), course_id("c1")),
+        row(by_login("bsmith"), course_id("c2")),
+        row(by_id("l1"), titled("GDPR Essentials")),
         InputRow(SourceRef("f", 9), (), issues=(RowIssue(SourceRef("f", 9), None, "bad"),)),
     ]
     assert gather_references(rows) == References(
