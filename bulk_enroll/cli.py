@@ -339,16 +339,18 @@ def validate_command(file: Path, **file_options: Any) -> int:
 
 @cli.command("plan")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--sandbox", is_flag=True,
+              help="Look names up in the built-in emulator instead of an account.")
 @report_options
 @row_default_options
 @_input_options
-def plan_command(file: Path, **file_options: Any) -> int:
+def plan_command(file: Path, sandbox: bool, **file_options: Any) -> int:
     """Show the calls that would enroll the learners listed in FILE; send nothing.
 
     Reads, validates and plans FILE like `run` (emails, logins and titles are looked up when
-    an account is configured), prints the calls per settings group, the largest call and a
-    lower bound on the calls any exact plan needs, and writes the workbook (its Batches sheet
-    lists every planned call).
+    an account, or --sandbox, is configured), prints the calls per settings group, the largest
+    call and a lower bound on the calls any exact plan needs, and writes the workbook (its
+    Batches sheet lists every planned call).
 
     Example: bulk-enroll plan hr_export.xlsx --report plan.xlsx
     """
@@ -356,7 +358,7 @@ def plan_command(file: Path, **file_options: Any) -> int:
     environ = _effective_environ()
     settings = load_run_settings(environ)
     options = _configured(options, environ)
-    with _account(False, needed=False, environ=environ) as account:
+    with _account(sandbox, needed=False, environ=environ) as account:
         connection = (lambda: connect(account, settings)) if account else None
         result = run_job(options, settings, connection)
     invalid = sum(1 for row in result.data.rows if row.issues)

@@ -38,7 +38,9 @@ MASK = "***"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_BACKUPS = 5
 # Loggers whose INFO lines are the point of an unattended run (what happened to each file).
-OPERATIONAL_LOGGERS = ("bulk_enroll.progress", "bulk_enroll.inbox", "bulk_enroll.notify")
+OPERATIONAL_LOGGERS = ("bulk_enroll.progress", "bulk_enroll.inbox", "bulk_enroll.notify",
+                       "bulk_enroll.summary")
+SUMMARY_LOGGER = "bulk_enroll.summary"  # one line per file: for logs, not for a person's terminal
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
            "error": logging.ERROR}
 _PATTERNS = (
@@ -176,6 +178,8 @@ def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = 
                          else logging.Formatter("%(levelname)s %(message)s"))
     if settings.file is not None and verbose == 0:
         console.setLevel(logging.WARNING)  # the file has the rest; cron mails only trouble
+    if (stream or sys.stderr).isatty():  # a person has the printed summary already
+        console.addFilter(lambda record: record.name != SUMMARY_LOGGER)
     handlers.append(console)
     if settings.file is not None:
         handlers.append(_file_handler(settings))

@@ -62,6 +62,7 @@ from bulk_enroll.transport.rest import RestClient
 from bulk_enroll.validate import RowDefaults, ValidatedInput, requests_as_pairs, validate_table
 
 log = logging.getLogger(__name__)
+summary_log = logging.getLogger("bulk_enroll.summary")  # see logs.SUMMARY_LOGGER
 JOURNAL_NAME = "journal.sqlite3"
 SEND_LOCK_NAME = "send.lock"
 
@@ -250,6 +251,12 @@ def run_job(
     summary["plan"] = plan_summary.as_dict()
     if options.summary_json:
         write_summary_json(options.summary_json, summary)
+    # The one line a log file keeps of this file (the console prints its own summary).
+    fields = {key: summary[key] for key in ("input", "rows", "status_counts", "api_calls",
+                                            "retries", "report", "exit_code")}
+    summary_log.info("%s: %s; exit %d; report %s", validated.file, data.verdict(),
+                     int(exit_status), report_path,
+                     extra={"fields": {"event": "file_summary", **fields}})
     return JobResult(exit_status, report_path, summary, data, issues, validated.notes,
                      plan_summary, stop_reason)
 

@@ -367,11 +367,17 @@ class Sender:
         return result
 
 
+    def _take_retry(self) -> bool:
+        with self._lock:
+            if self._retries_left <= 0:
+                return False
+            self._retries_left -= 1
+            return True
+
     def _before_retry(self, batch: Batch) -> Callable[[RetryCallState], None]:
         def before_sleep(state: RetryCallState) -> None:
             with self._lock:
                 self._report.stats.retries += 1
-                self._retries_left -= 1
             error = state.outcome.exception() if state.outcome else None
             wait = state.next_action.sleep if state.next_action else 0.0
             # A 429 is the throttle's business (it slows everyone down): not worth a warning.
@@ -423,7 +429,9 @@ class _BudgetSpent(stop_base):
         self.sender = sender
 
     def __call__(self, retry_state: RetryCallState) -> bool:
-        return self.sender._retries_left <= 0
+        """Stop if the budget is spent; otherwise take one retry from it, atomically (checked
+        and taken under one lock, so concurrent workers never overspend it)."""
+        return not self.sender._take_retry()
 
 
 def split_batch(batch: Batch) -> tuple[Batch, Batch]:

@@ -71,3 +71,16 @@ def test_rows_covered_is_filled_for_the_halves_of_a_split_call(sandbox, tmp_path
     halves = [line for line in lines if line["Part of"]]
     assert parent["Rows covered"] == 6 and halves
     assert all(line["Rows covered"] == line["Learners"] for line in halves)
+
+
+def test_plan_with_the_sandbox_looks_names_up(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in ("SOAP_URL", "API_URL", "CLIENT_ID", "CLIENT_SECRET", "TOKEN"):
+        monkeypatch.delenv(f"BULK_ENROLL_{name}", raising=False)
+    rows = [["Email", "Course title", "due_date_type"],
+            [DIRECTORY.users[0].email.upper(), DIRECTORY.courses[0].title, "unlimited"],
+            ["nobody@example.com", DIRECTORY.courses[0].title, "unlimited"]]
+    assert main(["plan", "--sandbox", str(write_csv(tmp_path / "n.csv", rows))]) == 1
+    out = capsys.readouterr().out
+    assert "Plan: 1 call for 1 enrollment" in out
+    assert "no user with email 'nobody@example.com'" in out

@@ -91,3 +91,21 @@ def test_log_settings_from_options_and_environment(tmp_path):
         load_log_settings({"BULK_ENROLL_LOG_FORMAT": "xml"})
     with pytest.raises(ConfigError, match="BULK_ENROLL_LOG_MAX_BYTES must be at least 1024"):
         load_log_settings({"BULK_ENROLL_LOG_MAX_BYTES": "10"})
+
+
+def test_a_run_leaves_its_one_line_summary_in_the_log_file(tmp_path, monkeypatch):
+    import json as _json
+
+    from bulk_enroll.cli import main
+    from tests.support import HEADER, make_id, write_csv
+
+    monkeypatch.chdir(tmp_path)
+    source = write_csv(tmp_path / "in.csv", [HEADER, [make_id("l"), make_id("c"), "unlimited",
+                                                      "", "", "", ""]])
+    log_file = tmp_path / "logs" / "run.log"
+    assert main(["--log-file", str(log_file), "--log-format", "json", "run", "--dry-run",
+                 str(source)]) == 0
+    lines = [_json.loads(line) for line in log_file.read_text().splitlines()]
+    [summary] = [entry for entry in lines if entry.get("event") == "file_summary"]
+    assert summary["input"] == "in.csv" and summary["exit_code"] == 0
+    assert summary["status_counts"]["not_sent"] == 1

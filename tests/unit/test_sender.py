@@ -280,3 +280,13 @@ def test_an_unexpected_error_stops_the_run_but_every_pair_gets_an_outcome():
     statuses = {p.learner_id: o.status for p, o in report.outcomes.items()}
     assert statuses == {"a": Status.UNKNOWN, "b": Status.NOT_SENT}
     assert "database or disk is full" in (report.stopped_reason or "")
+
+
+def test_concurrent_workers_never_overspend_the_retry_budget():
+    def refused(b, t, n):
+        raise TransientError("connection refused", maybe_applied=False)
+
+    sender = Sender(ScriptedTransport(refused), StaticToken("t"), concurrency=8,
+                    sleep=lambda s: None, policy=RetryPolicy(max_attempts=50, retry_budget=7))
+    report = sender.send([batch(1, batch_id=f"b-{i}") for i in range(16)])
+    assert report.stats.retries == 7
