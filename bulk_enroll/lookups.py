@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING, Protocol
 
-from bulk_enroll.model import CourseKey, InputRow, LearnerKey
+from bulk_enroll.model import CourseKey, InputRow, LearnerKey, LearnerRef
 
 if TYPE_CHECKING:
     from bulk_enroll.lookup_cache import LookupCache
@@ -90,16 +90,19 @@ class References:
 
 
 def gather_references(rows: Iterable[InputRow]) -> References:
-    """Collect the distinct references of all valid rows (emails folded, titles as written)."""
+    """Collect the distinct references of all rows (emails folded, titles as written)."""
     # Learner and course keys are kept apart: LearnerKey.ID and CourseKey.ID are both "id".
     learners: dict[LearnerKey, set[str]] = {key: set() for key in LearnerKey}
     courses: dict[CourseKey, set[str]] = {key: set() for key in CourseKey}
     for row in rows:
-        if row.issues:
-            continue
         for request in row.requests:
             learners[request.learner.key].add(request.learner.value)
             courses[request.course.key].add(request.course.value)
+        for ref in row.references:  # an invalid row's names: its lookup problems are shown too
+            if isinstance(ref, LearnerRef):
+                learners[ref.key].add(ref.value)
+            else:
+                courses[ref.key].add(ref.value)
     return References(
         emails=frozenset(fold_name(e) for e in learners[LearnerKey.EMAIL]),
         logins=frozenset(learners[LearnerKey.LOGIN]),

@@ -69,7 +69,7 @@ class _Resolver:
 
     def row(self, row: InputRow) -> InputRow:
         if row.issues:
-            return row
+            return self._more_problems(row)
         pairs: list[Pair] = []
         problems: list[_Problem] = []
         unresolved = False
@@ -89,6 +89,19 @@ class _Resolver:
         if unresolved:
             return dataclasses.replace(row, pairs=())
         return dataclasses.replace(row, pairs=tuple(dict.fromkeys(pairs)))
+
+    def _more_problems(self, row: InputRow) -> InputRow:
+        """An invalid row's lookup problems, added to its file problems (one pass to fix)."""
+        if self.lookups is None or not row.references:
+            return row
+        found: list[RowIssue] = []
+        for ref in row.references:
+            outcome = self.learner(ref) if isinstance(ref, LearnerRef) else self.course(ref)
+            if isinstance(outcome, _Problem):
+                issue = RowIssue(row.source, outcome.column, outcome.message)
+                if issue not in found and issue not in row.issues:
+                    found.append(issue)
+        return dataclasses.replace(row, issues=(*row.issues, *found)) if found else row
 
     # --- learners ----------------------------------------------------------------------------
 

@@ -278,7 +278,8 @@ class _Validator:
                     RowIssue(source, column, message, kind)
                     for column, message, kind in (*l_problems, *c_problems, *s_problems)
                 )
-                append(InputRow(source, cells, issues=issues, notes=l_notes + c_notes + s_notes))
+                append(InputRow(source, cells, issues=issues, notes=l_notes + c_notes + s_notes,
+                                references=(*learners, *courses)))
                 continue
             if len(learners) == 1 and len(courses) == 1:
                 requests: tuple[Request, ...] = (Request(learners[0], courses[0], settings),)

@@ -343,3 +343,15 @@ def test_rest_transport_with_the_built_in_sandbox(monkeypatch, tmp_path):
 def _token(server: SandboxServer) -> str:
     server.state.add_static_token("test-static-token")
     return "test-static-token"
+
+
+def test_a_row_with_a_file_problem_also_reports_its_lookup_problem(sandbox, tmp_path):
+    path = write_csv(tmp_path / "two.csv", [
+        ["email", "course_title", "due_date_type", "lock_after_due_date"],
+        ["nobody@example.com", "Fire Safety", "unlimited", "maybe"],
+    ])
+    assert main(["run", "--dry-run", str(path), "--report", "two.xlsx"]) == 1
+    [row] = result_rows(tmp_path / "two.xlsx")
+    assert row["Status"] == "invalid"
+    assert "'maybe' is not true or false" in row["Message"]
+    assert "no user with email 'nobody@example.com'" in row["Message"]  # found in the same pass
