@@ -18,7 +18,7 @@ from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.report_feedback import NEEDS_ATTENTION_SHEET, REASON_HEADER
 from bulk_enroll.sandbox import SandboxServer, default_directory
 from bulk_enroll.sandbox.directory import sandbox_id
-from tests.support import HEADER, write_xlsx
+from tests.support import HEADER, sheet_rows, write_xlsx
 
 DIRECTORY = default_directory()
 ACTIVE = [u.user_id for u in DIRECTORY.users if u.is_active]
@@ -51,11 +51,6 @@ def enrolled(server: SandboxServer) -> dict[tuple[str, str], DueSettings]:
     records = server.state.enrollments()
     assert all(r.times_enrolled == 1 for r in records.values()), "a pair was enrolled twice"
     return {pair: record.settings for pair, record in records.items()}
-
-
-def sheet_records(path: Path, sheet: str) -> list[dict[str, object]]:
-    header, *rows = openpyxl.load_workbook(path)[sheet].iter_rows(values_only=True)
-    return [dict(zip(header, row, strict=True)) for row in rows]
 
 
 def fix_rows(report: Path) -> None:
@@ -92,7 +87,7 @@ def test_needs_attention_sheet_fed_back_enrolls_exactly_the_fixed_rows(sandbox, 
     first_enrolled = enrolled(sandbox)
     assert first_enrolled == {(ACTIVE[i], COURSES[i % 3]): PERIOD for i in range(10)}
 
-    attention = sheet_records(tmp_path / "first.xlsx", NEEDS_ATTENTION_SHEET)
+    attention = sheet_rows(tmp_path / "first.xlsx", NEEDS_ATTENTION_SHEET)
     assert list(attention[0]) == [*COLUMNS, REASON_HEADER]  # the input's columns + the reason
     assert [r["Employee name"] for r in attention] == [
         "bad learner id",
@@ -120,7 +115,7 @@ def test_needs_attention_sheet_fed_back_enrolls_exactly_the_fixed_rows(sandbox, 
     sent = {(lr, c) for call in new_calls for lr in call.learner_ids for c in call.course_ids}
     assert sent == set(fixed)  # nothing from the first run was sent again
 
-    results = sheet_records(tmp_path / "second.xlsx", "Results")
+    results = sheet_rows(tmp_path / "second.xlsx", "Results")
     assert list(results[0])[: len(COLUMNS)] == list(COLUMNS)  # no reason column carried over
     assert REASON_HEADER not in results[0]
     assert {r["Employee name"]: r["Status"] for r in results} == {
@@ -131,7 +126,7 @@ def test_needs_attention_sheet_fed_back_enrolls_exactly_the_fixed_rows(sandbox, 
         "left broken": "invalid",
     }
     assert [
-        r["Employee name"] for r in sheet_records(tmp_path / "second.xlsx", NEEDS_ATTENTION_SHEET)
+        r["Employee name"] for r in sheet_rows(tmp_path / "second.xlsx", NEEDS_ATTENTION_SHEET)
     ] == ["left broken"]
     summary = [r for r in openpyxl.load_workbook(tmp_path / "second.xlsx")["Summary"].values]
     facts = {r[0]: r[1] for r in summary if r and r[0]}
@@ -144,6 +139,6 @@ def test_a_dry_run_report_fed_back_sends_what_the_dry_run_planned(sandbox, tmp_p
     assert sandbox.state.calls() == []
     assert main(["run", "plan.xlsx", "--report", "done.xlsx"]) == 1  # broken rows still broken
     assert enrolled(sandbox) == {(ACTIVE[i], COURSES[i % 3]): PERIOD for i in range(10)}
-    statuses = [r["Status"] for r in sheet_records(tmp_path / "done.xlsx", "Results")]
+    statuses = [r["Status"] for r in sheet_rows(tmp_path / "done.xlsx", "Results")]
     # the duplicate settled in the dry run, so it is not in plan.xlsx's Needs attention sheet
     assert statuses == ["enrolled"] * 10 + ["invalid"] * 5  # the unknown ID is caught by lookup

@@ -11,7 +11,6 @@ import json
 import math
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from bulk_enroll.cli import main
@@ -23,7 +22,7 @@ from bulk_enroll.sandbox.state import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from bulk_enroll.transport.auth import StaticToken
 from bulk_enroll.transport.http import make_session
 from bulk_enroll.transport.rest import DEFAULT_MAX_QUERY_CHARS, RestClient, chunk_by_query_size
-from tests.support import write_csv, write_xlsx
+from tests.support import enrolled_once, sheet_rows, write_csv, write_xlsx
 
 DIRECTORY = default_directory()
 USERS = DIRECTORY.users
@@ -127,25 +126,13 @@ def mixed_file(path: Path) -> tuple[Path, set[tuple[str, str, DueSettings]], lis
     return write_xlsx(path, rows), expected, outcomes
 
 
-def result_rows(report: Path) -> list[dict[str, object]]:
-    sheet = openpyxl.load_workbook(report)["Results"]
-    header, *rows = list(sheet.iter_rows(values_only=True))
-    return [dict(zip(header, row, strict=True)) for row in rows]
-
-
-def enrolled_on_server(server: SandboxServer) -> set[tuple[str, str, DueSettings]]:
-    records = server.state.enrollments()
-    assert all(r.times_enrolled == 1 for r in records.values()), "a pair was enrolled twice"
-    return {(learner, course, r.settings) for (learner, course), r in records.items()}
-
-
 def test_a_mixed_file_enrolls_exactly_the_resolvable_rows_and_says_why_not_the_others(
     sandbox, tmp_path
 ):
     path, expected, outcomes = mixed_file(tmp_path / "mixed.xlsx")
     assert main(["run", str(path), "--report", "out.xlsx", "--summary-json", "s.json"]) == 1
-    assert enrolled_on_server(sandbox) == expected
-    rows = result_rows(tmp_path / "out.xlsx")
+    assert enrolled_once(sandbox) == expected
+    rows = sheet_rows(tmp_path / "out.xlsx")
     assert [r["Status"] for r in rows] == [status for status, _ in outcomes]
     for row, (_, message) in zip(rows, outcomes, strict=True):
         assert message in (row["Message"] or ""), (row["Note"], row["Message"])
@@ -177,12 +164,12 @@ def test_the_same_file_through_soap_and_rest_enrolls_the_same(monkeypatch, tmp_p
             monkeypatch.setenv("BULK_ENROLL_STATE_DIR", str(tmp_path / f"state-{transport}"))
             report = f"{transport}.xlsx"
             assert main(["run", str(path), "--report", report]) == 1
-            enrolled = enrolled_on_server(server)
+            enrolled = enrolled_once(server)
             paths = {r.path for r in server.state.requests()}
             assert ("/enrollment" in paths, "/soap" in paths) == (
                 transport == "rest", transport == "soap"
             )
-            results[transport] = (enrolled, [r["Status"] for r in result_rows(Path(report))])
+            results[transport] = (enrolled, [r["Status"] for r in sheet_rows(Path(report))])
     assert results["soap"] == results["rest"]
     assert results["rest"][0] == expected
     assert results["rest"][1] == [status for status, _ in outcomes]
@@ -249,7 +236,7 @@ def test_check_server_marks_pairs_that_already_exist_and_does_not_send_them(sand
     ]
     path = write_csv(tmp_path / "again.csv", rows)
     assert main(["run", "--check-server", str(path), "--report", "out.xlsx"]) == 0
-    results = result_rows(tmp_path / "out.xlsx")
+    results = sheet_rows(tmp_path / "out.xlsx")
     assert [r["Status"] for r in results] == ["already_enrolled"] + ["enrolled"] * 7
     assert results[0]["Message"] == "already enrolled on the server; not sent again"
     record = sandbox.state.enrollments()[(learners[0].user_id, FIRE.content_id)]
@@ -279,8 +266,8 @@ def test_the_lookup_cache_saves_calls_on_the_next_run(sandbox, tmp_path, monkeyp
     first, second = dry_run(mixed, "m1"), dry_run(mixed, "m2")
     assert (first["lookup_calls"], second["lookup_calls"]) == (5, 4)  # statuses were cached
     assert first["status_counts"] == second["status_counts"]
-    assert [r["Message"] for r in result_rows(Path("m1.xlsx"))] == [
-        r["Message"] for r in result_rows(Path("m2.xlsx"))
+    assert [r["Message"] for r in sheet_rows(Path("m1.xlsx"))] == [
+        r["Message"] for r in sheet_rows(Path("m2.xlsx"))
     ]
     assert oct((tmp_path / "cache" / "lookups.json").stat().st_mode & 0o777) == "0o600"
 
@@ -321,7 +308,7 @@ def test_a_dry_run_without_an_account_reports_names_as_not_looked_up(monkeypatch
     path = write_csv(tmp_path / "n.csv", [["email", "course_title", "due_date_type"],
                                           [ACTIVE[0].email, "Fire Safety", "unlimited"]])
     assert main(["run", "--dry-run", str(path), "--report", "out.xlsx"]) == 0
-    [row] = result_rows(tmp_path / "out.xlsx")
+    [row] = sheet_rows(tmp_path / "out.xlsx")
     assert row["Status"] == "not_sent"
     assert row["Message"] == (
         "not looked up: a dry run without an account cannot turn emails and course titles "
@@ -351,7 +338,7 @@ def test_a_row_with_a_file_problem_also_reports_its_lookup_problem(sandbox, tmp_
         ["nobody@example.com", "Fire Safety", "unlimited", "maybe"],
     ])
     assert main(["run", "--dry-run", str(path), "--report", "two.xlsx"]) == 1
-    [row] = result_rows(tmp_path / "two.xlsx")
+    [row] = sheet_rows(tmp_path / "two.xlsx")
     assert row["Status"] == "invalid"
     assert "'maybe' is not true or false" in row["Message"]
     assert "no user with email 'nobody@example.com'" in row["Message"]  # found in the same pass

@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from bulk_enroll.cli import main
@@ -21,7 +20,7 @@ from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.sandbox import Faults, SandboxServer, default_directory
 from bulk_enroll.sandbox.directory import sandbox_id
 from bulk_enroll.sandbox.state import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
-from tests.support import HEADER, write_xlsx
+from tests.support import HEADER, enrolled_once, sheet_rows, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
 DIRECTORY = default_directory()
@@ -78,24 +77,12 @@ def cohort_file(path: Path) -> tuple[Path, set[tuple[str, str, DueSettings]], di
     return write_xlsx(path, rows), expected, statuses
 
 
-def result_rows(report: Path) -> list[dict[str, object]]:
-    sheet = openpyxl.load_workbook(report)["Results"]
-    header, *rows = list(sheet.iter_rows(values_only=True))
-    return [dict(zip(header, row, strict=True)) for row in rows]
-
-
-def enrolled_on_server(server: SandboxServer) -> set[tuple[str, str, DueSettings]]:
-    records = server.state.enrollments()
-    assert all(r.times_enrolled == 1 for r in records.values()), "a pair was enrolled twice"
-    return {(learner, course, r.settings) for (learner, course), r in records.items()}
-
-
 def test_run_enrolls_exactly_the_valid_pairs_once_and_reports_every_row(sandbox, tmp_path):
     path, expected, statuses = cohort_file(tmp_path / "cohorts.xlsx")
     code = main(["run", str(path), "--report", "out.xlsx", "--summary-json", "s.json"])
     assert code == 1  # invalid and failed rows need attention
-    assert enrolled_on_server(sandbox) == expected
-    rows = result_rows(tmp_path / "out.xlsx")
+    assert enrolled_once(sandbox) == expected
+    rows = sheet_rows(tmp_path / "out.xlsx")
     assert {i + 2: r["Status"] for i, r in enumerate(rows)} == statuses
     assert not [r for r in rows if r["Status"] == "failed"]
     unknown = next(r for r in rows if r["learner_id"] == UNKNOWN_LEARNER)
@@ -122,7 +109,7 @@ def test_clean_file_exits_0_and_survives_transient_faults(monkeypatch, tmp_path)
         ]
         path = write_xlsx(tmp_path / "clean.xlsx", rows)
         assert main(["run", str(path), "--report", "out.xlsx", "--summary-json", "s.json"]) == 0
-        assert enrolled_on_server(server) == {
+        assert enrolled_once(server) == {
             (learner, COURSES[7], DueSettings(DueDateType.UNLIMITED)) for learner in ACTIVE[:30]
         }
         assert server.state.fault_counts().get("error", 0) > 0
@@ -133,7 +120,7 @@ def test_strict_mode_sends_nothing_when_a_row_is_invalid(sandbox, tmp_path):
     path, _, _ = cohort_file(tmp_path / "cohorts.xlsx")
     assert main(["run", "--strict", str(path), "--report", "out.xlsx"]) == 1
     assert sandbox.state.calls() == []
-    statuses = {r["Status"] for r in result_rows(tmp_path / "out.xlsx")}
+    statuses = {r["Status"] for r in sheet_rows(tmp_path / "out.xlsx")}
     assert statuses == {"not_sent", "invalid", "duplicate"}
 
 

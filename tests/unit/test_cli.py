@@ -14,22 +14,14 @@ from bulk_enroll.cli import cli, exit_status_for, main
 from bulk_enroll.config import NO_ACCOUNT
 from bulk_enroll.errors import AuthError, ConfigError, InputFileError, SafetyStop
 from bulk_enroll.model import ExitStatus
-from tests.support import HEADER, make_id
+from tests.support import HEADER, forget_account, make_id
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture(autouse=True)
 def no_account(monkeypatch, tmp_path):
-    for name in (
-        "SOAP_URL",
-        "API_URL",
-        "TOKEN",
-        "CLIENT_ID",
-        "CLIENT_SECRET",
-        "CLIENT_SECRET_FILE",
-    ):
-        monkeypatch.delenv(f"BULK_ENROLL_{name}", raising=False)
+    forget_account(monkeypatch)
     monkeypatch.chdir(tmp_path)
 
 

@@ -12,7 +12,7 @@ import pytest
 from bulk_enroll.cli import main
 from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.planner import batch_id
-from tests.support import HEADER, make_id
+from tests.support import HEADER, forget_account, make_id
 
 LEARNERS = [make_id(f"learner-{i}") for i in range(3)]
 COURSES = [make_id(f"course-{i}") for i in range(2)]
@@ -20,15 +20,7 @@ COURSES = [make_id(f"course-{i}") for i in range(2)]
 
 @pytest.fixture(autouse=True)
 def no_account(monkeypatch, tmp_path):
-    for name in (
-        "SOAP_URL",
-        "API_URL",
-        "TOKEN",
-        "CLIENT_ID",
-        "CLIENT_SECRET",
-        "CLIENT_SECRET_FILE",
-    ):
-        monkeypatch.delenv(f"BULK_ENROLL_{name}", raising=False)
+    forget_account(monkeypatch)
     monkeypatch.delenv("BULK_ENROLL_MAX_LEARNERS_PER_CALL", raising=False)
     monkeypatch.chdir(tmp_path)
 
