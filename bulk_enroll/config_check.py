@@ -19,14 +19,19 @@ from typing import Literal
 import requests
 
 from bulk_enroll import __version__
-from bulk_enroll.config import AccountSettings, RunSettings, load_account, load_run_settings
-from bulk_enroll.config_file import ConfigFile
 from bulk_enroll.connect import Connection, connect
 from bulk_enroll.errors import BulkEnrollError
-from bulk_enroll.inbox import load_inbox_settings
+from bulk_enroll.inbox.notify import load_notify_settings, notify
+from bulk_enroll.inbox.runner import load_inbox_settings
 from bulk_enroll.logs import load_log_settings, run_id
-from bulk_enroll.notify import load_notify_settings, notify
-from bulk_enroll.report_sheets import public_url
+from bulk_enroll.report.sheets import public_url
+from bulk_enroll.settings.config import (
+    AccountSettings,
+    RunSettings,
+    load_account,
+    load_run_settings,
+)
+from bulk_enroll.settings.config_file import ConfigFile
 from bulk_enroll.transport.auth import ClientCredentialsToken
 
 Verdict = Literal["ok", "fail", "info"]

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bulk_enroll import __version__
-from bulk_enroll.config import AccountSettings, RunSettings
-from bulk_enroll.journal import account_key
+from bulk_enroll.send.journal import account_key
+from bulk_enroll.settings.config import AccountSettings, RunSettings
 from bulk_enroll.transport import Transport
 from bulk_enroll.transport.auth import ClientCredentialsToken, StaticToken, TokenSource
 from bulk_enroll.transport.http import make_session
-from bulk_enroll.transport.rest import RestClient, RestTransport
+from bulk_enroll.transport.lookup_client import RestClient
+from bulk_enroll.transport.rest import RestTransport
 from bulk_enroll.transport.soap import SoapTransport
 
 

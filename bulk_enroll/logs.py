@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
-from bulk_enroll.config import PREFIX
 from bulk_enroll.errors import ConfigError
+from bulk_enroll.settings.config import PREFIX
 
 LogFormat = Literal["human", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("human", "json")
@@ -38,8 +38,12 @@ MASK = "***"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_BACKUPS = 5
 # Loggers whose INFO lines are the point of an unattended run (what happened to each file).
-OPERATIONAL_LOGGERS = ("bulk_enroll.progress", "bulk_enroll.inbox", "bulk_enroll.notify",
-                       "bulk_enroll.summary")
+OPERATIONAL_LOGGERS = (
+    "bulk_enroll.send.progress",
+    "bulk_enroll.inbox.runner",
+    "bulk_enroll.inbox.notify",
+    "bulk_enroll.summary",
+)
 SUMMARY_LOGGER = "bulk_enroll.summary"  # one line per file: for logs, not for a person's terminal
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
            "error": logging.ERROR}

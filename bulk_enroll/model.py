@@ -247,3 +247,34 @@ class ExitStatus(IntEnum):
     USAGE = 2  # usage or configuration error; nothing sent
     SAFETY_STOP = 3  # stopped by a safety limit or a lock; nothing sent
     INTERRUPTED = 130  # Ctrl-C before anything could be reported
+
+
+class UserStatus(IntEnum):
+    """The API's `UserStatus` codes: only active users can be enrolled."""
+
+    ACTIVE = 1
+    INACTIVE = 3
+    TERMINATED = 5
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    """A user as the account lists them (`/users/v2`): enough to resolve and judge a row."""
+
+    user_id: str
+    login: str
+    email: str
+    status: int
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == UserStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class ContentItem:
+    """A content item as `/contents` lists it (courses are content items)."""
+
+    content_id: str
+    title: str
+    content_type: str | None = None

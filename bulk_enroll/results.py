@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bulk_enroll.conflicts import is_superseded
 from bulk_enroll.model import InputRow, Pair, PairOutcome, RowResult, Status
+from bulk_enroll.validate.conflicts import is_superseded
 
 # Most serious first: the status a person must act on wins.
 SEVERITY: tuple[Status, ...] = (

@@ -19,7 +19,7 @@ from collections import Counter
 import pytest
 
 from bulk_enroll.model import Batch, Pair
-from bulk_enroll.planner import PlanLimits, lower_bounds, plan
+from bulk_enroll.plan.planner import PlanLimits, lower_bounds, plan
 from tests.bench.planner_workloads import (
     FOUR_SETTINGS,
     Workload,

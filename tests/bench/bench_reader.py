@@ -26,8 +26,8 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from bulk_enroll.reader import read_table
-from bulk_enroll.validate import validate_table
+from bulk_enroll.read.reader import read_table
+from bulk_enroll.validate.rows import validate_table
 
 pytestmark = pytest.mark.bench
 
@@ -147,8 +147,8 @@ if sys.argv[2] == "baseline":
     with path.open(newline="", encoding="utf-8") as handle:
         rows = sum(1 for _ in csv.reader(handle)) - 1
 else:
-    from bulk_enroll.reader import read_table
-    from bulk_enroll.validate import validate_table
+    from bulk_enroll.read.reader import read_table
+    from bulk_enroll.validate.rows import validate_table
     started = time.perf_counter()
     validated = validate_table(read_table(path))
     rows = sum(1 for row in validated.rows if row.requests)

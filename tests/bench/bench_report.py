@@ -31,8 +31,7 @@ from bulk_enroll.model import (
     SourceRef,
     Status,
 )
-from bulk_enroll.report import ReportData, RunFacts, write_report
-from bulk_enroll.report_columns import (
+from bulk_enroll.report.columns import (
     attention_columns,
     attention_lines,
     batch_columns,
@@ -40,7 +39,8 @@ from bulk_enroll.report_columns import (
     result_columns,
     result_lines,
 )
-from bulk_enroll.report_sheets import run_facts
+from bulk_enroll.report.sheets import run_facts
+from bulk_enroll.report.workbook import ReportData, RunFacts, write_report
 
 ROWS = 100_000
 BUDGET = 1.5

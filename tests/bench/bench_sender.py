@@ -28,15 +28,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from bulk_enroll.cli import main
+from bulk_enroll.cli.main import main
 from bulk_enroll.model import Batch
-from bulk_enroll.planner import PlanLimits, plan
-from bulk_enroll.reader import read_table
-from bulk_enroll.resolve import resolve_rows
+from bulk_enroll.plan.planner import PlanLimits, plan
+from bulk_enroll.read.reader import read_table
+from bulk_enroll.resolve.rows import resolve_rows
 from bulk_enroll.results import unique_pairs
 from bulk_enroll.sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, default_directory
 from bulk_enroll.transport.soap import build_envelope
-from bulk_enroll.validate import validate_table
+from bulk_enroll.validate.rows import validate_table
 from tests.support import HEADER, write_csv
 
 pytestmark = pytest.mark.bench
@@ -67,7 +67,7 @@ def cohort_file(path: Path) -> Path:
 
 def start_sandbox(port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bulk_enroll.cli", "sandbox", "--port", str(port),
+        [sys.executable, "-m", "bulk_enroll.cli.main", "sandbox", "--port", str(port),
          "--latency", str(LATENCY), "--rate-limit", str(LIMIT), "--accept-any-learner"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bulk_enroll.model import DueDateType, DueSettings, Pair
-from bulk_enroll.plan_limits import PlanLimits, calls
+from bulk_enroll.plan.limits import PlanLimits, calls
 
 UNLIMITED = DueSettings(DueDateType.UNLIMITED)
 FOUR_SETTINGS = (

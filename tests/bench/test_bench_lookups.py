@@ -11,11 +11,11 @@ import tracemalloc
 
 import pytest
 
-from bulk_enroll.lookups import References, fetch_lookups
+from bulk_enroll.resolve.lookups import References, fetch_lookups
 from bulk_enroll.sandbox import SandboxServer, default_directory
 from bulk_enroll.transport.auth import StaticToken
 from bulk_enroll.transport.http import make_session
-from bulk_enroll.transport.rest import RestClient
+from bulk_enroll.transport.lookup_client import RestClient
 
 pytestmark = pytest.mark.bench
 EMAILS = [u.email.lower() for u in default_directory().users[:5000]]

@@ -20,13 +20,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bulk_enroll.cli import main
-from bulk_enroll.config import load_account, load_run_settings
+from bulk_enroll.cli.main import main
 from bulk_enroll.connect import connect
-from bulk_enroll.inbox import LOCK_NAME, Outcome, load_inbox_settings, run_inbox
+from bulk_enroll.inbox.runner import LOCK_NAME, Outcome, load_inbox_settings, run_inbox
 from bulk_enroll.sandbox import SandboxServer, default_directory
 from bulk_enroll.sandbox.server import Route
 from bulk_enroll.sandbox.state import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from bulk_enroll.settings.config import load_account, load_run_settings
 from tests.support import HEADER, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,7 +168,7 @@ def test_office_and_temporary_files_are_not_taken(sandbox, inbox):
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from bulk_enroll.instance_lock import InstanceLock
+from bulk_enroll.send.lock import InstanceLock
 InstanceLock(Path(sys.argv[1]), "inbox").acquire()
 print("locked", flush=True)
 time.sleep(120)
@@ -222,7 +222,7 @@ def test_two_real_invocations_at_once_one_runs_one_exits_3(tmp_path):
 
         server.app.routes[("POST", server.soap_path)] = Route(held, route.faulty)
         env = {**os.environ, **sandbox_env(server), "BULK_ENROLL_INBOX_STABLE_SECONDS": "0"}
-        command = [sys.executable, "-m", "bulk_enroll.cli", "inbox", str(inbox)]
+        command = [sys.executable, "-m", "bulk_enroll.cli.main", "inbox", str(inbox)]
         first = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
         try:
             assert in_call.wait(30), "the first run never called the server"

@@ -18,9 +18,9 @@ import pytest
 
 from bulk_enroll.errors import InputRefused
 from bulk_enroll.model import DueDateType, DueSettings
-from bulk_enroll.reader import read_table
-from bulk_enroll.template import write_template
-from bulk_enroll.validate import ValidatedInput, validate_table
+from bulk_enroll.read.reader import read_table
+from bulk_enroll.read.template import write_template
+from bulk_enroll.validate.rows import ValidatedInput, validate_table
 from tests.inputs import by_email, by_login, course_id, titled, write_text
 from tests.support import make_id
 

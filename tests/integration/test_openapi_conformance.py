@@ -19,13 +19,14 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_core.validation.request.exceptions import InvalidRequestBody
 
-from bulk_enroll.lookups import References, fetch_lookups
 from bulk_enroll.model import Batch, DueDateType, DueSettings
+from bulk_enroll.resolve.lookups import References, fetch_lookups
 from bulk_enroll.sandbox import SandboxServer, default_directory
 from bulk_enroll.sandbox.state import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from bulk_enroll.transport.auth import ClientCredentialsToken, StaticToken
 from bulk_enroll.transport.http import make_session
-from bulk_enroll.transport.rest import RestClient, RestTransport
+from bulk_enroll.transport.lookup_client import RestClient
+from bulk_enroll.transport.rest import RestTransport
 
 SPEC = Path(__file__).resolve().parents[1] / "fixtures" / "ispring-learn-rest-openapi.yaml"
 DIRECTORY = default_directory()

@@ -13,15 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.cli import main
-from bulk_enroll.lookups import References, fetch_lookups
+from bulk_enroll.cli.main import main
 from bulk_enroll.model import DueDateType, DueSettings
+from bulk_enroll.resolve.lookups import References, fetch_lookups
 from bulk_enroll.sandbox import SandboxServer, default_directory
 from bulk_enroll.sandbox.directory import sandbox_id
 from bulk_enroll.sandbox.state import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from bulk_enroll.transport.auth import StaticToken
 from bulk_enroll.transport.http import make_session
-from bulk_enroll.transport.rest import DEFAULT_MAX_QUERY_CHARS, RestClient, chunk_by_query_size
+from bulk_enroll.transport.lookup_client import (
+    DEFAULT_MAX_QUERY_CHARS,
+    RestClient,
+    chunk_by_query_size,
+)
 from tests.support import enrolled_once, sheet_rows, write_csv, write_xlsx
 
 DIRECTORY = default_directory()

@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bulk_enroll.cli import main
+from bulk_enroll.cli.main import main
 from bulk_enroll.sandbox import Faults, SandboxServer, SandboxState, default_directory
 from bulk_enroll.sandbox.directory import sandbox_id
 from bulk_enroll.sandbox.state import (
@@ -187,8 +187,8 @@ def test_a_bad_id_and_a_learner_outside_the_department_fail_alone(monkeypatch, t
 
 def test_a_second_run_on_the_same_journal_stops_before_sending(monkeypatch, tmp_path, capsys,
                                                               isolated_state_dir):
-    from bulk_enroll.instance_lock import InstanceLock
-    from bulk_enroll.pipeline import SEND_LOCK_NAME
+    from bulk_enroll.jobs import SEND_LOCK_NAME
+    from bulk_enroll.send.lock import InstanceLock
 
     path = request_file(tmp_path / "in.csv", [(ACTIVE[0].user_id, COURSES[0])])
     with sandbox(monkeypatch) as server, \

@@ -10,10 +10,10 @@ import click
 import openpyxl
 import pytest
 
-from bulk_enroll.cli import cli, exit_status_for, main
-from bulk_enroll.config import NO_ACCOUNT
+from bulk_enroll.cli.main import cli, exit_status_for, main
 from bulk_enroll.errors import AuthError, ConfigError, InputFileError, SafetyStop
 from bulk_enroll.model import ExitStatus
+from bulk_enroll.settings.config import NO_ACCOUNT
 from tests.support import HEADER, forget_account, make_id
 
 README = Path(__file__).resolve().parents[2] / "README.md"

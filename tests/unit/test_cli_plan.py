@@ -9,9 +9,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bulk_enroll.cli import main
+from bulk_enroll.cli.main import main
 from bulk_enroll.model import DueDateType, DueSettings
-from bulk_enroll.planner import batch_id
+from bulk_enroll.plan.planner import batch_id
 from tests.support import HEADER, forget_account, make_id
 
 LEARNERS = [make_id(f"learner-{i}") for i in range(3)]

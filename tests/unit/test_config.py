@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bulk_enroll.config import NO_ACCOUNT, check_url, load_account, load_run_settings
 from bulk_enroll.errors import ConfigError
+from bulk_enroll.settings.config import NO_ACCOUNT, check_url, load_account, load_run_settings
 
 P = "BULK_ENROLL_"
 

@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.cli import main
-from bulk_enroll.config import load_account, load_run_settings
-from bulk_enroll.config_file import (
+from bulk_enroll.cli.main import main
+from bulk_enroll.errors import ConfigError
+from bulk_enroll.inbox.runner import load_inbox_settings
+from bulk_enroll.settings.config import load_account, load_run_settings
+from bulk_enroll.settings.config_file import (
     SCHEMA,
     effective_environ,
     find_config_file,
     known_names,
     load_config_file,
 )
-from bulk_enroll.errors import ConfigError
-from bulk_enroll.inbox import load_inbox_settings
 
 FULL = """
 state_dir = "state"
@@ -208,7 +208,7 @@ def test_input_section_gives_aliases_and_date_order_to_every_command(tmp_path, m
     ({"BULK_ENROLL_ALIASES": "[1, 2]"}, "BULK_ENROLL_ALIASES"),
 ])
 def test_bad_input_settings_are_config_errors(env, message):
-    from bulk_enroll.config import load_input_settings
+    from bulk_enroll.settings.config import load_input_settings
 
     with pytest.raises(ConfigError, match=message):
         load_input_settings(env)

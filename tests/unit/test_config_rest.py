@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.config import load_account, load_run_settings, load_transport
 from bulk_enroll.connect import connect
 from bulk_enroll.errors import ConfigError
-from bulk_enroll.transport.rest import RestClient, RestTransport
+from bulk_enroll.settings.config import load_account, load_run_settings, load_transport
+from bulk_enroll.transport.lookup_client import RestClient
+from bulk_enroll.transport.rest import RestTransport
 from bulk_enroll.transport.soap import SoapTransport
 
 P = "BULK_ENROLL_"

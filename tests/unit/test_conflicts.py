@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bulk_enroll.conflicts import mark_conflicts
 from bulk_enroll.model import (
     DueDateType,
     DueSettings,
@@ -15,6 +14,7 @@ from bulk_enroll.model import (
     Status,
 )
 from bulk_enroll.results import settle_rows, unique_pairs
+from bulk_enroll.validate.conflicts import mark_conflicts
 from tests.support import make_id
 
 L1, L2, C1, C2 = make_id("l1"), make_id("l2"), make_id("c1"), make_id("c2")

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.archive import move_into
 from bulk_enroll.errors import ConfigError
-from bulk_enroll.import_limits import SafetyLimits, check_limits
-from bulk_enroll.inbox import Outcome, load_inbox_settings
-from bulk_enroll.inbox_scan import is_temporary, open_in_office, scan_inbox
-from bulk_enroll.pipeline import PlanPreview
+from bulk_enroll.inbox.archive import move_into
+from bulk_enroll.inbox.limits import SafetyLimits, check_limits
+from bulk_enroll.inbox.runner import Outcome, load_inbox_settings
+from bulk_enroll.inbox.scan import is_temporary, open_in_office, scan_inbox
+from bulk_enroll.jobs import PlanPreview
 
 NOW = 1_800_000_000.0
 

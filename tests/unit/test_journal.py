@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 
 from bulk_enroll.errors import ConfigError
-from bulk_enroll.journal import CallState, Journal, settings_from_key, settings_key
 from bulk_enroll.model import Batch, DueDateType, DueSettings, Pair
+from bulk_enroll.send.journal import CallState, Journal, settings_from_key, settings_key
 
 DATED = DueSettings(DueDateType.DUE_DATE, access_date=dt.datetime(2027, 1, 2, 9, 30),
                     due_date=dt.date(2027, 3, 1), lock_after_due_date=True)
@@ -78,7 +78,7 @@ def test_a_journal_from_a_newer_version_is_refused(tmp_path):
 
 
 def test_resend_unknown_releases_only_the_pairs_this_run_asks_for(tmp_path):
-    from bulk_enroll.reconcile import settle_leftovers
+    from bulk_enroll.send.reconcile import settle_leftovers
 
     other = Batch("b-other", DATED, ("l9",), ("c9",))
     with Journal(tmp_path / "j.sqlite3", "acct") as journal:

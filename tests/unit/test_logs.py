@@ -56,12 +56,12 @@ def test_known_secrets_are_masked_in_messages_arguments_and_tracebacks():
 def test_json_lines_carry_run_id_and_fields():
     stream = io.StringIO()
     setup_logging(0, LogSettings(format="json"), stream=stream)
-    logging.getLogger("bulk_enroll.inbox").info(
+    logging.getLogger("bulk_enroll.inbox.runner").info(
         "a.csv: processed", extra={"fields": {"event": "file", "file": "a.csv", "rows": 3,
                                               "note": "Bearer xyz"}})
     entry = json.loads(stream.getvalue())
     assert entry["run_id"] == logs.run_id() and entry["level"] == "info"
-    assert entry["message"] == "a.csv: processed" and entry["logger"] == "bulk_enroll.inbox"
+    assert entry["message"] == "a.csv: processed" and entry["logger"] == "bulk_enroll.inbox.runner"
     assert (entry["event"], entry["file"], entry["rows"]) == ("file", "a.csv", 3)
     assert entry["note"] == "Bearer ***"
 
@@ -70,7 +70,7 @@ def test_with_a_log_file_stderr_gets_only_warnings_and_the_file_rotates(tmp_path
     stream = io.StringIO()
     path = tmp_path / "logs" / "run.log"
     setup_logging(0, LogSettings(file=path, max_bytes=2048, backups=2), stream=stream)
-    log = logging.getLogger("bulk_enroll.inbox")
+    log = logging.getLogger("bulk_enroll.inbox.runner")
     for number in range(100):
         log.info("line %03d %s", number, "x" * 40)
     log.warning("look at this")
@@ -96,7 +96,7 @@ def test_log_settings_from_options_and_environment(tmp_path):
 def test_a_run_leaves_its_one_line_summary_in_the_log_file(tmp_path, monkeypatch):
     import json as _json
 
-    from bulk_enroll.cli import main
+    from bulk_enroll.cli.main import main
     from tests.support import HEADER, make_id, write_csv
 
     monkeypatch.chdir(tmp_path)

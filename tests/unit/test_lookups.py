@@ -10,16 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.lookup_cache import LookupCache
-from bulk_enroll.lookups import (
+from bulk_enroll.model import (
     ContentItem,
     DirectoryUser,
-    References,
+    DueDateType,
+    DueSettings,
+    Pair,
+    PairOutcome,
+    Status,
     UserStatus,
-    fetch_lookups,
 )
-from bulk_enroll.model import DueDateType, DueSettings, Pair, PairOutcome, Status
-from bulk_enroll.reconcile import ALREADY_ON_SERVER, server_enrollments, split_already_enrolled
+from bulk_enroll.resolve.cache import LookupCache
+from bulk_enroll.resolve.lookups import References, fetch_lookups
+from bulk_enroll.send.reconcile import ALREADY_ON_SERVER, server_enrollments, split_already_enrolled
 from tests.support import make_id
 
 ANNA = DirectoryUser(make_id("anna"), "akowalski", "Anna.Kowalski@Example.com", UserStatus.ACTIVE)

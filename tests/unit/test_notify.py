@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from bulk_enroll.errors import ConfigError
-from bulk_enroll.notify import (
+from bulk_enroll.inbox.notify import (
     NotifySettings,
     SmtpSettings,
     build_email,
@@ -105,7 +105,7 @@ def test_smtp_settings_and_password_file(tmp_path):
 
 
 def test_email_lists_files_and_skips_attachments_over_the_budget(tmp_path, monkeypatch):
-    monkeypatch.setattr("bulk_enroll.notify.MAX_ATTACHMENT_BYTES", 10)
+    monkeypatch.setattr("bulk_enroll.inbox.notify.MAX_ATTACHMENT_BYTES", 10)
     small, large = tmp_path / "a-results.json", tmp_path / "b-results.xlsx"
     small.write_text("{}")
     large.write_bytes(b"x" * 100)

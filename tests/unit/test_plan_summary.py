@@ -19,9 +19,9 @@ from bulk_enroll.model import (
     SourceRef,
     Status,
 )
-from bulk_enroll.plan_summary import describe_plan, rows_covered, summarize_plan
-from bulk_enroll.planner import PlanLimits, plan
-from bulk_enroll.report import ReportData, RunFacts, write_report
+from bulk_enroll.plan.planner import PlanLimits, plan
+from bulk_enroll.plan.summary import describe_plan, rows_covered, summarize_plan
+from bulk_enroll.report.workbook import ReportData, RunFacts, write_report
 from bulk_enroll.results import unique_pairs
 
 UNLIMITED = DueSettings(DueDateType.UNLIMITED)

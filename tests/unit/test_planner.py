@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bulk_enroll.model import DueDateType, DueSettings, Pair
-from bulk_enroll.plan_limits import calls, chunk_shape
-from bulk_enroll.plan_matrix import build_matrix
-from bulk_enroll.plan_search import pack
-from bulk_enroll.planner import PlanLimits, batch_id, group_pairs, lower_bounds, plan
+from bulk_enroll.plan.limits import calls, chunk_shape
+from bulk_enroll.plan.matrix import build_matrix
+from bulk_enroll.plan.planner import PlanLimits, batch_id, group_pairs, lower_bounds, plan
+from bulk_enroll.plan.search import pack
 
 UNLIMITED = DueSettings(DueDateType.UNLIMITED)
 PERIOD = DueSettings(DueDateType.DUE_PERIOD, due_period_hours=24)

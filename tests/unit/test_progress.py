@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bulk_enroll.model import Status
-from bulk_enroll.progress import LogProgress
+from bulk_enroll.send.progress import LogProgress
 
 
 class Clock:
@@ -29,7 +29,7 @@ def test_no_eta_before_anything_settled():
 def test_no_eta_when_nothing_was_sent_at_all(caplog):
     clock = Clock()
     progress = LogProgress(clock=clock)
-    with caplog.at_level(logging.INFO, logger="bulk_enroll.progress"):
+    with caplog.at_level(logging.INFO, logger="bulk_enroll.send.progress"):
         progress.start(pairs=0, calls=0)
         progress.close()
     assert "nan" not in caplog.text

@@ -15,8 +15,8 @@ import pytest
 
 from bulk_enroll.errors import InputFileError
 from bulk_enroll.model import DueDateType, DueSettings
-from bulk_enroll.reader import read_table
-from bulk_enroll.validate import ValidatedInput, validate_table
+from bulk_enroll.read.reader import read_table
+from bulk_enroll.validate.rows import ValidatedInput, validate_table
 from tests.inputs import by_email, by_id, by_login, course_id, rewrite_zip, titled, write_text
 from tests.inputs import write_workbook as workbook
 from tests.support import make_id

@@ -9,9 +9,9 @@ import pytest
 
 from bulk_enroll.errors import InputFileError
 from bulk_enroll.model import DueDateType, DueSettings, Pair
-from bulk_enroll.reader import read_table
-from bulk_enroll.resolve import resolve_rows
-from bulk_enroll.validate import RowDefaults, validate_table
+from bulk_enroll.read.reader import read_table
+from bulk_enroll.resolve.rows import resolve_rows
+from bulk_enroll.validate.rows import RowDefaults, validate_table
 from tests.support import HEADER, make_id
 
 L1, L2, C1, C2 = make_id("l1"), make_id("l2"), make_id("c1"), make_id("c2")

@@ -31,16 +31,16 @@ from bulk_enroll.model import (
     SourceRef,
     Status,
 )
-from bulk_enroll.report import (
+from bulk_enroll.read.feedback import REASON_HEADER
+from bulk_enroll.report.cells import STATUS_COLOURS
+from bulk_enroll.report.columns import ResultLine, reason
+from bulk_enroll.report.workbook import (
     ReportData,
     RunFacts,
     summary_dict,
     write_report,
     write_summary_json,
 )
-from bulk_enroll.report_cells import STATUS_COLOURS
-from bulk_enroll.report_columns import ResultLine, reason
-from bulk_enroll.report_feedback import REASON_HEADER
 
 T0 = dt.datetime(2027, 1, 5, 9, 0, 0)
 SETTINGS = DueSettings(DueDateType.UNLIMITED)
@@ -425,7 +425,7 @@ def test_failed_write_keeps_the_old_report_and_leaves_no_temporary(tmp_path, mon
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr("bulk_enroll.report.os.replace", boom)
+    monkeypatch.setattr("bulk_enroll.report.workbook.os.replace", boom)
     with pytest.raises(OSError):
         write_report(target, data([("a", "b")], [RowResult(Status.ENROLLED)]))
     assert list(tmp_path.iterdir()) == [target]

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.cli import main
+from bulk_enroll.cli.main import main
 from bulk_enroll.model import InputRow, RowResult, SendStats, SourceRef, Status
-from bulk_enroll.report import ReportData, RunFacts, write_report
-from bulk_enroll.report_csv import csv_text
+from bulk_enroll.report.csv_file import csv_text
+from bulk_enroll.report.workbook import ReportData, RunFacts, write_report
 from tests.support import HEADER, make_id
 
 T0 = dt.datetime(2027, 1, 5, 9, 0, 0)

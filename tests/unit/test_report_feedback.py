@@ -8,10 +8,10 @@ import datetime as dt
 import openpyxl
 
 from bulk_enroll.model import InputRow, RowResult, SendStats, SourceRef, Status
-from bulk_enroll.reader import read_table
-from bulk_enroll.report import ReportData, RunFacts, write_report
-from bulk_enroll.report_feedback import NEEDS_ATTENTION_SHEET, REASON_HEADER
-from bulk_enroll.validate import validate_table
+from bulk_enroll.read.feedback import NEEDS_ATTENTION_SHEET, REASON_HEADER
+from bulk_enroll.read.reader import read_table
+from bulk_enroll.report.workbook import ReportData, RunFacts, write_report
+from bulk_enroll.validate.rows import validate_table
 from tests.support import HEADER, make_id, write_csv, write_xlsx
 
 T0 = dt.datetime(2027, 1, 5, 9, 0, 0)

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from bulk_enroll.lookups import (
-    ContentItem,
-    DirectoryUser,
-    Lookups,
-    References,
-    UserStatus,
-    gather_references,
-)
 from bulk_enroll.model import (
+    ContentItem,
     CourseRef,
+    DirectoryUser,
     DueDateType,
     DueSettings,
     InputRow,
@@ -20,8 +14,10 @@ from bulk_enroll.model import (
     Request,
     RowIssue,
     SourceRef,
+    UserStatus,
 )
-from bulk_enroll.resolve import is_unresolved, needs_lookup, resolve_rows
+from bulk_enroll.resolve.lookups import Lookups, References, gather_references
+from bulk_enroll.resolve.rows import is_unresolved, needs_lookup, resolve_rows
 from tests.inputs import by_email, by_id, by_login, course_id, titled
 from tests.support import make_id
 

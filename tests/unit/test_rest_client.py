@@ -8,10 +8,10 @@ import pytest
 import requests
 
 from bulk_enroll.errors import ApiError, AuthError
-from bulk_enroll.lookups import ContentItem, DirectoryUser
+from bulk_enroll.model import ContentItem, DirectoryUser
 from bulk_enroll.transport.auth import StaticToken
 from bulk_enroll.transport.http import make_session
-from bulk_enroll.transport.rest import RestClient, chunk_by_query_size
+from bulk_enroll.transport.lookup_client import RestClient, chunk_by_query_size
 from tests.support import make_id
 
 API = "https://api-learn.example.com"

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from bulk_enroll.model import Batch, DueDateType, DueSettings, Status
-from bulk_enroll.sender import RetryPolicy, Sender
+from bulk_enroll.send.sender import RetryPolicy, Sender
 from bulk_enroll.transport import CallResult, CallVerdict, TransientError
 from bulk_enroll.transport.auth import StaticToken
 from bulk_enroll.transport.http import ProtocolError, make_session

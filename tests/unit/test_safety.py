@@ -10,10 +10,10 @@ import msoffcrypto
 import openpyxl
 import pytest
 
-from bulk_enroll.cli import main
+from bulk_enroll.cli.main import main
 from bulk_enroll.errors import ConfigError, InputFileError, InputRefused
-from bulk_enroll.reader import read_table
-from bulk_enroll.safety import ReadLimits
+from bulk_enroll.read.reader import read_table
+from bulk_enroll.read.safety import ReadLimits
 from tests.inputs import rewrite_zip, write_text, write_workbook
 from tests.support import make_id
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.cli import main
-from bulk_enroll.config_file import load_config_file
-from bulk_enroll.inbox import load_inbox_settings
+from bulk_enroll.cli.main import main
+from bulk_enroll.inbox.notify import load_notify_settings
+from bulk_enroll.inbox.runner import load_inbox_settings
 from bulk_enroll.logs import LogSettings, setup_logging
-from bulk_enroll.notify import load_notify_settings
+from bulk_enroll.settings.config_file import load_config_file
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

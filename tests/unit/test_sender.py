@@ -9,7 +9,7 @@ import pytest
 
 from bulk_enroll.errors import AuthError
 from bulk_enroll.model import Batch, DueDateType, DueSettings, Pair, Status
-from bulk_enroll.sender import RetryPolicy, Sender, split_batch
+from bulk_enroll.send.sender import RetryPolicy, Sender, split_batch
 from bulk_enroll.transport import CallResult, CallVerdict, TransientError
 from bulk_enroll.transport.auth import StaticToken
 from bulk_enroll.transport.http import ProtocolError

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from bulk_enroll.model import Batch, DueDateType, DueSettings, Status
-from bulk_enroll.sender import RetryPolicy, Sender
+from bulk_enroll.send.sender import RetryPolicy, Sender
 from bulk_enroll.transport.auth import StaticToken
 from bulk_enroll.transport.http import make_session
 from bulk_enroll.transport.soap import SoapTransport

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import openpyxl
 
-from bulk_enroll.template import write_template
-from bulk_enroll.values import parse_due_period
+from bulk_enroll.read.template import write_template
+from bulk_enroll.validate.values import parse_due_period
 
 
 def validations(tmp_path):

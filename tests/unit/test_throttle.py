@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bulk_enroll.throttle import AdaptiveThrottle
+from bulk_enroll.send.throttle import AdaptiveThrottle
 
 
 class FakeClock:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.cli import main
-from bulk_enroll.config import load_run_settings
+from bulk_enroll.cli.main import main
 from bulk_enroll.errors import ConfigError
+from bulk_enroll.settings.config import load_run_settings
 from tests.support import HEADER, make_id
 
 ROW = [make_id("l"), make_id("c"), "unlimited", "", "", "", ""]
@@ -76,7 +76,7 @@ def test_a_config_file_that_is_not_utf8_is_a_configuration_error(csv_file, tmp_p
 
 
 def test_a_secret_file_that_is_not_utf8_is_a_configuration_error(tmp_path):
-    from bulk_enroll.config import load_account
+    from bulk_enroll.settings.config import load_account
 
     secret = tmp_path / "secret"
     secret.write_bytes("s3cr3t".encode("utf-16"))
@@ -89,8 +89,8 @@ def test_a_secret_file_that_is_not_utf8_is_a_configuration_error(tmp_path):
 
 
 def test_a_missing_setting_names_no_imaginary_column(csv_file):
-    from bulk_enroll.reader import read_table
-    from bulk_enroll.validate import RowDefaults, validate_table
+    from bulk_enroll.read.reader import read_table
+    from bulk_enroll.validate.rows import RowDefaults, validate_table
 
     path = csv_file([["learner_id", "course_id"], [make_id("l"), make_id("c")]])
     rows = validate_table(read_table(path), RowDefaults(due_date_type="due_date")).rows

@@ -9,10 +9,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bulk_enroll.cli import main
+from bulk_enroll.cli.main import main
 from bulk_enroll.model import DueDateType, DueSettings
-from bulk_enroll.reader import read_table
-from bulk_enroll.validate import validate_table
+from bulk_enroll.read.reader import read_table
+from bulk_enroll.validate.rows import validate_table
 from tests.inputs import by_email, by_login, rewrite_zip, titled, write_text, write_workbook
 from tests.support import make_id
 

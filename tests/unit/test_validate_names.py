@@ -6,8 +6,8 @@ import pytest
 
 from bulk_enroll.errors import InputFileError
 from bulk_enroll.model import CourseKey, CourseRef, LearnerKey, LearnerRef
-from bulk_enroll.reader import read_table
-from bulk_enroll.validate import validate_table
+from bulk_enroll.read.reader import read_table
+from bulk_enroll.validate.rows import validate_table
 from tests.support import make_id
 
 L1, C1 = make_id("l1"), make_id("c1")

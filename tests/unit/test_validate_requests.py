@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.columns import Field, parse_alias_options
 from bulk_enroll.errors import InputFileError
 from bulk_enroll.model import DueDateType, DueSettings
-from bulk_enroll.reader import read_table
-from bulk_enroll.validate import RowDefaults, ValidatedInput, validate_table
+from bulk_enroll.read.columns import Field, parse_alias_options
+from bulk_enroll.read.reader import read_table
+from bulk_enroll.validate.rows import RowDefaults, ValidatedInput, validate_table
 from tests.inputs import by_email, by_id, by_login, course_id, titled, write_text, write_workbook
 from tests.support import make_id
 

@@ -6,12 +6,11 @@ import datetime as dt
 
 import pytest
 
-from bulk_enroll.dates import DateOrder, parse_date, parse_datetime
 from bulk_enroll.model import DueDateType
-from bulk_enroll.values import (
+from bulk_enroll.read.cells import cell_text, clean_text
+from bulk_enroll.validate.dates import DateOrder, parse_date, parse_datetime
+from bulk_enroll.validate.values import (
     CellError,
-    cell_text,
-    clean_text,
     parse_bool,
     parse_due_date_type,
     parse_due_period,

@@ -1,0 +1,5 @@
+"""The command line: click commands and console output only."""
+
+from bulk_enroll.cli.main import main
+
+__all__ = ["main"]

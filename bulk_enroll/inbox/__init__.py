@@ -1,0 +1,1 @@
+"""Inbox: the nightly folder import: scan, ledger, archive, safety limits, notifications."""

@@ -1,0 +1,477 @@
+"""The nightly inbox: process every ready file of a folder once, safely, and say what happened.
+
+`run_inbox` holds the single-instance lock for the whole run, picks the ready files oldest
+first (`inbox_scan`), and for each one:
+
+1. skips it as a *duplicate* when a file with the same content (SHA-256) was already applied to
+   this account, even under another name (`inbox_ledger`), with a note next to the archived copy;
+2. runs the normal pipeline (`pipeline.run_job`) with the safety limits as its guard, so a file
+   over a limit is stopped before any call (unless `force`);
+3. moves it to `archive/processed/DATE/` (every row settled well) or `archive/failed/DATE/`
+   (rows need attention, unreadable, or stopped by a limit), never overwriting, and writes its
+   report (and a JSON summary) into the reports folder.
+
+A file whose send was cut short (SIGTERM, the retry budget ran out) stays in the inbox and ends
+the run: the next run resumes it through the journal. The run's exit code is the worst of its
+files (see `Outcome`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import math
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from bulk_enroll import logs
+from bulk_enroll.connect import Connection
+from bulk_enroll.errors import AuthError, ConfigError, InputFileError, SafetyStop
+from bulk_enroll.inbox.archive import dated_folder, free_name, move_into
+from bulk_enroll.inbox.ledger import LEDGER_NAME, InboxLedger, ProcessedFile
+from bulk_enroll.inbox.limits import (
+    DEFAULT_MAX_INVALID_SHARE,
+    DEFAULT_MAX_NEW_PER_FILE,
+    DEFAULT_MAX_NEW_PER_RUN,
+    SafetyLimits,
+    check_limits,
+)
+from bulk_enroll.inbox.scan import scan_inbox
+from bulk_enroll.jobs import JobOptions, JobResult, PlanPreview, file_sha256, run_job
+from bulk_enroll.model import ExitStatus, Status
+from bulk_enroll.read.safety import ReadLimits
+from bulk_enroll.send.interrupt import stop_on_signals
+from bulk_enroll.send.lock import InstanceLock
+from bulk_enroll.settings.config import PREFIX, InputSettings, RunSettings, load_input_settings
+
+log = logging.getLogger(__name__)
+LOCK_NAME = "inbox.lock"
+DEFAULT_STABLE_S = 60.0
+
+
+class Outcome(StrEnum):
+    """What happened to one file, and the exit code it stands for."""
+
+    PROCESSED = "processed"  # 0: applied, every row settled well
+    DUPLICATE = "duplicate"  # 0: same content as a file applied before; not applied again
+    NEEDS_ATTENTION = "needs_attention"  # 1: applied; some rows invalid, failed or unknown
+    UNREADABLE = "unreadable"  # 1: not a readable spreadsheet; nothing sent
+    INTERRUPTED = "interrupted"  # 1: the send was cut short; left in the inbox to resume
+    STOPPED = "stopped"  # 3: over a safety limit; nothing sent
+
+    @property
+    def exit_code(self) -> int:
+        return {Outcome.PROCESSED: 0, Outcome.DUPLICATE: 0,
+                Outcome.STOPPED: int(ExitStatus.SAFETY_STOP)}.get(self, 1)
+
+    @property
+    def archive_kind(self) -> str | None:
+        return {Outcome.PROCESSED: "processed", Outcome.DUPLICATE: "duplicates",
+                Outcome.INTERRUPTED: None}.get(self, "failed")
+
+
+@dataclass(frozen=True)
+class InboxSettings:
+    inbox: Path
+    archive: Path
+    reports: Path
+    stable_s: float = DEFAULT_STABLE_S
+    limits: SafetyLimits = field(default_factory=SafetyLimits)
+    # Nightly, ask the server which pairs already exist (needs the REST API): enrollments made
+    # in the LMS by hand, or by a run whose journal is gone, are not sent again.
+    check_server: bool = False
+    input: InputSettings = field(default_factory=InputSettings)
+    read_limits: ReadLimits | None = None
+
+
+@dataclass
+class FileOutcome:
+    file: str
+    outcome: Outcome
+    sha256: str | None = None
+    reason: str | None = None
+    report: Path | None = None
+    archived_to: Path | None = None
+    new_enrollments: int = 0  # pairs the plan had to send (not settled by earlier runs)
+    duration_s: float = 0.0
+    job: dict[str, object] | None = None  # the pipeline's summary
+
+    @property
+    def exit_code(self) -> int:
+        return self.outcome.exit_code
+
+    def as_dict(self) -> dict[str, object]:
+        job = self.job or {}
+        return {
+            "file": self.file,
+            "outcome": self.outcome.value,
+            "exit_code": self.exit_code,
+            "reason": self.reason,
+            "sha256": self.sha256,
+            "rows": job.get("rows"),
+            "status_counts": job.get("status_counts"),
+            "new_enrollments": self.new_enrollments,
+            "api_calls": job.get("api_calls"),
+            "duration_s": round(self.duration_s, 3),
+            "report": str(self.report) if self.report else None,
+            "archived_to": str(self.archived_to) if self.archived_to else None,
+        }
+
+
+@dataclass
+class InboxResult:
+    inbox: Path
+    started: dt.datetime
+    finished: dt.datetime | None = None
+    files: list[FileOutcome] = field(default_factory=list)
+    waiting: list[tuple[Path, str]] = field(default_factory=list)
+    ignored: list[tuple[Path, str]] = field(default_factory=list)
+    error: str | None = None  # what ended the run early (configuration, credentials)
+    error_exit: int = int(ExitStatus.USAGE)
+    duration_s: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 all files fine; 1 some need attention; 2 configuration; 3 a safety stop."""
+        codes = [f.exit_code for f in self.files] + ([self.error_exit] if self.error else [])
+        return max(codes, default=0)
+
+    def counts(self) -> dict[str, int]:
+        counts = {outcome.value: 0 for outcome in Outcome}
+        for item in self.files:
+            counts[item.outcome.value] += 1
+        return counts
+
+    def verdict(self) -> str:
+        """The run in one line, e.g. "3 files: 2 processed, 1 stopped; 1 waiting"."""
+        parts = [f"{n} {name.replace('_', ' ')}" for name, n in self.counts().items() if n]
+        head = f"{len(self.files)} file{'s' if len(self.files) != 1 else ''}"
+        text = f"{head}: {', '.join(parts)}" if parts else f"{head}"
+        if self.waiting:
+            text += f"; {len(self.waiting)} waiting for the next run"
+        if self.error:
+            text += f"; stopped: {self.error}"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        finished = self.finished or self.started
+        return {
+            "run_id": logs.run_id(),
+            "host": socket.gethostname(),
+            "inbox": str(self.inbox),
+            "started": self.started.isoformat(),
+            "finished": finished.isoformat(),
+            "duration_s": round(self.duration_s, 3),
+            "exit_code": self.exit_code,
+            "verdict": self.verdict(),
+            "counts": self.counts(),
+            "error": self.error,
+            "files": [item.as_dict() for item in self.files],
+            "waiting": [{"file": p.name, "reason": why} for p, why in self.waiting],
+            "ignored": [{"file": p.name, "reason": why} for p, why in self.ignored],
+        }
+
+    def reports(self) -> list[Path]:
+        return [f.report for f in self.files if f.report is not None and f.report.is_file()]
+
+
+def failed_run_summary(inbox: Path, error: Exception, exit_code: int) -> dict[str, object]:
+    """The summary of a run that could not start (no account, another run holds the lock)."""
+    stamp = dt.datetime.now().replace(microsecond=0).isoformat()
+    return {"run_id": logs.run_id(), "host": socket.gethostname(), "inbox": str(inbox),
+            "started": stamp, "finished": stamp, "exit_code": exit_code,
+            "verdict": f"inbox not processed: {error}", "error": str(error), "files": []}
+
+
+def load_inbox_settings(environ: Mapping[str, str], *, inbox: Path | None = None,
+                        archive: Path | None = None,
+                        reports: Path | None = None) -> InboxSettings:
+    """Options first, then BULK_ENROLL_INBOX_* (environment or the [inbox] section)."""
+
+    def get(name: str) -> str | None:
+        value = environ.get(PREFIX + name, "").strip()
+        return value or None
+
+    def path(option: Path | None, name: str) -> Path | None:
+        value = option or (Path(get(name) or "") if get(name) else None)
+        return value.expanduser() if value else None
+
+    folder = path(inbox, "INBOX_DIR")
+    if folder is None:
+        raise ConfigError("no inbox folder: give it as `bulk-enroll inbox DIR`, or set dir in "
+                          "the [inbox] section of the configuration file")
+    limits = SafetyLimits(
+        max_new_per_file=int(_number(environ, "INBOX_MAX_NEW_PER_FILE",
+                                     DEFAULT_MAX_NEW_PER_FILE, 1, integer=True)),
+        max_new_per_run=int(_number(environ, "INBOX_MAX_NEW_PER_RUN",
+                                    DEFAULT_MAX_NEW_PER_RUN, 1, integer=True)),
+        max_invalid_share=_number(environ, "INBOX_MAX_INVALID_SHARE",
+                                  DEFAULT_MAX_INVALID_SHARE, 0, maximum=1),
+    )
+    return InboxSettings(
+        inbox=folder,
+        archive=path(archive, "INBOX_ARCHIVE_DIR") or folder / "archive",
+        reports=path(reports, "INBOX_REPORTS_DIR") or folder / "reports",
+        stable_s=_number(environ, "INBOX_STABLE_SECONDS", DEFAULT_STABLE_S, 0),
+        limits=limits,
+        check_server=_flag(environ, "INBOX_CHECK_SERVER", default=bool(get("API_URL"))),
+        input=load_input_settings(environ),
+        read_limits=ReadLimits.from_env(environ),
+    )
+
+
+def _flag(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = environ.get(PREFIX + name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{PREFIX}{name}={raw!r}: use true or false")
+
+
+def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], Connection], *,
+              force: bool = False, interactive: bool = False,
+              now: Callable[[], dt.datetime] = lambda: dt.datetime.now().replace(microsecond=0),
+              clock: Callable[[], float] = time.time,
+              sleep: Callable[[float], None] = time.sleep) -> InboxResult:
+    """Process the inbox once; raise `SafetyStop` if another run holds the lock."""
+    if not settings.inbox.is_dir():
+        raise ConfigError(f"the inbox folder {settings.inbox} does not exist")
+    began = time.monotonic()
+    stop: list[str] = []  # a signal between files: finish this one, start no other
+    signals = stop_on_signals(stop.append) if interactive else contextlib.nullcontext()
+    with InstanceLock(run.state_dir / LOCK_NAME, "inbox"), signals:
+        result = InboxResult(settings.inbox, now())
+        _check_folders(settings)
+        scan = scan_inbox(settings.inbox, settings.stable_s, clock=clock, sleep=sleep)
+        result.waiting, result.ignored = scan.waiting, scan.ignored
+        for path, why in scan.waiting:
+            log.info("%s: left for the next run: %s", path.name, why,
+                     extra={"fields": {"event": "waiting", "file": path.name, "reason": why}})
+        for path, why in scan.ignored:
+            log.warning("%s: ignored: %s", path.name, why,
+                        extra={"fields": {"event": "ignored", "file": path.name, "reason": why}})
+        processor = _Processor(settings, run, connect, force=force, interactive=interactive,
+                               now=now)
+        try:
+            for snapshot in scan.ready:
+                if stop:
+                    result.error, result.error_exit = f"{stop[0]}; the remaining files stay " \
+                        "for the next run", int(ExitStatus.ROWS_NEED_ATTENTION)
+                    log.warning("inbox stopped: %s", result.error)
+                    break
+                item = processor.process(snapshot.path)
+                if item is None:
+                    continue
+                result.files.append(item)
+                _log_file(item)
+                if item.outcome is Outcome.INTERRUPTED:
+                    break
+        except (ConfigError, AuthError) as exc:
+            # The account or the configuration is wrong: no later file would do better.
+            result.error = str(exc)
+            log.error("inbox stopped: %s", exc)
+        except SafetyStop as exc:  # another run (a manual one) is sending with this journal
+            result.error = f"{exc}; the remaining files stay for the next run"
+            result.error_exit = int(ExitStatus.SAFETY_STOP)
+            log.error("inbox stopped: %s", result.error)
+        finally:
+            processor.close()
+        result.finished = now()
+        result.duration_s = time.monotonic() - began
+    _log_summary(result)
+    return result
+
+
+class _Processor:
+    """Processes one file after another, sharing one connection, ledger and run budget."""
+
+    def __init__(self, settings: InboxSettings, run: RunSettings,
+                 connect: Callable[[], Connection], *, force: bool, interactive: bool,
+                 now: Callable[[], dt.datetime]) -> None:
+        self.settings, self.run, self._connect = settings, run, connect
+        self.force, self.interactive, self.now = force, interactive, now
+        self.sent_this_run = 0
+        self._connection: Connection | None = None
+        self._ledger: InboxLedger | None = None
+
+    def close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
+
+    def ledger(self) -> tuple[Connection, InboxLedger]:
+        if self._connection is None or self._ledger is None:
+            self._connection = self._connect()
+            # Wrong credentials are the account's problem, not the file's: find out before
+            # touching any file (raises AuthError, which ends the run with exit code 2).
+            self._connection.tokens.get()
+            self._ledger = InboxLedger(self.run.state_dir / LEDGER_NAME, self._connection.account)
+        return self._connection, self._ledger
+
+    def process(self, path: Path) -> FileOutcome | None:
+        started = time.monotonic()
+        try:
+            sha256 = file_sha256(path)
+        except FileNotFoundError:
+            return None  # taken away since the scan: nothing to do
+        connection, ledger = self.ledger()
+        earlier = ledger.find(sha256)
+        if earlier is not None:
+            item = FileOutcome(path.name, Outcome.DUPLICATE, sha256,
+                               reason=f"same content as {earlier.file_name}, processed "
+                                      f"{earlier.processed_at}; not applied again")
+            item.archived_to = self._archive(path, item.outcome)
+            _write_duplicate_note(item.archived_to, earlier)
+            return item
+        report = free_name(self.settings.reports,
+                           f"{path.stem}-results-{self.now():%Y%m%d-%H%M%S}.xlsx")
+        previews: list[PlanPreview] = []
+        options = JobOptions(input_path=path, report_path=report,
+                             summary_json=report.with_suffix(".json"),
+                             reports_dir=self.settings.reports, interactive=self.interactive,
+                             guard=lambda preview: self._guard(preview, previews),
+                             check_server=self.settings.check_server,
+                             date_order=self.settings.input.date_order,
+                             aliases=dict(self.settings.input.aliases),
+                             read_limits=self.settings.read_limits)
+        try:
+            job = run_job(options, self.run, lambda: connection, now=self.now)
+        except InputFileError as exc:
+            item = FileOutcome(path.name, Outcome.UNREADABLE, sha256, reason=str(exc))
+            item.report = _write_error_note(report.with_suffix(".txt"), path.name, str(exc))
+        else:
+            item = self._classify(path, sha256, job, previews)
+        item.duration_s = time.monotonic() - started
+        item.archived_to = self._archive(path, item.outcome)
+        if item.outcome in (Outcome.PROCESSED, Outcome.NEEDS_ATTENTION):
+            # Recorded after the move: a crash in between leaves the file archived but not
+            # remembered, so a copy dropped again would be run again, and the journal still
+            # keeps every pair it confirmed from being sent twice.
+            ledger.record(ProcessedFile(
+                sha256, path.name, self.now().isoformat(sep=" "), item.outcome.value,
+                item.exit_code, str(item.report) if item.report else None,
+                str(item.archived_to) if item.archived_to else None))
+        return item
+
+    def _guard(self, preview: PlanPreview, previews: list[PlanPreview]) -> str | None:
+        previews.append(preview)
+        reason = check_limits(preview, self.settings.limits, self.sent_this_run)
+        if reason is not None and self.force:
+            log.warning("%s: %s; sending anyway: --force is on", preview.input_file,
+                        reason.split(";")[0])
+            return None
+        return reason
+
+    def _classify(self, path: Path, sha256: str, job: JobResult,
+                  previews: list[PlanPreview]) -> FileOutcome:
+        new = previews[-1].new_pairs if previews else 0
+        item = FileOutcome(path.name, Outcome.PROCESSED, sha256, report=job.report_path,
+                           new_enrollments=new, job=job.summary)
+        if job.stop_reason is not None:
+            item.outcome, item.reason = Outcome.STOPPED, job.stop_reason
+            return item
+        self.sent_this_run += new
+        cut_short = any(r.status is Status.NOT_SENT for r in job.data.results)
+        if cut_short:
+            item.outcome = Outcome.INTERRUPTED
+            item.reason = (f"{job.data.facts.note or 'the send stopped early'}; the file stays "
+                           "in the inbox and the next run resumes it")
+        elif job.exit_status is not ExitStatus.OK:
+            item.outcome = Outcome.NEEDS_ATTENTION
+            item.reason = f"{job.summary.get('needs_attention')} row(s) need attention"
+        return item
+
+    def _archive(self, path: Path, outcome: Outcome) -> Path | None:
+        kind = outcome.archive_kind
+        if kind is None:
+            return None
+        return move_into(path, dated_folder(self.settings.archive, kind, self.now().date()))
+
+
+def _check_folders(settings: InboxSettings) -> None:
+    """Reports and archive must be writable before any file is touched."""
+    for name, folder in (("reports", settings.reports), ("archive", settings.archive)):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the {name} folder {folder}: "
+                              f"{exc.strerror}") from None
+        if not os.access(folder, os.W_OK):
+            raise ConfigError(f"cannot write into the {name} folder {folder}")
+
+
+def _write_duplicate_note(archived: Path | None, earlier: ProcessedFile) -> None:
+    if archived is None:
+        return
+    note = archived.with_name(archived.name + ".duplicate.txt")
+    note.write_text(
+        f"{archived.name} was not applied: its content (SHA-256 {earlier.sha256}) is the same "
+        f"as {earlier.file_name}, processed on {earlier.processed_at} "
+        f"({earlier.outcome.replace('_', ' ')}).\n"
+        f"Report of that run: {earlier.report or '-'}\n"
+        f"That file was archived as: {earlier.archived_to or '-'}\n"
+        "Nothing was sent for this copy. To apply it on purpose, run it by hand with "
+        "`bulk-enroll run FILE` (pairs already enrolled are still skipped).\n",
+        encoding="utf-8",
+    )
+
+
+def _write_error_note(path: Path, name: str, message: str) -> Path:
+    target = free_name(path.parent, path.name)
+    target.write_text(f"{name} could not be processed; nothing was sent.\n{message}\n",
+                      encoding="utf-8")
+    return target
+
+
+def _log_file(item: FileOutcome) -> None:
+    level = logging.INFO if item.exit_code == 0 else logging.WARNING
+    details = [item.outcome.value.replace("_", " ")]
+    job = item.job or {}
+    if job:
+        details.append(str(job.get("verdict")))
+        details.append(f"{item.new_enrollments} new, {job.get('api_calls')} API calls, "
+                       f"{item.duration_s:.1f} s")
+    if item.reason and item.outcome is not Outcome.NEEDS_ATTENTION:
+        details.append(item.reason)
+    if item.report:
+        details.append(f"report {item.report}")
+    details.append(f"archived as {item.archived_to}" if item.archived_to else "left in the inbox")
+    log.log(level, "%s: %s", item.file, "; ".join(details),
+            extra={"fields": {"event": "file", **item.as_dict()}})
+
+
+def _log_summary(result: InboxResult) -> None:
+    summary = result.as_dict()
+    level = logging.INFO if result.exit_code == 0 else logging.WARNING
+    log.log(level, "inbox %s: %s; exit %d in %.1f s", result.inbox, result.verdict(),
+            result.exit_code, summary["duration_s"],
+            extra={"fields": {"event": "summary", **{k: v for k, v in summary.items()
+                                                      if k not in ("files", "run_id")}}})
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, minimum: float, *,
+            maximum: float | None = None, integer: bool = False) -> float:
+    raw = environ.get(PREFIX + name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw.rstrip("%")) / (100 if raw.endswith("%") else 1)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a usable number")
+    if integer and not value.is_integer():
+        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a whole number")
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum:g} and {maximum:g}" if maximum is not None else \
+            f"at least {minimum:g}"
+        raise ConfigError(f"{PREFIX}{name} must be {bounds}")
+    return value

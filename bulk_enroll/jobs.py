@@ -1,0 +1,476 @@
+"""The `run` job: read -> validate -> plan -> send -> report, as one library function.
+
+The CLI only parses options and calls `run_job`; tests call it directly with their own
+connection, clock and paths.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bulk_enroll.connect import Connection
+from bulk_enroll.errors import ApiError, ConfigError, InputFileError
+from bulk_enroll.model import (
+    Batch,
+    ExitStatus,
+    InputRow,
+    Pair,
+    PairOutcome,
+    RowIssue,
+    Status,
+)
+from bulk_enroll.plan.planner import plan
+from bulk_enroll.plan.summary import PlanSummary, rows_covered, summarize_plan
+from bulk_enroll.read.columns import ColumnMap, Field
+from bulk_enroll.read.reader import read_table
+from bulk_enroll.read.safety import ReadLimits
+from bulk_enroll.report.workbook import (
+    ReportData,
+    ReportFormat,
+    RunFacts,
+    summary_dict,
+    write_report,
+    write_summary_json,
+)
+from bulk_enroll.resolve.cache import LookupCache
+from bulk_enroll.resolve.lookups import Lookups, References, fetch_lookups, gather_references
+from bulk_enroll.resolve.rows import resolve_rows
+from bulk_enroll.results import SETTLED_WELL, settle_rows, unique_pairs
+from bulk_enroll.send.interrupt import stop_on_signals
+from bulk_enroll.send.journal import Journal
+from bulk_enroll.send.lock import InstanceLock
+from bulk_enroll.send.progress import make_progress
+from bulk_enroll.send.reconcile import (
+    reconcile,
+    server_enrollments,
+    settle_leftovers,
+    split_already_enrolled,
+)
+from bulk_enroll.send.sender import RetryPolicy, Sender, SendReport
+from bulk_enroll.send.throttle import AdaptiveThrottle
+from bulk_enroll.settings.config import RunSettings
+from bulk_enroll.transport.lookup_client import RestClient
+from bulk_enroll.validate.conflicts import mark_conflicts
+from bulk_enroll.validate.rows import RowDefaults, ValidatedInput, requests_as_pairs, validate_table
+
+log = logging.getLogger(__name__)
+summary_log = logging.getLogger("bulk_enroll.summary")  # see logs.SUMMARY_LOGGER
+JOURNAL_NAME = "journal.sqlite3"
+SEND_LOCK_NAME = "send.lock"
+
+
+@dataclass(frozen=True)
+class PlanPreview:
+    """What a live run is about to send, shown to `JobOptions.guard` before any call."""
+
+    input_file: str
+    rows: int
+    invalid_rows: int
+    new_pairs: int  # pairs to send: not confirmed (or left unknown) by an earlier run
+    settled_pairs: int  # pairs an earlier run already settled; they cost no call
+    calls: int
+
+
+# Returns why the file must not be sent (a safety limit), or None to go ahead.
+Guard = Callable[[PlanPreview], str | None]
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    input_path: Path
+    report_path: Path | None = None
+    summary_json: Path | None = None
+    dry_run: bool = False
+    strict: bool = False
+    defaults: RowDefaults = field(default_factory=RowDefaults)
+    reports_dir: Path = Path("reports")
+    report_format: ReportFormat = "xlsx"
+    resend_unknown: bool = False
+    state_dir: Path | None = None  # journal folder; None: the settings' state_dir
+    interactive: bool = False  # a CLI run: progress display and Ctrl-C handling
+    check_server: bool = False  # ask the server which planned pairs exist; don't send those
+    sheet: str | None = None  # a sheet name or 1-based position; default: first recognisable
+    date_order: str | None = None  # "dmy" or "mdy", for slash dates like 03/04/2027
+    aliases: dict[str, str] = field(default_factory=dict)  # extra header -> field names
+    last_row_wins: bool = False  # same pair, different settings: use the last row's
+    read_limits: ReadLimits | None = None  # file size limits; None: from the environment
+    guard: Guard | None = None  # safety limits: a reason to stop, checked before any call
+
+
+@dataclass(frozen=True)
+class JobResult:
+    exit_status: ExitStatus
+    report_path: Path
+    summary: dict[str, object]
+    data: ReportData
+    issues: list[RowIssue]
+    notes: tuple[str, ...] = ()  # facts about the input file (guessed encoding, sheet chosen)
+    plan: PlanSummary | None = None
+    stop_reason: str | None = None  # the guard's reason when a safety limit stopped the file
+
+
+def default_report_path(
+    input_path: Path, reports_dir: Path, now: dt.datetime, report_format: ReportFormat = "xlsx"
+) -> Path:
+    """reports/<input>-results-<time>.<format>, never an existing file (two runs in one second
+    get -2, -3...)."""
+    base = f"{input_path.stem}-results-{now:%Y%m%d-%H%M%S}"
+    candidate, number = reports_dir / f"{base}.{report_format}", 2
+    while candidate.exists():
+        candidate, number = reports_dir / f"{base}-{number}.{report_format}", number + 1
+    return candidate
+
+
+def run_job(
+    options: JobOptions,
+    settings: RunSettings,
+    connect: Callable[[], Connection] | None,
+    *,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now().replace(microsecond=0),
+) -> JobResult:
+    """Run one file end to end and write its report.
+
+    With a connection, even a dry run looks names and IDs up (read-only calls), so its verdict
+    covers them; only a live run enrolls.
+    """
+    started = now()
+    report_path = options.report_path or default_report_path(
+        options.input_path, options.reports_dir, started, options.report_format
+    )
+    # Before anything is sent: a report that cannot be written is a usage error (exit 2).
+    check_output_paths(options, report_path)
+    validated = read_and_validate(options)
+    for file_note in validated.notes:
+        log.warning("%s", file_note)
+    input_sha256 = file_sha256(options.input_path)
+    connection = connect() if connect is not None else None
+    prepared = prepare_rows(
+        validated, options, settings, connection.directory if connection else None
+    )
+    rows = prepared.rows
+    issues = [issue for row in rows for issue in row.issues]
+    batches = plan(prepared.to_send, settings.limits)
+    plan_summary = summarize_plan(batches, prepared.to_send, settings.limits)
+    log.info(
+        "%s: %d rows, %d invalid, %d calls planned",
+        validated.file,
+        len(rows),
+        sum(1 for r in rows if r.issues),
+        len(batches),
+    )
+
+    sent = SendReport()
+    endpoint = transport_name = None
+    note = stop_reason = None
+
+    def guard(to_send: list[Pair], settled: int, calls: int) -> str | None:
+        if options.guard is None or options.dry_run or options.strict and issues:
+            return None
+        invalid = sum(1 for r in rows if r.issues)
+        return options.guard(PlanPreview(validated.file, len(rows), invalid, len(to_send),
+                                         settled, calls))
+
+    if prepared.stop:  # a lookup failed: even a dry run cannot say the file is clean
+        sent.outcomes = _not_sent(batches, prepared.stop.replace("{", "{{").replace("}", "}}"))
+        note = prepared.stop
+    elif options.dry_run:
+        sent.outcomes = _not_sent(batches, "dry run: would be sent in batch {batch}")
+        note = "dry run: nothing was sent"
+    elif options.strict and issues:
+        reason = f"not sent: --strict is on and {len(issues)} problem(s) were found"
+        sent.outcomes = _not_sent(batches, reason)
+        note = reason
+    elif batches:
+        if connection is None:
+            raise ValueError("a live run needs a connection")
+        endpoint, transport_name = connection.endpoint, connection.transport.name
+        journal_path = (options.state_dir or settings.state_dir) / JOURNAL_NAME
+        # Two runs sending with one journal could both find a pair unconfirmed and both send
+        # it: the second waits for nothing, it stops (exit 3) before sending anything.
+        sending = InstanceLock(journal_path.with_name(SEND_LOCK_NAME), "run using this journal")
+        with sending, Journal(journal_path, connection.account, now=now) as journal:
+            wanted = prepared.to_send
+            unknown = settle_leftovers(journal, connection.directory,
+                                       resend_unknown=options.resend_unknown, wanted=wanted)
+            to_send, already = reconcile(wanted, journal.confirmed(wanted), unknown)
+            batches = plan(to_send, settings.limits)
+            stop_reason = guard(to_send, len(already) + len(prepared.already), len(batches))
+            if stop_reason is None:
+                sent = _send(batches, connection, journal, settings, options, started, now)
+            else:
+                sent.outcomes = _stopped(batches, stop_reason)
+            sent.outcomes.update(already)
+        note = stop_reason or sent.stopped_reason
+    else:  # nothing to send; the limits on the file (its share of invalid rows) still apply
+        note = stop_reason = guard([], 0, 0)
+
+    if connection is not None and connection.directory is not None:
+        sent.stats.extra["lookup_calls"] = connection.directory.requests_made
+    results = settle_rows(rows, {**prepared.already, **sent.outcomes}, prepared.unresolved)
+    note = "; ".join(n for n in (*validated.notes, note or "") if n) or None
+    data = ReportData(
+        facts=RunFacts(
+            validated.file,
+            validated.sheet,
+            started,
+            now(),
+            options.dry_run,
+            endpoint,
+            transport_name,
+            note,
+            input_sha256=input_sha256,
+        ),
+        headers=validated.headers,
+        rows=rows,
+        results=results,
+        planned=batches,
+        calls=sent.batches,
+        stats=sent.stats,
+        names_looked_up=bool(connection and connection.directory and not prepared.stop),
+        rows_covered=rows_covered(rows, [*batches, *(call.batch for call in sent.batches)]),
+    )
+    # A dry run is clean when the file is; a live run when every row settled well.
+    clean = (
+        not issues and not prepared.stop
+        if options.dry_run
+        else all(r.status in SETTLED_WELL for r in results)
+    )
+    exit_status = ExitStatus.OK if clean else ExitStatus.ROWS_NEED_ATTENTION
+    if stop_reason is not None:
+        exit_status = ExitStatus.SAFETY_STOP
+    write_report(report_path, data, report_format=options.report_format)
+    summary = summary_dict(data, report_path, int(exit_status))
+    summary["plan"] = plan_summary.as_dict()
+    if options.summary_json:
+        write_summary_json(options.summary_json, summary)
+    # The one line a log file keeps of this file (the console prints its own summary).
+    fields = {key: summary[key] for key in ("input", "rows", "status_counts", "api_calls",
+                                            "retries", "report", "exit_code")}
+    summary_log.info("%s: %s; exit %d; report %s", validated.file, data.verdict(),
+                     int(exit_status), report_path,
+                     extra={"fields": {"event": "file_summary", **fields}})
+    return JobResult(exit_status, report_path, summary, data, issues, validated.notes,
+                     plan_summary, stop_reason)
+
+
+def read_and_validate(options: JobOptions) -> ValidatedInput:
+    """Read the input file and validate its rows (the first two stages of every job)."""
+    table = read_table(options.input_path, sheet=options.sheet, aliases=options.aliases,
+                       limits=options.read_limits)
+    validated = validate_table(
+        table, options.defaults, date_order=options.date_order, aliases=options.aliases
+    )
+    return validated
+
+
+def validate_job(
+    options: JobOptions,
+    settings: RunSettings,
+    *,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now().replace(microsecond=0),
+) -> JobResult:
+    """Read and validate only: no account, no network. Rows are compared as written (an email
+    and an ID naming the same person are not known to be one), planned as if each name were an
+    ID, and reported as `not_sent`; exit 0 when the file has no problems."""
+    started = now()
+    report_path = options.report_path or default_report_path(
+        options.input_path, options.reports_dir, started
+    )
+    check_output_paths(options, report_path)
+    validated = read_and_validate(options)
+    rows = mark_conflicts(requests_as_pairs(validated.rows), last_row_wins=options.last_row_wins)
+    issues = [issue for row in rows for issue in row.issues]
+    pairs = unique_pairs(rows)
+    batches = plan(pairs, settings.limits)
+    plan_summary = summarize_plan(batches, pairs, settings.limits)
+    results = settle_rows(rows, _not_sent(batches, "valid: would be sent in batch {batch}"))
+    note = "; ".join(("validate only: nothing was looked up or sent", *validated.notes))
+    data = ReportData(
+        facts=RunFacts(validated.file, validated.sheet, started, now(), True, note=note),
+        headers=validated.headers,
+        rows=rows,
+        results=results,
+        planned=batches,
+        calls=[],
+        stats=SendReport().stats,
+        names_looked_up=False,
+        rows_covered=rows_covered(rows, batches),
+    )
+    exit_status = ExitStatus.ROWS_NEED_ATTENTION if issues else ExitStatus.OK
+    write_report(report_path, data)
+    summary = summary_dict(data, report_path, int(exit_status))
+    summary["plan"] = plan_summary.as_dict()
+    if options.summary_json:
+        write_summary_json(options.summary_json, summary)
+    return JobResult(exit_status, report_path, summary, data, issues, validated.notes, plan_summary)
+
+
+def file_sha256(path: Path) -> str:
+    """The input's checksum for the report: says exactly which file a report belongs to."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _send(batches: list[Batch], connection: Connection, journal: Journal, settings: RunSettings,
+          options: JobOptions, started: dt.datetime,
+          now: Callable[[], dt.datetime]) -> SendReport:
+    """Send through the connection, journalled; Ctrl-C stops cleanly in a CLI run."""
+    sender = Sender(
+        connection.transport,
+        connection.tokens,
+        policy=RetryPolicy(max_attempts=settings.max_attempts,
+                           retry_budget=settings.retry_budget),
+        concurrency=settings.concurrency,
+        throttle=AdaptiveThrottle(settings.rate_limit),
+        journal=journal,
+        settler=connection.directory,
+        progress=make_progress() if options.interactive else None,
+        run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}",
+        now=now,
+    )
+    guard = stop_on_signals(sender.stop) if options.interactive else contextlib.nullcontext()
+    with guard:
+        return sender.send(batches)
+
+
+NEEDS_API = (
+    "the file names {what}; looking them up needs the account's REST API: set "
+    "BULK_ENROLL_API_URL (and BULK_ENROLL_TOKEN or the client ID and secret)"
+)
+CHECK_NEEDS_API = (
+    "--check-server lists the account's enrollments through its REST API: set "
+    "BULK_ENROLL_API_URL"
+)
+NOT_LOOKED_UP = "not looked up: a dry run without an account cannot turn {what} into IDs"
+
+
+@dataclass(frozen=True)
+class PreparedRows:
+    """Rows after resolution and server reconciliation: what to plan, and why not the rest."""
+
+    rows: list[InputRow]
+    to_send: list[Pair]
+    already: dict[Pair, PairOutcome] = field(default_factory=dict)
+    stop: str | None = None  # a lookup failed: send nothing, this is why
+    unresolved: str = "not sent"  # the message of rows whose names were not looked up
+
+
+def prepare_rows(
+    validated: ValidatedInput,
+    options: JobOptions,
+    settings: RunSettings,
+    directory: RestClient | None,
+) -> PreparedRows:
+    """Resolve names through the account (one batched lookup per kind) and, with
+    `check_server`, drop pairs the server already holds. A lookup that fails stops the run
+    before anything is sent; rows are still reported."""
+    refs = gather_references(validated.rows)
+    columns = reference_columns(validated.columns)
+    what = " and ".join(refs.names)
+
+    def resolved(lookups: Lookups | None) -> list[InputRow]:
+        # Conflicts are judged on IDs: an email and an ID naming one person are one learner.
+        rows = resolve_rows(validated.rows, lookups, columns)
+        return mark_conflicts(rows, last_row_wins=options.last_row_wins)
+
+    if directory is None:
+        if refs.names and not options.dry_run:
+            raise ConfigError(NEEDS_API.format(what=what))
+        if options.check_server and not options.dry_run:
+            raise ConfigError(CHECK_NEEDS_API)
+        rows = resolved(None)
+        return PreparedRows(rows, unique_pairs(rows), unresolved=NOT_LOOKED_UP.format(what=what))
+    try:
+        lookups = _lookups(refs, directory, settings) if not refs.empty else None
+    except ApiError as exc:  # a refused token is a configuration error: exit 2
+        stop = f"stopped before sending: could not look up learners and courses: {exc}"
+        rows = resolved(None)
+        return PreparedRows(rows, unique_pairs(rows), stop=stop, unresolved=stop)
+    rows = resolved(lookups)
+    pairs = unique_pairs(rows)
+    if not options.check_server:
+        return PreparedRows(rows, pairs)
+    try:
+        existing = server_enrollments(pairs, directory)
+    except ApiError as exc:  # a refused token is a configuration error: exit 2
+        stop = f"stopped before sending: could not list existing enrollments: {exc}"
+        return PreparedRows(rows, pairs, stop=stop, unresolved=stop)
+    to_send, already = split_already_enrolled(pairs, existing)
+    log.info("%d planned pair(s) already enrolled on the server", len(already))
+    return PreparedRows(rows, to_send, already)
+
+
+def _lookups(refs: References, directory: RestClient, settings: RunSettings) -> Lookups:
+    cache = None
+    if settings.lookup_cache is not None:
+        cache = LookupCache(
+            settings.lookup_cache, directory.api_url, settings.lookup_cache_max_age_h * 3600
+        ).load()
+    return fetch_lookups(refs, directory, cache)
+
+
+def reference_columns(columns: ColumnMap) -> dict[str, str]:
+    """Each kind of reference ("learner_email"...) -> the file's header holding it."""
+    kinds = (
+        Field.LEARNER_ID,
+        Field.LEARNER_EMAIL,
+        Field.LEARNER_LOGIN,
+        Field.COURSE_ID,
+        Field.COURSE_TITLE,
+    )
+    return {f.value: columns.header_of(f) for f in kinds if f in columns.index}
+
+
+REPORT_SUFFIXES = {"xlsx": (".xlsx",), "csv": (".csv",)}
+
+
+def check_output_paths(options: JobOptions, report_path: Path) -> None:
+    """Refuse, before anything is read or sent, a report or summary that could not be written
+    or would destroy something: a folder, the input file itself, a wrong extension."""
+    wanted = REPORT_SUFFIXES[options.report_format]
+    if report_path.suffix.lower() not in wanted:
+        raise InputFileError(f"--report {report_path}: the report is a .{options.report_format} "
+                             f"file; give a name ending in {wanted[0]}")
+    for option, path in (("--report", report_path), ("--summary-json", options.summary_json)):
+        if path is None:
+            continue
+        if path.is_dir():
+            raise InputFileError(f"{option} {path} is a folder; give a file name in it")
+        if path.exists() and path.resolve() == options.input_path.resolve():
+            raise InputFileError(f"{option} {path} is the input file; it would be overwritten")
+        _check_writable(path)
+
+
+def _check_writable(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputFileError(
+            f"cannot create the report folder {path.parent}: {exc.strerror}"
+        ) from None
+    if not os.access(path.parent, os.W_OK):
+        raise InputFileError(f"cannot write the report into {path.parent}: permission denied")
+
+
+def _not_sent(batches: list[Batch], template: str) -> dict[Pair, PairOutcome]:
+    return {
+        pair: PairOutcome(Status.NOT_SENT, template.format(batch=batch.batch_id), batch.batch_id)
+        for batch in batches
+        for pair in batch.pairs()
+    }
+
+
+def _stopped(batches: list[Batch], reason: str) -> dict[Pair, PairOutcome]:
+    return {
+        pair: PairOutcome(Status.NOT_SENT, f"not sent: {reason}", batch.batch_id)
+        for batch in batches
+        for pair in batch.pairs()
+    }

@@ -1,0 +1,1 @@
+"""Plan: requested pairs -> the fewest exact batches (API calls) within the limits. Pure."""

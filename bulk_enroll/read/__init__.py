@@ -1,0 +1,1 @@
+"""Read: spreadsheet files -> a table of raw cells, safely (see docs/ARCHITECTURE.md)."""

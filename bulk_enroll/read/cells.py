@@ -1,0 +1,73 @@
+"""Cell hygiene: any cell a spreadsheet library hands us -> clean text. Pure.
+
+Reading needs it to find the header; validation and the report need it to compare and show
+values, so it lives with the reader, the first stage that meets a cell.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Invisible and typographic characters that spreadsheets and web copy-paste bring in.
+_HYGIENE = str.maketrans(
+    {
+        "\u00a0": " ",  # no-break space
+        "\u2007": " ",  # figure space
+        "\u202f": " ",  # narrow no-break space
+        "\u200b": None,  # zero-width space
+        "\u200c": None,  # zero-width non-joiner
+        "\u200d": None,  # zero-width joiner
+        "\u2060": None,  # word joiner
+        "\ufeff": None,  # BOM / zero-width no-break space
+        "\u00ad": None,  # soft hyphen
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        **{chr(c): None for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)},
+    }
+)
+_EXCEL_TEXT_FORMULA = re.compile(r'^="(.*)"$', re.DOTALL)  # ="00123", Excel's keep-as-text trick
+
+
+def clean_text(text: str) -> str:
+    """Trimmed text without invisible spaces, with straight quotes."""
+    if not (text.isascii() and text.isprintable()):
+        text = text.translate(_HYGIENE)
+    text = text.strip()
+    if text.startswith('="'):
+        match = _EXCEL_TEXT_FORMULA.match(text)
+        if match:
+            text = match.group(1).strip()
+    return text
+
+
+def cell_text(cell: object) -> str:
+    """The cell as clean text; whole floats lose their '.0' (Excel stores numbers as floats)."""
+    if cell is None:
+        return ""
+    if isinstance(cell, str):
+        return clean_text(cell)
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    if hasattr(cell, "isoformat"):
+        text = cell.isoformat()  # type: ignore[attr-defined]
+        return text.replace("T", " ")
+    return str(cell).strip()
+
+
+def is_blank(cell: object) -> bool:
+    return cell is None or cell == "" or cell_text(cell) == ""
+
+
+def is_number(cell: object) -> bool:
+    """A numeric cell (Excel stores every number as a float; booleans are not numbers)."""
+    return isinstance(cell, int | float) and not isinstance(cell, bool)

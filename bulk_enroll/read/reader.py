@@ -1,0 +1,261 @@
+"""Spreadsheet files -> a `Table` of raw cells with Excel row numbers.
+
+This is one of the three places that touch the outside world: it opens files and nothing else.
+Meaning (which column is what, whether a value is valid) is decided later, in `validate.py`.
+
+- Every file is first checked by `safety.check_input` (size, type vs extension, encryption,
+  zip bombs, XML entities).
+- CSV/TXT/TSV: encoding detected (`encodings.py`), delimiter chosen among , ; tab | by which
+  one yields a recognisable header, read as a stream. Cells stay text, so identifiers keep
+  their leading zeros.
+- XLSX/XLSM/XLS/ODS: read with python-calamine; cells keep their types (dates stay dates).
+  The first visible sheet with a recognisable header is used unless `sheet` names one.
+- `header.locate` skips title rows and blank rows and ignores trailing empty columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import python_calamine
+
+from bulk_enroll.errors import InputFileError, InputRefused
+from bulk_enroll.gc_pause import gc_paused
+from bulk_enroll.read.columns import Field, HeaderMatcher, expected_names
+from bulk_enroll.read.encodings import Detected, NotText, detect_encoding
+from bulk_enroll.read.feedback import drop_reason_column, pick_sheet_for_report
+from bulk_enroll.read.header import Located, NoHeader, locate
+from bulk_enroll.read.safety import (
+    ODS_SUFFIXES,
+    OOXML_SUFFIXES,
+    TEXT_SUFFIXES,
+    XLS_SUFFIXES,
+    ReadLimits,
+    check_input,
+)
+from bulk_enroll.read.table import Cell, Table
+
+CSV_SUFFIXES = TEXT_SUFFIXES
+EXCEL_SUFFIXES = OOXML_SUFFIXES | XLS_SUFFIXES | ODS_SUFFIXES
+SUPPORTED = sorted(CSV_SUFFIXES | EXCEL_SUFFIXES)
+DELIMITERS = (",", ";", "\t", "|")
+_SAMPLE_CHARS = 64 * 1024
+_INTERN_LIMIT = 100_000
+
+
+def read_table(
+    path: Path,
+    *,
+    sheet: str | None = None,
+    aliases: Mapping[str, Field | str] | None = None,
+    limits: ReadLimits | None = None,
+) -> Table:
+    """Read the data sheet of a CSV, XLSX, XLSM, XLS or ODS file.
+
+    `sheet` is a sheet name or a 1-based position; `aliases` are extra header names.
+    """
+    if path.is_dir():
+        raise InputFileError(f"{path} is a folder, not a file: give the spreadsheet's name")
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in CSV_SUFFIXES and suffix not in EXCEL_SUFFIXES:
+        raise InputFileError(
+            f"{path.name}: unsupported file type {suffix or '(none)'}; "
+            f"use one of {', '.join(SUPPORTED)}"
+        )
+    check_input(path, limits or ReadLimits.from_env())
+    matcher = HeaderMatcher(aliases)
+    if suffix in CSV_SUFFIXES:
+        if sheet is not None:
+            raise InputFileError(f"{path.name}: --sheet applies to workbooks, not to text files")
+        with gc_paused():
+            table = _read_csv(path, matcher)
+    else:
+        with gc_paused():
+            table = _read_workbook(path, sheet, matcher)
+    return drop_reason_column(table)  # a report's Needs attention sheet, fed back
+
+
+# ---- CSV ---------------------------------------------------------------------------------------
+
+
+def _read_csv(path: Path, matcher: HeaderMatcher) -> Table:
+    try:
+        detected = detect_encoding(path)
+    except NotText as exc:
+        raise InputRefused(f"{path.name} is not a text file: {exc}") from None
+    notes: list[str] = []
+    if detected.guessed:
+        notes.append(
+            f"{path.name} is not UTF-8; read it as {detected.describe()} (a guess: if names look "
+            "wrong, save the file from Excel as 'CSV UTF-8' and run again)"
+        )
+    with _open_text(path, detected) as handle:
+        sample = handle.read(_SAMPLE_CHARS)
+        truncated = bool(handle.read(1))
+    delimiter = choose_delimiter(sample, matcher, truncated=truncated)
+    with _open_text(path, detected) as handle:
+        records = csv.reader(handle, delimiter=delimiter)
+        try:
+            located = _locate(path.name, _numbered_records(records), matcher)
+        except csv.Error as exc:
+            raise InputFileError(
+                f"{path.name}: not a readable CSV file near line {records.line_num} ({exc}); "
+                'check for a quote (") that opens a value and is never closed'
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise InputFileError(
+                f"{path.name}: cannot be read as {detected.describe()} (byte {exc.start} of a "
+                "chunk does not fit); save it from Excel as 'CSV UTF-8' and run again"
+            ) from None
+    return Table(
+        file=path.name,
+        sheet=None,
+        headers=located.headers,
+        rows=located.rows,
+        encoding=detected.encoding,
+        notes=(*notes, *located.notes),
+        typed=False,
+    )
+
+
+def _open_text(path: Path, detected: Detected) -> io.TextIOWrapper:
+    encoding = detected.encoding
+    if detected.bom_length:  # let Python's BOM-aware codecs drop the mark
+        encoding = {"utf-8": "utf-8-sig", "utf-16-le": "utf-16", "utf-16-be": "utf-16"}.get(
+            encoding, encoding.replace("-le", "").replace("-be", "")
+        )
+    return open(path, encoding=encoding, newline="", errors="strict")  # noqa: SIM115
+
+
+def _numbered_records(records: Iterator[list[str]]) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """Records with their number (a quoted multi-line value stays one row, as in Excel).
+
+    Repeated values (course IDs, due date types, dates) share one string object, which keeps a
+    million-row file's memory in check.
+    """
+    memo: dict[str, str] = {}
+    share = memo.setdefault
+    for number, record in enumerate(records, start=1):
+        yield number, tuple(map(share, record, record))
+        if len(memo) > _INTERN_LIMIT:
+            memo.clear()
+
+
+def choose_delimiter(sample: str, matcher: HeaderMatcher, *, truncated: bool = False) -> str:
+    """The delimiter under which the sample has a recognisable header (else the most regular)."""
+    best_score: tuple[int, int, int, float] | None = None
+    best = ","
+    for delimiter in DELIMITERS:
+        records = list(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter))
+        if truncated and len(records) > 1:
+            records = records[:-1]  # the sample may end mid-record
+        rows = [r for r in records if any(c.strip() for c in r)]
+        header_at = next((i for i, r in enumerate(rows[:50]) if matcher.is_header(r)), None)
+        recognised = len(matcher.recognised(rows[header_at])) if header_at is not None else 0
+        body = rows[header_at or 0 :]
+        widths = [len(r) for r in body]
+        common = max(set(widths), key=widths.count) if widths else 0
+        regular = widths.count(common) / len(widths) if widths else 0.0
+        score = (int(header_at is not None), recognised, int(common > 1), regular)
+        if best_score is None or score > best_score:
+            best_score, best = score, delimiter
+    return best
+
+
+# ---- Workbooks ---------------------------------------------------------------------------------
+
+
+def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Table:
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+    except python_calamine.PasswordError:
+        raise InputRefused(
+            f"{path.name} is password-protected (encrypted); remove the password and run again"
+        ) from None
+    except Exception as exc:  # calamine raises several unrelated types for unreadable files
+        raise InputFileError(f"{path.name}: not a readable workbook ({_short(exc)})") from None
+    with workbook:
+        names = _candidate_sheets(path.name, workbook, sheet)
+        misses: list[tuple[str, tuple[str, ...]]] = []
+        for index, name in enumerate(names):
+            try:
+                cells = workbook.get_sheet_by_name(name)
+                located = _locate_sheet(cells, matcher)
+            except NoHeader as miss:
+                misses.append((name, miss.first_row))
+                continue
+            except python_calamine.PasswordError:
+                raise InputRefused(f"{path.name} is password-protected (encrypted)") from None
+            except python_calamine.CalamineError as exc:
+                raise InputFileError(
+                    f"{path.name}: sheet {name!r} cannot be read ({_short(exc)})"
+                ) from None
+            notes = located.notes
+            if index > 0:
+                notes = (f"read sheet {name!r}: the first sheet with a recognisable header",)
+                notes += located.notes
+            return Table(path.name, name, located.headers, located.rows, notes=notes)
+    raise InputFileError(_no_header_message(path.name, misses))
+
+
+def _candidate_sheets(
+    file: str, workbook: python_calamine.CalamineWorkbook, choice: str | None
+) -> list[str]:
+    names = list(workbook.sheet_names)
+    if choice is None and (report_sheet := pick_sheet_for_report(workbook)):
+        return [report_sheet]  # our own report, fed back: read the rows the person fixed
+    if choice is not None:
+        if choice in names:
+            return [choice]
+        folded = {n.strip().casefold(): n for n in names}
+        if choice.strip().casefold() in folded:
+            return [folded[choice.strip().casefold()]]
+        if choice.strip().isdigit() and 1 <= int(choice) <= len(names):
+            return [names[int(choice) - 1]]
+        listed = ", ".join(f"{i} {n!r}" for i, n in enumerate(names, start=1))
+        raise InputFileError(f"{file}: no sheet {choice!r}; the sheets are: {listed}")
+    visible = [
+        meta.name
+        for meta in workbook.sheets_metadata
+        if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
+        and meta.visible == python_calamine.SheetVisibleEnum.Visible
+    ]
+    return visible or names
+
+
+def _locate_sheet(sheet: python_calamine.CalamineSheet, matcher: HeaderMatcher) -> Located:
+    start = sheet.start
+    if start is None:  # an empty sheet
+        raise NoHeader(())
+    # calamine yields rows from the sheet's first row (so the n-th row is Excel row n) but
+    # columns from the first used one (so column names start at `start[1]`).
+    return locate(enumerate(sheet.iter_rows(), start=1), matcher, first_column=start[1])
+
+
+def _locate(
+    file: str, numbered: Iterator[tuple[int, Sequence[Cell]]], matcher: HeaderMatcher
+) -> Located:
+    try:
+        return locate(numbered, matcher)
+    except NoHeader as miss:
+        raise InputFileError(_no_header_message(file, [(None, miss.first_row)])) from None
+
+
+def _no_header_message(file: str, misses: Sequence[tuple[str | None, tuple[str, ...]]]) -> str:
+    expected = f"expected {expected_names('learner')} and {expected_names('course')}"
+    found = []
+    for sheet, row in misses:
+        cells = ", ".join(repr(c) for c in row if c) or "(nothing)"
+        found.append(f"sheet {sheet!r}: {cells}" if sheet is not None else cells)
+    where = "; ".join(found) if found else "(the file is empty)"
+    return f"{file}: no header row with a learner and a course column; {expected}. Found: {where}"
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]

@@ -1,0 +1,1 @@
+"""Resolve: emails, logins and course titles -> IDs, through the account's list calls."""

@@ -1,0 +1,1 @@
+"""Send: batches -> outcomes per pair, exactly once (journal, reconcile, retries, rate limit)."""

@@ -1,0 +1,1 @@
+"""Settings: the TOML file and the environment -> typed settings, parsed once."""

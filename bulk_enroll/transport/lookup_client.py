@@ -1,0 +1,366 @@
+"""The REST API's read-only list calls, which lookups and the server check need.
+
+`RestClient` calls `/users/v2`, `/users/find_existing`, `/contents` and `/enrollments`: it
+follows `nextPageToken`, batches filters so a URL stays short, retries transient failures itself
+(reads are safe to repeat) and renews a refused token once. Its failures are `ApiError` /
+`AuthError`, raised before anything is enrolled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import requests
+import tenacity
+from tenacity.wait import wait_random_exponential
+
+from bulk_enroll.errors import ApiError, AuthError, ConfigError
+from bulk_enroll.model import ContentItem, DirectoryUser
+from bulk_enroll.transport import TransientError
+from bulk_enroll.transport.auth import TokenSource
+from bulk_enroll.transport.http import (
+    classify_network_error,
+    header,
+    parse_retry_after,
+    redact,
+)
+from bulk_enroll.transport.rest import server_message, status_text
+
+log = logging.getLogger(__name__)
+
+USERS_PATH = "/users/v2"
+FIND_EXISTING_PATH = "/users/find_existing"
+CONTENTS_PATH = "/contents"
+ENROLLMENTS_PATH = "/enrollments"
+
+MAX_PAGE_SIZE = 1000  # the documented default and the most a page holds
+#: Query characters of filter values per GET. Servers and proxies commonly refuse request lines
+#: over 8 KB; 6,000 leaves room for the path and the paging parameters.
+DEFAULT_MAX_QUERY_CHARS = 6000
+DEFAULT_IDS_PER_CALL = 500  # IDs per JSON body (find_existing, enrollment lists)
+MAX_PAGES = 100_000  # a server whose paging never ends is a bug, not a big account
+MAX_RETRY_AFTER_S = 120.0
+
+
+
+class _TokenRefused(Exception):
+    """One exchange got 401; the caller renews the token once."""
+
+
+class RestClient:
+    """Read-only calls to the account (users, content, enrollments), paged and batched.
+
+    Not thread-safe: lookups run once, before the sender's threads start. `requests_made`
+    counts HTTP requests (retries included) for the run's summary.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        session: requests.Session,
+        tokens: TokenSource,
+        timeout: tuple[float, float] = (10, 60),
+        page_size: int = MAX_PAGE_SIZE,
+        max_attempts: int = 5,
+        max_query_chars: int = DEFAULT_MAX_QUERY_CHARS,
+        ids_per_call: int = DEFAULT_IDS_PER_CALL,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"the API URL {api_url!r} is not an http(s) URL")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ConfigError(f"the page size must be 1 to {MAX_PAGE_SIZE}, not {page_size}")
+        self.api_url = api_url.rstrip("/")
+        self.page_size = page_size
+        self.max_query_chars = max_query_chars
+        self.ids_per_call = max(1, ids_per_call)
+        self.requests_made = 0
+        self._session = session
+        self._tokens = tokens
+        self._timeout = timeout
+        self._max_attempts = max(1, max_attempts)
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"RestClient(api_url={self.api_url!r})"
+
+    # --- users -------------------------------------------------------------------------------
+
+    def list_users(
+        self,
+        *,
+        emails: Sequence[str] = (),
+        logins: Sequence[str] = (),
+        user_ids: Sequence[str] = (),
+    ) -> list[DirectoryUser]:
+        """Users whose email, login or ID is among those given (`GET /users/v2`, filtered).
+
+        Each kind goes in separate requests (the API combines different filters with AND);
+        each request carries as many values as fit in a short URL, and its pages are followed
+        to the end.
+        """
+        users: list[DirectoryUser] = []
+        kinds = (("emails[]", emails), ("logins[]", logins), ("userIds[]", user_ids))
+        for name, values in kinds:
+            for chunk in chunk_by_query_size(
+                name, values, self.max_query_chars, self.page_size
+            ):
+                for page in self._get_pages(USERS_PATH, {name: chunk}, "userProfiles"):
+                    users.extend(_user(item) for item in page)
+        return users
+
+    def find_existing_users(self, user_ids: Sequence[str]) -> set[str]:
+        """The IDs among `user_ids` that exist (`POST /users/find_existing`, batched)."""
+        found: set[str] = set()
+        for chunk in _chunks(list(dict.fromkeys(user_ids)), self.ids_per_call):
+            data = self._call("POST", FIND_EXISTING_PATH, body={"userIds": chunk})
+            if not isinstance(data, list) or not all(isinstance(i, str) for i in data):
+                raise ApiError(f"{FIND_EXISTING_PATH}: the answer is not a list of IDs")
+            found.update(i.lower() for i in data)
+        return found
+
+    # --- content -----------------------------------------------------------------------------
+
+    def list_contents(self) -> list[ContentItem]:
+        """Every content item of the account (`GET /contents`, all pages)."""
+        items: list[ContentItem] = []
+        for page in self._get_pages(CONTENTS_PATH, {}, "contentItems"):
+            items.extend(_content(item) for item in page)
+        return items
+
+    # --- enrollments -------------------------------------------------------------------------
+
+    def list_enrollments(
+        self, learner_ids: Iterable[str], course_ids: Iterable[str]
+    ) -> set[tuple[str, str]]:
+        """The (learner ID, course ID) pairs that exist among these learners and courses.
+
+        `POST /enrollments` with the IDs in the JSON body (no URL length limit), batched and
+        paged. Reusable by anything that must know what the server holds (reconciliation,
+        settling calls whose answer was lost). IDs are compared in lower case.
+        """
+        learners = sorted({i.lower() for i in learner_ids})
+        courses = sorted({i.lower() for i in course_ids})
+        pairs: set[tuple[str, str]] = set()
+        for learner_chunk in _chunks(learners, self.ids_per_call):
+            for course_chunk in _chunks(courses, self.ids_per_call):
+                body = {"learnerIds": learner_chunk, "courseIds": course_chunk}
+                wanted_l, wanted_c = set(learner_chunk), set(course_chunk)
+                for page in self._post_pages(ENROLLMENTS_PATH, body, "enrollments"):
+                    for item in page:
+                        pair = _enrollment_pair(item)
+                        if pair[0] in wanted_l and pair[1] in wanted_c:
+                            pairs.add(pair)
+        return pairs
+
+    # --- paging ------------------------------------------------------------------------------
+
+    def _get_pages(
+        self, path: str, params: Mapping[str, object], key: str
+    ) -> Iterator[list[Mapping[str, Any]]]:
+        token: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            query = {**params, "pageSize": self.page_size}
+            if token is not None:
+                query["pageToken"] = token
+            data = self._call("GET", path, params=query)
+            yield _items(data, key, path)
+            token = _next_token(data, path, seen)
+            if token is None:
+                return
+        raise ApiError(f"{path}: the server's paging did not end after {MAX_PAGES} pages")
+
+    def _post_pages(
+        self, path: str, body: Mapping[str, object], key: str
+    ) -> Iterator[list[Mapping[str, Any]]]:
+        token: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            payload = {**body, "pageSize": self.page_size}
+            if token is not None:
+                # The POST schema types pageToken as an integer while pages hand out strings:
+                # send a numeric token as a number, anything else as given.
+                payload["pageToken"] = int(token) if token.isdigit() else token
+            data = self._call("POST", path, body=payload)
+            yield _items(data, key, path)
+            token = _next_token(data, path, seen)
+            if token is None:
+                return
+        raise ApiError(f"{path}: the server's paging did not end after {MAX_PAGES} pages")
+
+    # --- one call ----------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        body: object = None,
+    ) -> object:
+        """One read, retried on network errors, 408, 429 and 5xx; a refused token is renewed
+        once. Raises `ApiError` (or `AuthError`) with a message fit for the user."""
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self._max_attempts),
+            wait=_wait,
+            retry=tenacity.retry_if_exception_type(TransientError),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._call_with_fresh_token, method, path, params, body)
+        except TransientError as exc:
+            raise ApiError(
+                f"{method} {path}: no usable answer after {self._max_attempts} attempts ({exc})"
+            ) from None
+
+    def _call_with_fresh_token(
+        self, method: str, path: str, params: Mapping[str, object] | None, body: object
+    ) -> object:
+        token = self._tokens.get()
+        try:
+            return self._exchange(method, path, params, body, token)
+        except _TokenRefused:
+            log.info("token refused on %s %s; renewing it", method, path)
+        token = self._tokens.renew(token)
+        try:
+            return self._exchange(method, path, params, body, token)
+        except _TokenRefused as exc:
+            raise AuthError(f"the server refused a freshly issued token ({exc})") from None
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, object] | None,
+        body: object,
+        token: str,
+    ) -> object:
+        self.requests_made += 1
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self._session.request(
+                method,
+                self.api_url + path,
+                params=params,  # type: ignore[arg-type]
+                data=data,
+                headers=headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise classify_network_error(exc, redact=[token]) from None
+        status = response.status_code
+        message = redact(server_message(response.content, response.headers), token)
+        described = status_text(status) + (f": {message}" if message else "")
+        if status == 401:
+            raise _TokenRefused(message or status_text(status))
+        if status in (408, 429) or status >= 500:
+            raise TransientError(
+                described,
+                maybe_applied=False,  # reads: repeating one is always safe
+                retry_after=parse_retry_after(header(response.headers, "Retry-After")),
+                http_status=status,
+            )
+        if status != 200:
+            location = header(response.headers, "Location")
+            if 300 <= status < 400 and location:
+                described += f"; the API redirects to {location}: configure that host instead"
+            raise ApiError(f"{method} {path} was refused ({described})")
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(f"{method} {path}: the answer is not JSON (HTTP {status})") from None
+
+
+def _wait(state: tenacity.RetryCallState) -> float:
+    """Full-jitter exponential backoff (0.5 s, 1 s, 2 s... up to 30 s), never sooner than the
+    server's Retry-After (capped)."""
+    backoff = wait_random_exponential(multiplier=0.5, max=30)(state)
+    error = state.outcome.exception() if state.outcome else None
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        return max(backoff, min(float(retry_after), MAX_RETRY_AFTER_S))
+    return backoff
+
+
+def chunk_by_query_size(
+    name: str, values: Iterable[str], max_chars: int, max_count: int
+) -> Iterator[list[str]]:
+    """Split `values` into runs whose `name=value&...` query stays within `max_chars`
+    (URL-encoded) and `max_count` values; a single overlong value still gets its own run."""
+    chunk: list[str] = []
+    size = 0
+    for value in values:
+        cost = len(urlencode({name: value})) + 1
+        if chunk and (size + cost > max_chars or len(chunk) >= max_count):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(value)
+        size += cost
+    if chunk:
+        yield chunk
+
+
+def _chunks(values: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
+
+
+def _items(data: object, key: str, path: str) -> list[Mapping[str, Any]]:
+    items = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ApiError(f"{path}: the answer has no {key} list")
+    return items
+
+
+def _next_token(data: object, path: str, seen: set[str]) -> str | None:
+    token = data.get("nextPageToken") if isinstance(data, dict) else None
+    if token in (None, ""):
+        return None
+    token = str(token)
+    if token in seen:
+        raise ApiError(f"{path}: the server returned the same page token twice")
+    seen.add(token)
+    return token
+
+
+def _user(item: Mapping[str, Any]) -> DirectoryUser:
+    raw_fields = item.get("fields")
+    fields: Mapping[str, Any] = raw_fields if isinstance(raw_fields, dict) else {}
+    user_id, status = item.get("userId"), item.get("status")
+    if not isinstance(user_id, str) or isinstance(status, bool) or not isinstance(status, int):
+        raise ApiError(f"{USERS_PATH}: a user in the answer has no userId or status")
+    return DirectoryUser(
+        user_id=user_id.lower(),
+        login=str(fields.get("login") or ""),
+        email=str(fields.get("email") or ""),
+        status=status,
+    )
+
+
+def _content(item: Mapping[str, Any]) -> ContentItem:
+    content_id, title = item.get("contentItemId"), item.get("title")
+    if not isinstance(content_id, str) or not isinstance(title, str):
+        raise ApiError(f"{CONTENTS_PATH}: an item in the answer has no contentItemId or title")
+    kind = item.get("contentItemType")
+    return ContentItem(content_id.lower(), title, kind if isinstance(kind, str) else None)
+
+
+def _enrollment_pair(item: Mapping[str, Any]) -> tuple[str, str]:
+    learner, course = item.get("learnerId"), item.get("courseId")
+    if not isinstance(learner, str) or not isinstance(course, str):
+        raise ApiError(f"{ENROLLMENTS_PATH}: an enrollment has no learnerId or courseId")
+    return learner.lower(), course.lower()

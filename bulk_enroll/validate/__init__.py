@@ -1,0 +1,1 @@
+"""Validate: raw cells -> typed enrollment requests and row problems. Pure."""

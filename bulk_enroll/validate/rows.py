@@ -1,0 +1,533 @@
+"""Raw table -> validated `InputRow`s: the method page's parameter rules, applied per row.
+
+Pure: no files, no network. Every problem of every row is collected (a person fixes a file in
+one pass, not one error per run), each naming the column as it is written in the file.
+
+Speed: a large file repeats the same few values (course IDs, due date types, dates) on every
+row, so each distinct raw value is parsed once per column, and each distinct combination of
+settings cells once; per row only dictionary look-ups and the row's own objects remain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+from bulk_enroll.errors import InputFileError
+from bulk_enroll.gc_pause import gc_paused
+from bulk_enroll.model import (
+    CourseKey,
+    CourseRef,
+    DueDateType,
+    DueSettings,
+    InputRow,
+    LearnerKey,
+    LearnerRef,
+    Pair,
+    Request,
+    RowIssue,
+    SourceRef,
+)
+from bulk_enroll.read.cells import cell_text, is_blank
+from bulk_enroll.read.columns import (
+    COURSE_FIELDS,
+    LEARNER_FIELDS,
+    ColumnMap,
+    Field,
+    expected_names,
+    map_columns,
+)
+from bulk_enroll.read.table import Table
+from bulk_enroll.validate import dates, values
+from bulk_enroll.validate.dates import DateOrder
+from bulk_enroll.validate.values import CellError
+
+# The command-line option that supplies each field when the file has no value for it.
+OPTION_NAMES: dict[Field, str] = {
+    Field.ACCESS_DATE: "--access-date",
+    Field.DUE_DATE_TYPE: "--due-date-type",
+    Field.DUE_DATE: "--due-date",
+    Field.DUE_PERIOD: "--due-period",
+    Field.LOCK_AFTER_DUE_DATE: "--lock-after-due-date",
+}
+SETTINGS_FIELDS: tuple[Field, ...] = tuple(OPTION_NAMES)
+_WHAT: dict[Field, str] = {
+    Field.LEARNER_ID: "learner ID",
+    Field.LEARNER_EMAIL: "learner email",
+    Field.LEARNER_LOGIN: "learner login",
+    Field.COURSE_ID: "course ID",
+    Field.COURSE_TITLE: "course title",
+}
+
+KIND_UNUSED = "value the due date type ignores"
+KIND_ORDER = "due date before access date"
+_CACHE_LIMIT = 200_000
+
+# (column as written, message, kind): a problem before it is tied to a row.
+Problem = tuple[str | None, str, str]
+
+
+@dataclass(frozen=True)
+class RowDefaults:
+    """Values given on the command line for every row; a non-empty cell wins over them."""
+
+    due_date_type: str | None = None
+    due_date: str | None = None
+    due_period: str | None = None
+    access_date: str | None = None
+    lock_after_due_date: str | None = None
+
+    def raw(self) -> dict[Field, str]:
+        given = {
+            Field.DUE_DATE_TYPE: self.due_date_type,
+            Field.DUE_DATE: self.due_date,
+            Field.DUE_PERIOD: self.due_period,
+            Field.ACCESS_DATE: self.access_date,
+            Field.LOCK_AFTER_DUE_DATE: self.lock_after_due_date,
+        }
+        return {f: v for f, v in given.items() if v not in (None, "")}
+
+
+@dataclass(frozen=True)
+class ValidatedInput:
+    """The table's header and one `InputRow` per data row, in file order."""
+
+    file: str
+    sheet: str | None
+    headers: tuple[str, ...]
+    columns: ColumnMap
+    rows: list[InputRow]
+    notes: tuple[str, ...] = ()
+
+
+def _field_parser(field_: Field, order: DateOrder | None) -> Callable[[object], object]:
+    """The parser of one settings field, returning its value (notes dropped)."""
+    if field_ is Field.ACCESS_DATE:
+        return lambda cell: dates.parse_datetime(cell, order)[0]
+    if field_ is Field.DUE_DATE:
+        return lambda cell: dates.parse_date(cell, order)[0]
+    if field_ is Field.DUE_DATE_TYPE:
+        return values.parse_due_date_type
+    if field_ is Field.DUE_PERIOD:
+        return values.parse_hours
+    return values.parse_bool
+
+
+def parse_defaults(
+    defaults: RowDefaults, date_order: DateOrder | None = None
+) -> dict[Field, object]:
+    """Parse command-line defaults once; a bad one is a usage error, not a row problem."""
+    parsed: dict[Field, object] = {}
+    for field_, raw in defaults.raw().items():
+        try:
+            parsed[field_] = _field_parser(field_, date_order)(raw)
+        except ValueError as exc:
+            raise InputFileError(f"{OPTION_NAMES[field_]}: {exc}") from None
+    return parsed
+
+
+def validate_table(
+    table: Table,
+    defaults: RowDefaults | None = None,
+    *,
+    date_order: DateOrder | str | None = None,
+    aliases: Mapping[str, Field | str] | None = None,
+) -> ValidatedInput:
+    """Check the header once, then every row; rows with problems carry `RowIssue`s, not
+    requests. `date_order` settles slash dates like 03/04/2027; `aliases` add header names."""
+    order = DateOrder(date_order) if date_order else None
+    columns = map_columns(table.headers, aliases)
+    _check_header(table, columns)
+    parsed_defaults = parse_defaults(defaults or RowDefaults(), order)
+    if Field.DUE_DATE_TYPE not in columns.index and Field.DUE_DATE_TYPE not in parsed_defaults:
+        raise InputFileError(
+            f"{table.file}: no due date type: add a 'due_date_type' column "
+            "or pass --due-date-type (unlimited, default, due_date or due_period)"
+        )
+    validator = _Validator(table, columns, parsed_defaults, order)
+    with gc_paused():
+        rows = validator.validate_rows(table.rows)
+    return ValidatedInput(table.file, table.sheet, table.headers, columns, rows, table.notes)
+
+
+def _check_header(table: Table, columns: ColumnMap) -> None:
+    missing = columns.missing_required
+    if not missing:
+        return
+    wanted = " and ".join(expected_names(group) for group in missing)
+    found = ", ".join(repr(h) for h in table.headers)
+    raise InputFileError(f"{table.file}: missing {wanted}. Columns found: {found}")
+
+
+def requests_as_pairs(rows: Sequence[InputRow]) -> list[InputRow]:
+    """Give valid rows `pairs` that stand for their requests as written, without the LMS.
+
+    For `validate`, which never asks the LMS: an ID stands for itself, an email, login or
+    title for "the learner/course of that name", so duplicates and conflicts among rows that
+    name things the same way are still found. Titles compare ignoring case.
+    """
+    out = []
+    for row in rows:
+        if row.issues or not row.requests:
+            out.append(row)
+            continue
+        pairs = tuple(
+            dict.fromkeys(
+                Pair(
+                    _key(r.learner.key, r.learner.value),
+                    _key(r.course.key, r.course.value),
+                    r.settings,
+                )
+                for r in row.requests
+            )
+        )
+        out.append(dataclasses.replace(row, pairs=pairs))
+    return out
+
+
+def _key(kind: LearnerKey | CourseKey, value: str) -> str:
+    if kind.value == "id":
+        return value
+    return f"{kind.value}:{value.casefold()}"
+
+
+# ---- the per-row work --------------------------------------------------------------------------
+
+# A parsed reference cell: (references, problems, notes). No references and no problems means
+# the cell is blank.
+_Parsed = tuple[tuple[Any, ...], tuple[Problem, ...], tuple[str, ...]]
+_BLANK: _Parsed = ((), (), ())
+# Parsed settings cells: (settings or None when invalid, problems, notes).
+_Settings = tuple[DueSettings | None, tuple[Problem, ...], tuple[str, ...]]
+
+
+class _Validator:
+    """Holds the column positions, parsed defaults and the per-value caches of one table."""
+
+    def __init__(
+        self,
+        table: Table,
+        columns: ColumnMap,
+        defaults: dict[Field, object],
+        order: DateOrder | None,
+    ) -> None:
+        self.table, self.columns, self.defaults, self.order = table, columns, defaults, order
+        self.learner_cols = [
+            (columns.index[f], f, columns.header_of(f)) for f in columns.present(LEARNER_FIELDS)
+        ]
+        self.course_cols = [
+            (columns.index[f], f, columns.header_of(f)) for f in columns.present(COURSE_FIELDS)
+        ]
+        self.settings_fields = columns.present(SETTINGS_FIELDS)
+        positions = [columns.index[f] for f in self.settings_fields]
+        if len(positions) == 1:
+            position = positions[0]
+            self.settings_cells: Callable[[Sequence[object]], tuple[object, ...]] = lambda cells: (
+                cells[position],
+            )
+        elif positions:
+            self.settings_cells = itemgetter(*positions)
+        else:
+            self.settings_cells = lambda cells: ()
+        self.checkbox_lock = self._is_checkbox_column(Field.LOCK_AFTER_DUE_DATE)
+        self.ref_caches: dict[Field, dict[object, _Parsed]] = {f: {} for f in Field}
+        self.settings_cache: dict[object, _Settings] = {}
+
+    def label(self, field_: Field) -> str:
+        if field_ in self.columns.index:
+            return self.columns.header_of(field_)
+        return OPTION_NAMES.get(field_, field_.value)
+
+    def _is_checkbox_column(self, field_: Field) -> bool:
+        """A column whose every filled cell is a mark like 'x' means 'no' where it is empty."""
+        position = self.columns.index.get(field_)
+        if position is None:
+            return False
+        distinct = {cells[position] for _, cells in self.table.rows}
+        filled = [v for v in distinct if not is_blank(v)]
+        return bool(filled) and all(values.is_check_mark(v) for v in filled)
+
+    def validate_rows(self, rows: Iterable[tuple[int, tuple[object, ...]]]) -> list[InputRow]:
+        file, sheet = self.table.file, self.table.sheet
+        pick_learners = self._picker(self.learner_cols, "learner")
+        pick_courses = self._picker(self.course_cols, "course")
+        settings_cells, settings_cache = self.settings_cells, self.settings_cache
+        settings_of = self._settings
+        typed = self.table.typed
+        out: list[InputRow] = []
+        append = out.append
+        for number, cells in rows:
+            source = SourceRef(file, number, sheet)
+            learners, l_problems, l_notes = pick_learners(cells)
+            courses, c_problems, c_notes = pick_courses(cells)
+            raw = settings_cells(cells)
+            # 1 == 1.0 == True: cells of other types than text must not share a cache entry
+            key = (raw, tuple(map(type, raw))) if typed else raw
+            cached = settings_cache.get(key)
+            if cached is None:
+                cached = settings_cache[key] = settings_of(raw)
+                if len(settings_cache) > _CACHE_LIMIT:
+                    settings_cache.clear()
+            settings, s_problems, s_notes = cached
+            if l_problems or c_problems or s_problems or settings is None:
+                issues = tuple(
+                    RowIssue(source, column, message, kind)
+                    for column, message, kind in (*l_problems, *c_problems, *s_problems)
+                )
+                append(InputRow(source, cells, issues=issues, notes=l_notes + c_notes + s_notes,
+                                references=(*learners, *courses)))
+                continue
+            if len(learners) == 1 and len(courses) == 1:
+                requests: tuple[Request, ...] = (Request(learners[0], courses[0], settings),)
+            else:
+                requests = tuple(
+                    dict.fromkeys(Request(lr, cr, settings) for lr in learners for cr in courses)
+                )
+            if l_notes or c_notes or s_notes:
+                append(InputRow(source, cells, requests, notes=l_notes + c_notes + s_notes))
+            else:
+                append(InputRow(source, cells, requests))
+        return out
+
+    def _picker(
+        self, cols: list[tuple[int, Field, str]], group: str
+    ) -> Callable[[Sequence[object]], _Parsed]:
+        """A function giving a row's references from the first non-blank column of a group
+        (ID before email before login), each distinct cell value parsed once."""
+        empty = self._empty(cols, group)
+        parsers = [
+            (position, self.ref_caches[field_], self._ref_parser(field_))
+            for position, field_, _ in cols
+        ]
+
+        def parsed(
+            raw: object, cache: dict[object, _Parsed], parse: Callable[[object], _Parsed]
+        ) -> _Parsed:
+            key = raw if raw.__class__ is str else (raw.__class__, raw)
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = parse(raw)
+                if len(cache) > _CACHE_LIMIT:
+                    cache.clear()
+            return found
+
+        if len(parsers) == 1:
+            [(position, cache, parse)] = parsers
+
+            def pick_one(cells: Sequence[object]) -> _Parsed:
+                found = parsed(cells[position], cache, parse)
+                return empty if found is _BLANK else found
+
+            return pick_one
+
+        def pick_first(cells: Sequence[object]) -> _Parsed:
+            for position, cache, parse in parsers:
+                found = parsed(cells[position], cache, parse)
+                if found is not _BLANK:
+                    return found
+            return empty
+
+        return pick_first
+
+    def _ref_parser(self, field_: Field) -> Callable[[object], _Parsed]:
+        """`_parse_refs` for one field, with a fast path for a plain, valid ID or email."""
+        general = functools.partial(self._parse_refs, field_)
+        if field_ in (Field.LEARNER_ID, Field.COURSE_ID):
+            pattern = values.UUID_PATTERN
+            make: Callable[[str], object] = (
+                (lambda v: LearnerRef(LearnerKey.ID, v))
+                if field_ is Field.LEARNER_ID
+                else (lambda v: CourseRef(CourseKey.ID, v))
+            )
+        elif field_ is Field.LEARNER_EMAIL:
+            pattern = values.EMAIL_PATTERN
+            make = lambda v: LearnerRef(LearnerKey.EMAIL, v)  # noqa: E731
+        else:
+            return general
+
+        def parse(raw: object) -> _Parsed:
+            if raw.__class__ is str and pattern.fullmatch(raw):  # type: ignore[arg-type]
+                text: str = raw  # type: ignore[assignment]
+                return (make(text if text.islower() else text.lower()),), (), ()
+            return general(raw)
+
+        return parse
+
+    def _empty(self, cols: list[tuple[int, Field, str]], group: str) -> _Parsed:
+        if len(cols) == 1:
+            _, field_, label = cols[0]
+            return (), ((label, f"{_WHAT[field_]} is empty", values.KIND_EMPTY),), ()
+        labels = " and ".join(repr(label) for _, _, label in cols)
+        return (), ((cols[0][2], f"no {group}: {labels} are empty", values.KIND_EMPTY),), ()
+
+    def _parse_refs(self, field_: Field, raw: object) -> _Parsed:
+        label = self.label(field_)
+        notes: tuple[str, ...] = ()
+        number_text = values.numeric_identifier(raw)
+        if number_text is not None and field_ in (Field.LEARNER_LOGIN, Field.COURSE_TITLE):
+            text = number_text
+            if field_ is Field.LEARNER_LOGIN:
+                note = values.LEADING_ZEROS_NOTE.format(value=number_text)
+                notes = (f"{label}: {note}",)
+        else:
+            text = cell_text(raw)
+        if not text:
+            return _BLANK
+        parts = values.split_values(text, commas=field_ is not Field.COURSE_TITLE)
+        refs: list[object] = []
+        problems: list[Problem] = []
+        for part in parts:
+            try:
+                refs.append(_reference(field_, part))
+            except CellError as exc:
+                problems.append((label, str(exc), exc.kind))
+        if problems:
+            return (), tuple(problems), notes
+        return tuple(dict.fromkeys(refs)), (), notes
+
+    # ---- settings (once per distinct combination of settings cells) ----
+
+    def _settings(self, raw: tuple[object, ...]) -> _Settings:
+        cells = dict(zip(self.settings_fields, raw, strict=True))
+        check = _SettingsCheck(self, cells)
+        settings = check.settings()
+        return settings, tuple(check.problems), tuple(check.notes)
+
+
+def _reference(field_: Field, text: str) -> LearnerRef | CourseRef:
+    if field_ is Field.LEARNER_ID:
+        return LearnerRef(LearnerKey.ID, values.parse_id(text))
+    if field_ is Field.LEARNER_EMAIL:
+        return LearnerRef(LearnerKey.EMAIL, values.parse_email(text))
+    if field_ is Field.LEARNER_LOGIN:
+        return LearnerRef(LearnerKey.LOGIN, text)
+    if field_ is Field.COURSE_ID:
+        return CourseRef(CourseKey.ID, values.parse_id(text))
+    if values.looks_like_id(text):  # an ID in a "Course" column is taken as the ID it is
+        return CourseRef(CourseKey.ID, values.parse_id(text))
+    return CourseRef(CourseKey.TITLE, text)
+
+
+class _SettingsCheck:
+    """Collects every problem and note of one combination of settings cells."""
+
+    def __init__(self, validator: _Validator, cells: dict[Field, object]) -> None:
+        self.v, self.cells = validator, cells
+        self.problems: list[Problem] = []
+        self.notes: list[str] = []
+
+    def given(self, field_: Field) -> bool:
+        return not is_blank(self.cells.get(field_))
+
+    def problem(self, field_: Field, message: str, kind: str) -> None:
+        """A problem named by the file's column; one the file has no column for says so."""
+        if field_ in self.v.columns.index:
+            self.problems.append((self.v.label(field_), message, kind))
+            return
+        option = OPTION_NAMES.get(field_)
+        hint = f" (the file has no {field_.value} column: add one, or pass {option})"
+        self.problems.append((None, message + (hint if option else ""), kind))
+
+    def value(self, field_: Field) -> object:
+        """The cell's parsed value, else the default, else None; records a problem if bad."""
+        if not self.given(field_):
+            if field_ is Field.LOCK_AFTER_DUE_DATE and self.v.checkbox_lock:
+                return False
+            return self.v.defaults.get(field_)
+        cell = self.cells[field_]
+        order = self.v.order
+        note: str | None = None
+        try:
+            result: object
+            if field_ is Field.ACCESS_DATE:
+                result, note = dates.parse_datetime(cell, order)
+            elif field_ is Field.DUE_DATE:
+                result, note = dates.parse_date(cell, order)
+            elif field_ is Field.DUE_PERIOD:
+                result, note = values.parse_due_period(cell)
+            elif field_ is Field.DUE_DATE_TYPE:
+                result = values.parse_due_date_type(cell)
+            else:
+                result = values.parse_bool(cell)
+        except CellError as exc:
+            self.problem(field_, str(exc), exc.kind)
+            return None
+        if note:
+            self.notes.append(f"{self.v.label(field_)}: {note}")
+        return result
+
+    def settings(self) -> DueSettings | None:
+        """The due settings, keeping only the fields the due date type uses."""
+        due_type = self.value(Field.DUE_DATE_TYPE)
+        access = self.value(Field.ACCESS_DATE)
+        lock = self.value(Field.LOCK_AFTER_DUE_DATE)
+        due_date = self.value(Field.DUE_DATE) if due_type == DueDateType.DUE_DATE else None
+        period = self.value(Field.DUE_PERIOD) if due_type == DueDateType.DUE_PERIOD else None
+
+        if due_type is None:
+            if not self.given(Field.DUE_DATE_TYPE):
+                self.problem(
+                    Field.DUE_DATE_TYPE,
+                    "due date type is empty (or pass --due-date-type)",
+                    values.KIND_EMPTY,
+                )
+            return None
+        assert isinstance(due_type, DueDateType)
+        if due_type is DueDateType.DUE_DATE and due_date is None and not self.given(Field.DUE_DATE):
+            self.problem(
+                Field.DUE_DATE,
+                "due date is required when the due date type is due_date",
+                values.KIND_EMPTY,
+            )
+        if (
+            due_type is DueDateType.DUE_PERIOD
+            and period is None
+            and not self.given(Field.DUE_PERIOD)
+        ):
+            self.problem(
+                Field.DUE_PERIOD,
+                "due period (hours) is required when the due date type is due_period",
+                values.KIND_EMPTY,
+            )
+        self._reject_unused(due_type)
+        if (
+            isinstance(due_date, dt.date)
+            and isinstance(access, dt.datetime)
+            and due_date < access.date()
+        ):
+            self.problem(
+                Field.DUE_DATE,
+                f"due date {due_date} is before the access date {access.date()}",
+                KIND_ORDER,
+            )
+        if self.problems:
+            return None
+        return DueSettings(
+            due_date_type=due_type,
+            access_date=access,  # type: ignore[arg-type]
+            due_date=due_date,  # type: ignore[arg-type]
+            due_period_hours=period,  # type: ignore[arg-type]
+            lock_after_due_date=lock,  # type: ignore[arg-type]
+        )
+
+    def _reject_unused(self, due_type: DueDateType) -> None:
+        """A due date or period in a row whose type ignores it is a mistake worth flagging."""
+        if due_type is not DueDateType.DUE_DATE and self.given(Field.DUE_DATE):
+            self.problem(
+                Field.DUE_DATE,
+                f"a due date is given but the due date type is {due_type.value}; "
+                "set the type to due_date or clear the due date",
+                KIND_UNUSED,
+            )
+        if due_type is not DueDateType.DUE_PERIOD and self.given(Field.DUE_PERIOD):
+            self.problem(
+                Field.DUE_PERIOD,
+                f"a due period is given but the due date type is {due_type.value}; "
+                "set the type to due_period or clear the due period",
+                KIND_UNUSED,
+            )

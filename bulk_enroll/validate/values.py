@@ -1,0 +1,186 @@
+"""Cell value parsers: one raw cell in, one typed value out, or a `CellError` a person can read.
+
+Pure functions. Messages say what was found and what is expected, because the person who made
+the spreadsheet has to fix it from the message alone. Dates live in `dates.py`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bulk_enroll.model import DueDateType
+from bulk_enroll.read.cells import cell_text, is_number
+
+# Problem kinds: short labels the `validate` summary counts problems by.
+KIND_EMPTY = "missing value"
+KIND_ID = "not an ID"
+KIND_EMAIL = "not an email address"
+KIND_TEXT = "bad name"
+KIND_TYPE = "unknown due date type"
+KIND_PERIOD = "bad due period"
+KIND_BOOL = "not true/false"
+
+
+class CellError(ValueError):
+    """A cell that cannot mean what its column says; `kind` groups similar problems."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+_SPLIT_ALL = re.compile(r"[;,\r\n]+")
+_SPLIT_NO_COMMA = re.compile(r"[;\r\n]+")
+
+
+def split_values(text: str, *, commas: bool = True) -> list[str]:
+    """Several values in one cell, separated by ';', ',' or line breaks (course titles often
+    contain commas, so they split on ';' and line breaks only)."""
+    pattern = _SPLIT_ALL if commas else _SPLIT_NO_COMMA
+    if not pattern.search(text):
+        return [text] if text else []
+    return [part for part in (p.strip() for p in pattern.split(text)) if part]
+
+
+UUID_PATTERN = _UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
+# The WHATWG (HTML form) definition of an email address, with a dot required in the domain.
+EMAIL_PATTERN = _EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+
+
+def looks_like_id(text: str) -> bool:
+    return bool(_UUID.fullmatch(text.strip("{}")))
+
+
+def parse_id(cell: object) -> str:
+    """A learner or course ID: the API's IDs are UUIDs, returned in lower case."""
+    text = cell_text(cell)
+    bare = text[1:-1] if text.startswith("{") and text.endswith("}") else text  # {GUID} form
+    if _UUID.fullmatch(bare):
+        return bare if bare.islower() or bare.isdigit() else bare.lower()  # keep the cell's str
+    hint = ""
+    if "@" in text:
+        hint = "; it looks like an email address: put emails in a learner_email column"
+    raise CellError(
+        f"{text!r} is not an ID (expected a UUID like 8363b098-e031-11e9-89cf-0a580af40b0f)" + hint,
+        KIND_ID,
+    )
+
+
+def parse_email(text: str) -> str:
+    """An email address, trimmed and lower-cased (the LMS matches emails case-insensitively)."""
+    value = text.strip()
+    if value.lower().startswith("mailto:"):
+        value = value[7:].strip()
+    if not _EMAIL.fullmatch(value):
+        raise CellError(
+            f"{text!r} is not an email address (expected one like ann.lee@example.com)", KIND_EMAIL
+        )
+    return value.lower()
+
+
+def numeric_identifier(cell: object) -> str | None:
+    """A number typed into an identifier column, as integer text (None for text cells)."""
+    if is_number(cell):
+        number = float(cell)  # type: ignore[arg-type]
+        return str(int(number)) if number.is_integer() else str(cell)
+    return None
+
+
+LEADING_ZEROS_NOTE = (
+    "Excel stored {value} as a number; if it had leading zeros they may already be lost "
+    "(format the column as Text)"
+)
+
+_DUE_TYPE_WORDS: dict[str, DueDateType] = {
+    **{t.value: t for t in DueDateType},
+    "none": DueDateType.UNLIMITED,
+    "no_due_date": DueDateType.UNLIMITED,
+    "date": DueDateType.DUE_DATE,
+    "period": DueDateType.DUE_PERIOD,
+}
+
+
+def parse_due_date_type(cell: object) -> DueDateType:
+    text = cell_text(cell)
+    key = re.sub(r"[\s\-]+", "_", text.lower())
+    try:
+        return _DUE_TYPE_WORDS[key]
+    except KeyError:
+        allowed = ", ".join(t.value for t in DueDateType)
+        raise CellError(
+            f"{text!r} is not a due date type (expected one of {allowed})", KIND_TYPE
+        ) from None
+
+
+_UNIT_HOURS = {
+    "h": 1,
+    "hr": 1,
+    "hrs": 1,
+    "hour": 1,
+    "hours": 1,
+    "d": 24,
+    "day": 24,
+    "days": 24,
+    "w": 168,
+    "wk": 168,
+    "wks": 168,
+    "week": 168,
+    "weeks": 168,
+}
+_PERIOD = re.compile(r"^([-+]?\d+(?:[.,]\d+)?)\s*([a-z]*)$")
+
+
+def parse_hours(cell: object) -> int:
+    """A due period in whole, positive hours (see `parse_due_period` for units)."""
+    return parse_due_period(cell)[0]
+
+
+def parse_due_period(cell: object) -> tuple[int, str | None]:
+    """A due period: a bare number is hours; '10d', '10 days', '2 weeks', '36h' are converted.
+
+    Returns the hours and, when a unit was converted, a note saying how it was read.
+    """
+    text = cell_text(cell)
+    match = _PERIOD.match(text.lower())
+    unit = match.group(2) if match else ""
+    if match is None or unit not in _UNIT_HOURS and unit != "":
+        raise CellError(
+            f"{text!r} is not a due period (expected whole hours like 720, "
+            "or a number with a unit: 36h, 10 days, 2 weeks)",
+            KIND_PERIOD,
+        )
+    hours = float(match.group(1).replace(",", ".")) * _UNIT_HOURS.get(unit, 1)
+    if not hours.is_integer() or hours <= 0:
+        raise CellError(f"{text!r} is not a whole, positive number of hours", KIND_PERIOD)
+    note = f"due period {text!r} read as {int(hours)} hours" if unit else None
+    return int(hours), note
+
+
+TRUE_WORDS = frozenset({"true", "yes", "y", "1", "x", "on", "\u2713", "\u2714", "\u2611"})
+FALSE_WORDS = frozenset({"false", "no", "n", "0", "off"})
+CHECK_MARKS = frozenset({"x", "\u2713", "\u2714", "\u2611"})
+
+
+def parse_bool(cell: object) -> bool:
+    if isinstance(cell, bool):
+        return cell
+    text = cell_text(cell)
+    folded = text.lower()
+    if folded in TRUE_WORDS:
+        return True
+    if folded in FALSE_WORDS:
+        return False
+    raise CellError(
+        f"{text!r} is not true or false (expected true/false, yes/no, y/n, 1/0, or x for yes)",
+        KIND_BOOL,
+    )
+
+
+def is_check_mark(cell: object) -> bool:
+    return cell_text(cell).lower() in CHECK_MARKS
