@@ -17,10 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulk_enroll.connect import Connection
-from bulk_enroll.errors import ApiError, ConfigError, InputFileError
+from bulk_enroll.errors import (
+    ApiError,
+    ConfigError,
+    ExitStatus,
+    InputFileError,
+    run_exit_status,
+)
 from bulk_enroll.model import (
     Batch,
-    ExitStatus,
     InputRow,
     Pair,
     PairOutcome,
@@ -43,7 +48,7 @@ from bulk_enroll.report.workbook import (
 from bulk_enroll.resolve.cache import LookupCache
 from bulk_enroll.resolve.lookups import Lookups, References, fetch_lookups, gather_references
 from bulk_enroll.resolve.rows import resolve_rows
-from bulk_enroll.results import SETTLED_WELL, settle_rows, unique_pairs
+from bulk_enroll.results import settle_rows, unique_pairs
 from bulk_enroll.send.interrupt import stop_on_signals
 from bulk_enroll.send.journal import Journal
 from bulk_enroll.send.lock import InstanceLock
@@ -237,15 +242,9 @@ def run_job(
         names_looked_up=bool(connection and connection.directory and not prepared.stop),
         rows_covered=rows_covered(rows, [*batches, *(call.batch for call in sent.batches)]),
     )
-    # A dry run is clean when the file is; a live run when every row settled well.
-    clean = (
-        not issues and not prepared.stop
-        if options.dry_run
-        else all(r.status in SETTLED_WELL for r in results)
-    )
-    exit_status = ExitStatus.OK if clean else ExitStatus.ROWS_NEED_ATTENTION
-    if stop_reason is not None:
-        exit_status = ExitStatus.SAFETY_STOP
+    exit_status = run_exit_status((r.status for r in results), dry_run=options.dry_run,
+                                  lookup_failed=prepared.stop is not None,
+                                  stopped_by_limit=stop_reason is not None)
     write_report(report_path, data, report_format=options.report_format)
     summary = summary_dict(data, report_path, int(exit_status))
     summary["plan"] = plan_summary.as_dict()
@@ -304,7 +303,7 @@ def validate_job(
         names_looked_up=False,
         rows_covered=rows_covered(rows, batches),
     )
-    exit_status = ExitStatus.ROWS_NEED_ATTENTION if issues else ExitStatus.OK
+    exit_status = run_exit_status((r.status for r in results), dry_run=True)
     write_report(report_path, data)
     summary = summary_dict(data, report_path, int(exit_status))
     summary["plan"] = plan_summary.as_dict()

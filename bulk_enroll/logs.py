@@ -45,6 +45,8 @@ OPERATIONAL_LOGGERS = (
     "bulk_enroll.summary",
 )
 SUMMARY_LOGGER = "bulk_enroll.summary"  # one line per file: for logs, not for a person's terminal
+# An unexpected error's traceback: for the log file; the console gets one line from the CLI.
+INTERNAL_ERROR_LOGGER = "bulk_enroll.internal"
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
            "error": logging.ERROR}
 _PATTERNS = (
@@ -184,6 +186,7 @@ def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = 
         console.setLevel(logging.WARNING)  # the file has the rest; cron mails only trouble
     if (stream or sys.stderr).isatty():  # a person has the printed summary already
         console.addFilter(lambda record: record.name != SUMMARY_LOGGER)
+    console.addFilter(lambda record: record.name != INTERNAL_ERROR_LOGGER)
     handlers.append(console)
     if settings.file is not None:
         handlers.append(_file_handler(settings))
@@ -194,6 +197,23 @@ def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = 
     root.setLevel(level)
     for name in OPERATIONAL_LOGGERS:
         logging.getLogger(name).setLevel(min(level, logging.INFO))
+
+
+def log_internal_error(error: BaseException) -> Path | None:
+    """Keep an unexpected error's traceback in the log file (never on the console); return
+    that file, or None when no log file is configured."""
+    logging.getLogger(INTERNAL_ERROR_LOGGER).error(
+        "internal error: %s: %s", type(error).__name__, error, exc_info=error,
+        extra={"fields": {"event": "internal_error", "error": type(error).__name__}})
+    return log_file()
+
+
+def log_file() -> Path | None:
+    """The log file `setup_logging` opened, if any."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_bulk_enroll", False) and isinstance(handler, logging.FileHandler):
+            return Path(handler.baseFilename)
+    return None
 
 
 def _file_handler(settings: LogSettings) -> logging.Handler:

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import sys
 import tempfile
+import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,15 +19,23 @@ import click
 
 from bulk_enroll import __version__
 from bulk_enroll.connect import connect
-from bulk_enroll.errors import AuthError, BulkEnrollError, ConfigError, InputFileError, SafetyStop
+from bulk_enroll.errors import (
+    BulkEnrollError,
+    ConfigError,
+    ExitStatus,
+    exit_codes_legend,
+    exit_status_for,
+)
 from bulk_enroll.jobs import JobOptions, JobResult, run_job, validate_job
 from bulk_enroll.logs import (
     LOG_FORMATS,
     load_log_settings,
+    log_internal_error,
+    redact,
     register_secrets,
     setup_logging,
 )
-from bulk_enroll.model import ExitStatus, Status
+from bulk_enroll.model import Status
 from bulk_enroll.plan.summary import describe_plan
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.report.workbook import REPORT_FORMATS, ReportFormat
@@ -44,30 +53,15 @@ from bulk_enroll.validate.rows import RowDefaults
 MAX_PROBLEMS_SHOWN = 10
 Command = TypeVar("Command", bound=Callable[..., Any])
 SECRET_NAMES = ("CLIENT_SECRET", "TOKEN", "SMTP_PASSWORD", "WEBHOOK_URL")
-_EXIT_FOR_ERROR: dict[type[BulkEnrollError], ExitStatus] = {
-    InputFileError: ExitStatus.USAGE,
-    ConfigError: ExitStatus.USAGE,
-    AuthError: ExitStatus.USAGE,
-    SafetyStop: ExitStatus.SAFETY_STOP,
-}
 
 
-def exit_status_for(error: BaseException) -> ExitStatus:
-    """The exit code for an exception that ended the run (the mapping tests pin down)."""
-    if isinstance(error, KeyboardInterrupt):
-        return ExitStatus.INTERRUPTED
-    for kind, status in _EXIT_FOR_ERROR.items():
-        if isinstance(error, kind):
-            return status
-    if isinstance(error, click.exceptions.UsageError | click.exceptions.BadParameter):
-        return ExitStatus.USAGE
-    return ExitStatus.ROWS_NEED_ATTENTION
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=exit_codes_legend())
 @click.version_option(__version__, prog_name="bulk-enroll")
 @click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for debug).")
-@click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+@click.option("--traceback", is_flag=True,
+              help="Show the Python traceback of an error on stderr (an internal error's "
+              "traceback always goes to the --log-file).")
 @click.option(
     "--config",
     "config_path",
@@ -523,7 +517,7 @@ def inbox_command(directory: Path | None, archive: Path | None, reports: Path | 
     archive and gets a report; a file with the same content as one processed before is not
     applied again. Only one inbox run at a time (exit 3 otherwise). Safety limits stop a file
     before anything is sent (exit 3) unless --force. Exit code: the worst over the files (0 ok,
-    1 rows need attention, 2 configuration, 3 safety limit or lock).
+    1 rows need attention, 2 configuration, 3 safety limit or lock, 4 internal error).
 
     \b
     Example: bulk-enroll --config /etc/bulk-enroll/config.toml inbox /srv/hr-drop
@@ -746,9 +740,8 @@ def _count(number: int, noun: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: run the CLI and turn every user-caused error into a message and exit code."""
+    """Entry point: run the CLI; every error becomes one line on stderr and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    show_traceback = "--traceback" in args
     try:
         status = cli.main(args=args, prog_name="bulk-enroll", standalone_mode=False)
     except click.exceptions.Exit as exc:  # --help, --version
@@ -759,15 +752,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return int(ExitStatus.USAGE)
-    except (BulkEnrollError, KeyboardInterrupt, OSError) as exc:
-        if show_traceback:
-            raise
-        message = str(exc) or type(exc).__name__
-        if isinstance(exc, OSError):
-            message = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
-        click.echo(f"Error: {message}", err=True)
-        return int(exit_status_for(exc))
+    except Exception as exc:
+        return int(_report_error(exc, show_traceback="--traceback" in args))
     return int(status or 0)
+
+
+def _report_error(error: BaseException, *, show_traceback: bool) -> ExitStatus:
+    """One line for the user; an unexpected error's traceback goes to the log file (and to the
+    console only with --traceback)."""
+    status = exit_status_for(error)
+    if show_traceback:
+        click.echo(redact("".join(traceback.format_exception(error))), err=True, nl=False)
+    if status is ExitStatus.INTERNAL:
+        where = log_internal_error(error)
+        details = (f"the details are in {where}" if where else
+                   "run again with --traceback (or --log-file FILE) to see the details")
+        if show_traceback:
+            details = "the traceback is above"
+        click.echo(redact(f"Internal error: {type(error).__name__}: {error}. This is a bug in "
+                          "bulk-enroll or a problem of this machine (such as a full disk), not "
+                          f"of your file; {details}."), err=True)
+    else:
+        click.echo(f"Error: {redact(_describe(error))}", err=True)
+    return status
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename or ''}".rstrip(": ")
+    return str(error) or type(error).__name__
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ import requests
 import tenacity
 
 from bulk_enroll import __version__
-from bulk_enroll.errors import ConfigError
+from bulk_enroll.errors import ConfigError, exit_codes_legend
 from bulk_enroll.settings.config import PREFIX, check_url, is_loopback
 
 log = logging.getLogger(__name__)
@@ -255,8 +255,7 @@ def render_text(summary: Mapping[str, object]) -> str:
             lines += ["", f"{label}:"]
             lines += [f"- {e.get('file')}: {e.get('reason')}" for e in entries
                       if isinstance(e, dict)]
-    lines += ["", "Exit codes: 0 all fine; 1 rows need attention (see the reports); "
-                  "2 configuration error; 3 stopped by a safety limit or another run's lock."]
+    lines += ["", exit_codes_legend()]
     return "\n".join(lines)
 
 

@@ -32,7 +32,14 @@ from pathlib import Path
 
 from bulk_enroll import logs
 from bulk_enroll.connect import Connection
-from bulk_enroll.errors import AuthError, ConfigError, InputFileError, SafetyStop
+from bulk_enroll.errors import (
+    AuthError,
+    ConfigError,
+    ExitStatus,
+    InputFileError,
+    SafetyStop,
+    worst_exit_status,
+)
 from bulk_enroll.inbox.archive import dated_folder, free_name, move_into
 from bulk_enroll.inbox.ledger import LEDGER_NAME, InboxLedger, ProcessedFile
 from bulk_enroll.inbox.limits import (
@@ -44,7 +51,7 @@ from bulk_enroll.inbox.limits import (
 )
 from bulk_enroll.inbox.scan import scan_inbox
 from bulk_enroll.jobs import JobOptions, JobResult, PlanPreview, file_sha256, run_job
-from bulk_enroll.model import ExitStatus, Status
+from bulk_enroll.model import Status
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.send.interrupt import stop_on_signals
 from bulk_enroll.send.lock import InstanceLock
@@ -66,9 +73,9 @@ class Outcome(StrEnum):
     STOPPED = "stopped"  # 3: over a safety limit; nothing sent
 
     @property
-    def exit_code(self) -> int:
-        return {Outcome.PROCESSED: 0, Outcome.DUPLICATE: 0,
-                Outcome.STOPPED: int(ExitStatus.SAFETY_STOP)}.get(self, 1)
+    def exit_code(self) -> ExitStatus:
+        return {Outcome.PROCESSED: ExitStatus.OK, Outcome.DUPLICATE: ExitStatus.OK,
+                Outcome.STOPPED: ExitStatus.SAFETY_STOP}.get(self, ExitStatus.ROWS_NEED_ATTENTION)
 
     @property
     def archive_kind(self) -> str | None:
@@ -103,7 +110,7 @@ class FileOutcome:
     job: dict[str, object] | None = None  # the pipeline's summary
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitStatus:
         return self.outcome.exit_code
 
     def as_dict(self) -> dict[str, object]:
@@ -111,7 +118,7 @@ class FileOutcome:
         return {
             "file": self.file,
             "outcome": self.outcome.value,
-            "exit_code": self.exit_code,
+            "exit_code": int(self.exit_code),
             "reason": self.reason,
             "sha256": self.sha256,
             "rows": job.get("rows"),
@@ -133,14 +140,14 @@ class InboxResult:
     waiting: list[tuple[Path, str]] = field(default_factory=list)
     ignored: list[tuple[Path, str]] = field(default_factory=list)
     error: str | None = None  # what ended the run early (configuration, credentials)
-    error_exit: int = int(ExitStatus.USAGE)
+    error_exit: ExitStatus = ExitStatus.USAGE
     duration_s: float = 0.0
 
     @property
-    def exit_code(self) -> int:
-        """0 all files fine; 1 some need attention; 2 configuration; 3 a safety stop."""
-        codes = [f.exit_code for f in self.files] + ([self.error_exit] if self.error else [])
-        return max(codes, default=0)
+    def exit_code(self) -> ExitStatus:
+        """The worst over the files, and over what ended the run early."""
+        return worst_exit_status([f.exit_code for f in self.files]
+                                 + ([self.error_exit] if self.error else []))
 
     def counts(self) -> dict[str, int]:
         counts = {outcome.value: 0 for outcome in Outcome}
@@ -168,7 +175,7 @@ class InboxResult:
             "started": self.started.isoformat(),
             "finished": finished.isoformat(),
             "duration_s": round(self.duration_s, 3),
-            "exit_code": self.exit_code,
+            "exit_code": int(self.exit_code),
             "verdict": self.verdict(),
             "counts": self.counts(),
             "error": self.error,
@@ -265,7 +272,7 @@ def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], C
             for snapshot in scan.ready:
                 if stop:
                     result.error, result.error_exit = f"{stop[0]}; the remaining files stay " \
-                        "for the next run", int(ExitStatus.ROWS_NEED_ATTENTION)
+                        "for the next run", ExitStatus.ROWS_NEED_ATTENTION
                     log.warning("inbox stopped: %s", result.error)
                     break
                 item = processor.process(snapshot.path)
@@ -281,7 +288,7 @@ def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], C
             log.error("inbox stopped: %s", exc)
         except SafetyStop as exc:  # another run (a manual one) is sending with this journal
             result.error = f"{exc}; the remaining files stay for the next run"
-            result.error_exit = int(ExitStatus.SAFETY_STOP)
+            result.error_exit = ExitStatus.SAFETY_STOP
             log.error("inbox stopped: %s", result.error)
         finally:
             processor.close()
@@ -357,7 +364,7 @@ class _Processor:
             # keeps every pair it confirmed from being sent twice.
             ledger.record(ProcessedFile(
                 sha256, path.name, self.now().isoformat(sep=" "), item.outcome.value,
-                item.exit_code, str(item.report) if item.report else None,
+                int(item.exit_code), str(item.report) if item.report else None,
                 str(item.archived_to) if item.archived_to else None))
         return item
 

@@ -6,13 +6,10 @@ import json
 import re
 from pathlib import Path
 
-import click
 import openpyxl
 import pytest
 
-from bulk_enroll.cli.main import cli, exit_status_for, main
-from bulk_enroll.errors import AuthError, ConfigError, InputFileError, SafetyStop
-from bulk_enroll.model import ExitStatus
+from bulk_enroll.cli.main import cli, main
 from bulk_enroll.settings.config import NO_ACCOUNT
 from tests.support import HEADER, forget_account, make_id
 
@@ -23,21 +20,6 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def no_account(monkeypatch, tmp_path):
     forget_account(monkeypatch)
     monkeypatch.chdir(tmp_path)
-
-
-@pytest.mark.parametrize(
-    "error,status",
-    [
-        (InputFileError("x"), ExitStatus.USAGE),
-        (ConfigError("x"), ExitStatus.USAGE),
-        (AuthError("x"), ExitStatus.USAGE),
-        (SafetyStop("x"), ExitStatus.SAFETY_STOP),
-        (KeyboardInterrupt(), ExitStatus.INTERRUPTED),
-        (click.UsageError("x"), ExitStatus.USAGE),
-    ],
-)
-def test_exit_status_mapping(error, status):
-    assert exit_status_for(error) is status
 
 
 def test_run_without_account_exits_2_and_says_what_to_set(csv_file, capsys):
