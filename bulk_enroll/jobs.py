@@ -61,7 +61,7 @@ from bulk_enroll.send.reconcile import (
 )
 from bulk_enroll.send.sender import RetryPolicy, Sender, SendReport
 from bulk_enroll.send.throttle import AdaptiveThrottle
-from bulk_enroll.settings.config import RunSettings
+from bulk_enroll.settings.config import RunSettings, load_read_limits
 from bulk_enroll.transport.lookup_client import RestClient
 from bulk_enroll.validate.conflicts import mark_conflicts
 from bulk_enroll.validate.rows import RowDefaults, ValidatedInput, requests_as_pairs, validate_table
@@ -263,7 +263,7 @@ def run_job(
 def read_and_validate(options: JobOptions) -> ValidatedInput:
     """Read the input file and validate its rows (the first two stages of every job)."""
     table = read_table(options.input_path, sheet=options.sheet, aliases=options.aliases,
-                       limits=options.read_limits)
+                       limits=options.read_limits or load_read_limits())
     validated = validate_table(
         table, options.defaults, date_order=options.date_order, aliases=options.aliases
     )

@@ -1,7 +1,7 @@
 """Logging for people and for machines: human lines or JSON lines, a rotating file, no secrets.
 
 Every command logs through the standard `logging` module; `setup_logging` (called once by the
-CLI) decides where lines go and how they look:
+CLI, with `settings.log_settings.load_log_settings`) decides where lines go and how they look:
 
 - human lines (`LEVEL message`) on stderr by default, or JSON lines (`--log-format json`) with
   the time, level, run ID, message and the structured fields a caller passed as
@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import IO, Literal
 
 from bulk_enroll.errors import ConfigError
-from bulk_enroll.settings.config import PREFIX
 
 LogFormat = Literal["human", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("human", "json")
@@ -47,8 +46,8 @@ OPERATIONAL_LOGGERS = (
 SUMMARY_LOGGER = "bulk_enroll.summary"  # one line per file: for logs, not for a person's terminal
 # An unexpected error's traceback: for the log file; the console gets one line from the CLI.
 INTERNAL_ERROR_LOGGER = "bulk_enroll.internal"
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-           "error": logging.ERROR}
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+              "error": logging.ERROR}
 _PATTERNS = (
     (re.compile(r"(?i)\b(bearer)\s+[^\s\"',;]+"), r"\1 " + MASK),
     (re.compile(r"(?i)(?<![a-z0-9])(access_token|refresh_token|client_secret|password|secret"
@@ -143,31 +142,6 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def load_log_settings(environ: Mapping[str, str], *, log_format: str | None = None,
-                      log_file: Path | None = None) -> LogSettings:
-    """Options first, then BULK_ENROLL_LOG_* (environment or configuration file)."""
-
-    def get(name: str) -> str | None:
-        value = environ.get(PREFIX + name, "").strip()
-        return value or None
-
-    chosen = (log_format or get("LOG_FORMAT") or "human").lower()
-    if chosen not in LOG_FORMATS:
-        raise ConfigError(f"log format {chosen!r} ({PREFIX}LOG_FORMAT, or format in [log]) is "
-                          f"not one of: {', '.join(LOG_FORMATS)}")
-    level_name = get("LOG_LEVEL")
-    if level_name is not None and level_name.lower() not in _LEVELS:
-        raise ConfigError(f"{PREFIX}LOG_LEVEL={level_name!r} is not one of: {', '.join(_LEVELS)}")
-    file_name = get("LOG_FILE")
-    return LogSettings(
-        format="json" if chosen == "json" else "human",
-        file=log_file or (Path(file_name).expanduser() if file_name else None),
-        level=_LEVELS[level_name.lower()] if level_name else None,
-        max_bytes=_whole(environ, "LOG_MAX_BYTES", DEFAULT_MAX_BYTES, minimum=1024),
-        backups=_whole(environ, "LOG_BACKUPS", DEFAULT_BACKUPS, minimum=0),
-    )
-
-
 def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = None) -> None:
     """Install the stderr handler (and the file handler) on the root logger, replacing the
     ones an earlier call installed."""
@@ -235,16 +209,3 @@ def _file_handler(settings: LogSettings) -> logging.Handler:
 
 def _redact_value(value: object) -> object:
     return redact(value) if isinstance(value, str) else value
-
-
-def _whole(environ: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
-    raw = environ.get(PREFIX + name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a whole number") from None
-    if value < minimum:
-        raise ConfigError(f"{PREFIX}{name} must be at least {minimum}")
-    return value

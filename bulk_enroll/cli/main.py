@@ -29,7 +29,6 @@ from bulk_enroll.errors import (
 from bulk_enroll.jobs import JobOptions, JobResult, run_job, validate_job
 from bulk_enroll.logs import (
     LOG_FORMATS,
-    load_log_settings,
     log_internal_error,
     redact,
     register_secrets,
@@ -37,17 +36,18 @@ from bulk_enroll.logs import (
 )
 from bulk_enroll.model import Status
 from bulk_enroll.plan.summary import describe_plan
-from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.report.workbook import REPORT_FORMATS, ReportFormat
 from bulk_enroll.results import status_counts
 from bulk_enroll.settings.config import (
     AccountSettings,
     load_account,
     load_input_settings,
+    load_read_limits,
     load_run_settings,
     load_transport,
 )
 from bulk_enroll.settings.config_file import effective_environ, find_config_file, load_config_file
+from bulk_enroll.settings.log_settings import load_log_settings
 from bulk_enroll.validate.rows import RowDefaults
 
 MAX_PROBLEMS_SHOWN = 10
@@ -279,7 +279,7 @@ def _configured(options: JobOptions, environ: Mapping[str, str]) -> JobOptions:
         options,
         date_order=options.date_order or configured.date_order,
         aliases={**configured.aliases, **options.aliases},
-        read_limits=ReadLimits.from_env(environ),
+        read_limits=load_read_limits(environ),
     )
 
 
@@ -454,7 +454,7 @@ def sandbox_command(
         default_directory,
         serve,
     )
-    from bulk_enroll.settings.config import is_loopback
+    from bulk_enroll.settings.environment import is_loopback
 
     if not is_loopback(host):
         raise ConfigError(f"the sandbox listens on loopback only, not {host}")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import math
 import os
 import socket
 import time
@@ -55,7 +54,13 @@ from bulk_enroll.model import Status
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.send.interrupt import stop_on_signals
 from bulk_enroll.send.lock import InstanceLock
-from bulk_enroll.settings.config import PREFIX, InputSettings, RunSettings, load_input_settings
+from bulk_enroll.settings.config import (
+    InputSettings,
+    RunSettings,
+    load_input_settings,
+    load_read_limits,
+)
+from bulk_enroll.settings.environment import Environment
 
 log = logging.getLogger(__name__)
 LOCK_NAME = "inbox.lock"
@@ -200,48 +205,29 @@ def load_inbox_settings(environ: Mapping[str, str], *, inbox: Path | None = None
                         archive: Path | None = None,
                         reports: Path | None = None) -> InboxSettings:
     """Options first, then BULK_ENROLL_INBOX_* (environment or the [inbox] section)."""
-
-    def get(name: str) -> str | None:
-        value = environ.get(PREFIX + name, "").strip()
-        return value or None
-
-    def path(option: Path | None, name: str) -> Path | None:
-        value = option or (Path(get(name) or "") if get(name) else None)
-        return value.expanduser() if value else None
-
-    folder = path(inbox, "INBOX_DIR")
+    env = Environment(environ)
+    folder = (inbox.expanduser() if inbox else None) or env.path("INBOX_DIR")
     if folder is None:
         raise ConfigError("no inbox folder: give it as `bulk-enroll inbox DIR`, or set dir in "
                           "the [inbox] section of the configuration file")
     limits = SafetyLimits(
-        max_new_per_file=int(_number(environ, "INBOX_MAX_NEW_PER_FILE",
-                                     DEFAULT_MAX_NEW_PER_FILE, 1, integer=True)),
-        max_new_per_run=int(_number(environ, "INBOX_MAX_NEW_PER_RUN",
-                                    DEFAULT_MAX_NEW_PER_RUN, 1, integer=True)),
-        max_invalid_share=_number(environ, "INBOX_MAX_INVALID_SHARE",
-                                  DEFAULT_MAX_INVALID_SHARE, 0, maximum=1),
+        max_new_per_file=env.whole("INBOX_MAX_NEW_PER_FILE", DEFAULT_MAX_NEW_PER_FILE, minimum=1),
+        max_new_per_run=env.whole("INBOX_MAX_NEW_PER_RUN", DEFAULT_MAX_NEW_PER_RUN, minimum=1),
+        max_invalid_share=env.number("INBOX_MAX_INVALID_SHARE", DEFAULT_MAX_INVALID_SHARE,
+                                     minimum=0, maximum=1, percent=True),
     )
     return InboxSettings(
         inbox=folder,
-        archive=path(archive, "INBOX_ARCHIVE_DIR") or folder / "archive",
-        reports=path(reports, "INBOX_REPORTS_DIR") or folder / "reports",
-        stable_s=_number(environ, "INBOX_STABLE_SECONDS", DEFAULT_STABLE_S, 0),
+        archive=(archive.expanduser() if archive else None) or env.path("INBOX_ARCHIVE_DIR")
+        or folder / "archive",
+        reports=(reports.expanduser() if reports else None) or env.path("INBOX_REPORTS_DIR")
+        or folder / "reports",
+        stable_s=env.seconds("INBOX_STABLE_SECONDS", DEFAULT_STABLE_S, minimum=0),
         limits=limits,
-        check_server=_flag(environ, "INBOX_CHECK_SERVER", default=bool(get("API_URL"))),
+        check_server=env.flag("INBOX_CHECK_SERVER", default=env.text("API_URL") is not None),
         input=load_input_settings(environ),
-        read_limits=ReadLimits.from_env(environ),
+        read_limits=load_read_limits(environ),
     )
-
-
-def _flag(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
-    raw = environ.get(PREFIX + name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{PREFIX}{name}={raw!r}: use true or false")
 
 
 def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], Connection], *,
@@ -462,23 +448,3 @@ def _log_summary(result: InboxResult) -> None:
             result.exit_code, summary["duration_s"],
             extra={"fields": {"event": "summary", **{k: v for k, v in summary.items()
                                                       if k not in ("files", "run_id")}}})
-
-
-def _number(environ: Mapping[str, str], name: str, default: float, minimum: float, *,
-            maximum: float | None = None, integer: bool = False) -> float:
-    raw = environ.get(PREFIX + name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw.rstrip("%")) / (100 if raw.endswith("%") else 1)
-    except ValueError:
-        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a usable number")
-    if integer and not value.is_integer():
-        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a whole number")
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"between {minimum:g} and {maximum:g}" if maximum is not None else \
-            f"at least {minimum:g}"
-        raise ConfigError(f"{PREFIX}{name} must be {bounds}")
-    return value

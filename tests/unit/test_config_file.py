@@ -178,8 +178,7 @@ def test_a_bad_log_setting_in_the_file_is_not_ignored(tmp_path, capsys):
     path = write(tmp_path, "[log]\nformat = 'jsn'\n")
     assert main(["--config", str(path), "run", "--dry-run", "x.csv"]) == 2
     assert capsys.readouterr().err == (
-        "Error: log format 'jsn' (BULK_ENROLL_LOG_FORMAT, or format in [log]) is not one of: "
-        "human, json\n")
+        "Error: BULK_ENROLL_LOG_FORMAT='jsn' (format in [log]) is not one of: human, json\n")
 
 
 def test_input_section_gives_aliases_and_date_order_to_every_command(tmp_path, monkeypatch,
@@ -203,7 +202,8 @@ def test_input_section_gives_aliases_and_date_order_to_every_command(tmp_path, m
 
 
 @pytest.mark.parametrize("env,message", [
-    ({"BULK_ENROLL_DATE_ORDER": "ymd"}, "use dmy or mdy"),
+    ({"BULK_ENROLL_DATE_ORDER": "ymd"},
+     r"^BULK_ENROLL_DATE_ORDER='ymd' \(date_order in \[input\]\) is not one of: dmy, mdy$"),
     ({"BULK_ENROLL_ALIASES": '{"Mail": "nonsense"}'}, "BULK_ENROLL_ALIASES"),
     ({"BULK_ENROLL_ALIASES": "[1, 2]"}, "BULK_ENROLL_ALIASES"),
 ])

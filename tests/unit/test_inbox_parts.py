@@ -95,9 +95,10 @@ def test_inbox_settings(tmp_path):
     assert settings.limits.max_invalid_share == 0.05
     with pytest.raises(ConfigError, match="no inbox folder"):
         load_inbox_settings({})
-    with pytest.raises(ConfigError, match="MAX_INVALID_SHARE must be between 0 and 1"):
+    with pytest.raises(ConfigError, match="MAX_INVALID_SHARE='1.5' .* must be between 0 and 1"):
         load_inbox_settings({"BULK_ENROLL_INBOX_MAX_INVALID_SHARE": "1.5"}, inbox=tmp_path)
-    with pytest.raises(ConfigError, match="MAX_NEW_PER_RUN='2.5' is not a whole number"):
+    with pytest.raises(ConfigError, match=r"MAX_NEW_PER_RUN='2.5' \(max_new_enrollments_per_run "
+                                          r"in \[inbox\]\) is not a whole number"):
         load_inbox_settings({"BULK_ENROLL_INBOX_MAX_NEW_PER_RUN": "2.5"}, inbox=tmp_path)
 
 
