@@ -7,12 +7,13 @@ connection, clock and paths.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,7 +62,7 @@ from bulk_enroll.send.reconcile import (
 )
 from bulk_enroll.send.sender import RetryPolicy, Sender, SendReport
 from bulk_enroll.send.throttle import AdaptiveThrottle
-from bulk_enroll.settings.config import RunSettings, load_read_limits
+from bulk_enroll.settings.config import RunSettings, load_input_settings, load_read_limits
 from bulk_enroll.transport.lookup_client import RestClient
 from bulk_enroll.validate.conflicts import mark_conflicts
 from bulk_enroll.validate.rows import RowDefaults, ValidatedInput, requests_as_pairs, validate_table
@@ -258,6 +259,20 @@ def run_job(
                      extra={"fields": {"event": "file_summary", **fields}})
     return JobResult(exit_status, report_path, summary, data, issues, validated.notes,
                      plan_summary, stop_reason)
+
+
+def with_configuration(options: JobOptions,
+                       environ: Mapping[str, str] | None = None) -> JobOptions:
+    """Fill what the caller left open from the configuration (`environ`: the configuration
+    file merged with the environment, default the environment): the date order, the aliases
+    (the caller's win) and the input size limits."""
+    configured = load_input_settings(environ)
+    return dataclasses.replace(
+        options,
+        date_order=options.date_order or configured.date_order,
+        aliases={**configured.aliases, **options.aliases},
+        read_limits=options.read_limits or load_read_limits(environ),
+    )
 
 
 def read_and_validate(options: JobOptions) -> ValidatedInput:

@@ -5,7 +5,7 @@ first (`inbox_scan`), and for each one:
 
 1. skips it as a *duplicate* when a file with the same content (SHA-256) was already applied to
    this account, even under another name (`inbox_ledger`), with a note next to the archived copy;
-2. runs the normal pipeline (`pipeline.run_job`) with the safety limits as its guard, so a file
+2. runs the normal job (`jobs.run_job`) with the safety limits as its guard, so a file
    over a limit is stopped before any call (unless `force`);
 3. moves it to `archive/processed/DATE/` (every row settled well) or `archive/failed/DATE/`
    (rows need attention, unreadable, or stopped by a limit), never overwriting, and writes its
@@ -193,12 +193,19 @@ class InboxResult:
         return [f.report for f in self.files if f.report is not None and f.report.is_file()]
 
 
-def failed_run_summary(inbox: Path, error: Exception, exit_code: int) -> dict[str, object]:
-    """The summary of a run that could not start (no account, another run holds the lock)."""
+def failed_run_summary(inbox: Path, error: BaseException, exit_code: int) -> dict[str, object]:
+    """The summary of a run that could not start (no account, another run holds the lock) or
+    that an unexpected error stopped (secrets masked: it leaves the machine)."""
     stamp = dt.datetime.now().replace(microsecond=0).isoformat()
+    if exit_code == ExitStatus.INTERNAL:
+        what = f"internal error: {type(error).__name__}: {error} (details in the log)"
+        verdict = f"inbox stopped by an {what}"
+    else:
+        what = str(error)
+        verdict = f"inbox not processed: {what}"
     return {"run_id": logs.run_id(), "host": socket.gethostname(), "inbox": str(inbox),
             "started": stamp, "finished": stamp, "exit_code": exit_code,
-            "verdict": f"inbox not processed: {error}", "error": str(error), "files": []}
+            "verdict": logs.redact(verdict), "error": logs.redact(what), "files": []}
 
 
 def load_inbox_settings(environ: Mapping[str, str], *, inbox: Path | None = None,

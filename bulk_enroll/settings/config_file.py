@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulk_enroll.errors import ConfigError
+from bulk_enroll.logs import register_secrets
 from bulk_enroll.settings.environment import PREFIX
-from bulk_enroll.settings.schema import SCHEMA, Kind
+from bulk_enroll.settings.schema import SCHEMA, SECRET_NAMES, Kind
 
 CONFIG_ENV = PREFIX + "CONFIG"
 
@@ -103,6 +104,28 @@ def effective_environ(file: ConfigFile | None,
     merged = dict(file.values) if file else {}
     merged.update({name: value for name, value in env.items() if value.strip()})
     return merged
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """The settings of one process or job: the configuration file (if any) under the
+    environment. Read once with `read_configuration`, then handed to every loader."""
+
+    file: ConfigFile | None
+    environ: Mapping[str, str]
+
+
+def read_configuration(explicit: Path | None = None,
+                       environ: Mapping[str, str] | None = None) -> Configuration:
+    """Find and read the configuration file (`explicit`, else BULK_ENROLL_CONFIG, else the
+    default path), merge it under the environment, and mask its secrets (and those of the
+    environment) in every log line from now on."""
+    path = find_config_file(explicit, environ)
+    file = load_config_file(path) if path else None
+    merged = effective_environ(file, environ)
+    register_secrets([*(file.secrets if file else ()),
+                      *(merged.get(PREFIX + name) for name in SECRET_NAMES)])
+    return Configuration(file, merged)
 
 
 def known_names() -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.sandbox import Faults, SandboxServer, default_directory
 from bulk_enroll.sandbox.directory import sandbox_id
@@ -149,7 +149,7 @@ def test_installed_command_runs_the_samples_against_its_own_sandbox(tmp_path, sa
         [
             sys.executable,
             "-m",
-            "bulk_enroll.cli.main",
+            "bulk_enroll.cli",
             "run",
             "--sandbox",
             str(ROOT / "sample_data" / sample),

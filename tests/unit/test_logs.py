@@ -97,7 +97,7 @@ def test_log_settings_from_options_and_environment(tmp_path):
 def test_a_run_leaves_its_one_line_summary_in_the_log_file(tmp_path, monkeypatch):
     import json as _json
 
-    from bulk_enroll.cli.main import main
+    from bulk_enroll.cli import main
     from tests.support import HEADER, make_id, write_csv
 
     monkeypatch.chdir(tmp_path)

@@ -10,7 +10,7 @@ import msoffcrypto
 import openpyxl
 import pytest
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.errors import ConfigError, InputFileError, InputRefused
 from bulk_enroll.jobs import JobOptions, validate_job
 from bulk_enroll.read.reader import read_table
