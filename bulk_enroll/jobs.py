@@ -245,7 +245,8 @@ def run_job(
     )
     exit_status = run_exit_status((r.status for r in results), dry_run=options.dry_run,
                                   lookup_failed=prepared.stop is not None,
-                                  stopped_by_limit=stop_reason is not None)
+                                  stopped_by_limit=stop_reason is not None,
+                                  internal_error=sent.internal_error)
     write_report(report_path, data, report_format=options.report_format)
     summary = summary_dict(data, report_path, int(exit_status))
     summary["plan"] = plan_summary.as_dict()

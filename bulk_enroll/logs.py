@@ -142,9 +142,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = None) -> None:
+def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = None, *,
+                  tracebacks: bool = False) -> None:
     """Install the stderr handler (and the file handler) on the root logger, replacing the
-    ones an earlier call installed."""
+    ones an earlier call installed. An internal error's traceback reaches stderr only with
+    `tracebacks` (--traceback); the log file always gets it."""
     level = logging.WARNING - 10 * min(verbose, 2)
     if settings.level is not None:
         level = min(level, settings.level)
@@ -160,7 +162,8 @@ def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = 
         console.setLevel(logging.WARNING)  # the file has the rest; cron mails only trouble
     if (stream or sys.stderr).isatty():  # a person has the printed summary already
         console.addFilter(lambda record: record.name != SUMMARY_LOGGER)
-    console.addFilter(lambda record: record.name != INTERNAL_ERROR_LOGGER)
+    if not tracebacks:
+        console.addFilter(lambda record: record.name != INTERNAL_ERROR_LOGGER)
     handlers.append(console)
     if settings.file is not None:
         handlers.append(_file_handler(settings))
@@ -173,13 +176,12 @@ def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = 
         logging.getLogger(name).setLevel(min(level, logging.INFO))
 
 
-def log_internal_error(error: BaseException) -> Path | None:
-    """Keep an unexpected error's traceback in the log file (never on the console); return
-    that file, or None when no log file is configured."""
+def log_internal_error(error: BaseException) -> None:
+    """Keep an unexpected error's traceback in the log file (on stderr only with --traceback,
+    see `setup_logging`)."""
     logging.getLogger(INTERNAL_ERROR_LOGGER).error(
         "internal error: %s: %s", type(error).__name__, error, exc_info=error,
         extra={"fields": {"event": "internal_error", "error": type(error).__name__}})
-    return log_file()
 
 
 def log_file() -> Path | None:

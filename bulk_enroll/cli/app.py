@@ -65,7 +65,7 @@ def cli(ctx: click.Context, verbose: int, traceback: bool, config_path: Path | N
     except ConfigError as exc:
         defer_error(ctx, exc)
         log_settings = load_log_settings({}, log_format=log_format, log_file=log_file)
-    setup_logging(verbose, log_settings)
+    setup_logging(verbose, log_settings, tracebacks=traceback)
 
 
 for command in (run, validate_command, plan_command, template_command, sandbox_command,
@@ -88,9 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitStatus.USAGE)
     except Exception as exc:
         failed = exit_status_for(exc)
-        # An unexpected error's traceback is kept in the log file; the user gets one line.
-        log_file = log_internal_error(exc) if failed is ExitStatus.INTERNAL else None
-        print_error(exc, failed, log_file=str(log_file) if log_file else None,
-                    show_traceback="--traceback" in args)
+        if failed is ExitStatus.INTERNAL:  # its traceback: the log file, stderr with --traceback
+            log_internal_error(exc)
+        print_error(exc, failed, show_traceback="--traceback" in args)
         return int(failed)
     return int(status or 0)

@@ -14,7 +14,7 @@ import click
 
 from bulk_enroll.errors import ExitStatus
 from bulk_enroll.jobs import JobResult
-from bulk_enroll.logs import redact
+from bulk_enroll.logs import log_file, redact
 from bulk_enroll.model import Status
 from bulk_enroll.plan.summary import describe_plan
 from bulk_enroll.results import status_counts
@@ -34,7 +34,7 @@ def print_first(heading: str, items: Sequence[Item], describe: Callable[[Item], 
         click.echo(f"  ... and {len(items) - MAX_PROBLEMS_SHOWN} more in the report.")
 
 
-def print_run(result: JobResult, *, sandbox: bool = False) -> None:
+def print_run(result: JobResult, *, sandbox: bool = False, show_traceback: bool = False) -> None:
     """`run`: the counts by status, the calls made, the first problems and the next step."""
     summary = result.summary
     click.echo(f"{summary['input']}: {summary['rows']} rows: {_breakdown(result)}.")
@@ -57,6 +57,11 @@ def print_run(result: JobResult, *, sandbox: bool = False) -> None:
     if dry_run:
         _print_plan(result)
     click.echo(f"Report: {result.report_path}")
+    if result.exit_status is ExitStatus.INTERNAL:
+        print_internal_error("the send stopped on an unexpected error (the report shows the rows "
+                             "it left unknown or not sent; the next run settles them)",
+                             show_traceback=show_traceback)
+        return
     _print_next_step(result, sandbox=sandbox)
 
 
@@ -103,24 +108,29 @@ def print_validation(result: JobResult) -> None:
     click.echo(f"Report: {result.report_path}")
 
 
-def print_error(error: BaseException, status: ExitStatus, *, log_file: str | None,
-                show_traceback: bool) -> None:
+def print_error(error: BaseException, status: ExitStatus, *, show_traceback: bool) -> None:
     """The one line a failed command leaves on stderr (secrets masked), after the traceback
-    when asked for. An internal error says it is one and where its details are."""
-    if show_traceback:
-        click.echo(redact("".join(traceback.format_exception(error))), err=True, nl=False)
-    if status is not ExitStatus.INTERNAL:
-        click.echo(f"Error: {redact(_describe(error))}", err=True)
+    when asked for. An internal error's traceback was logged (`logs.log_internal_error`)."""
+    if status is ExitStatus.INTERNAL:
+        print_internal_error(f"{type(error).__name__}: {error}", show_traceback=show_traceback)
         return
     if show_traceback:
+        click.echo(redact("".join(traceback.format_exception(error))), err=True, nl=False)
+    click.echo(f"Error: {redact(_describe(error))}", err=True)
+
+
+def print_internal_error(what: str, *, show_traceback: bool) -> None:
+    """Says an unexpected error happened, that it is not the user's file, and where to look."""
+    where = log_file()
+    if show_traceback:
         details = "the traceback is above"
-    elif log_file:
-        details = f"the details are in {log_file}"
+    elif where is not None:
+        details = f"the details are in {where}"
     else:
         details = "run again with --traceback (or --log-file FILE) to see the details"
-    click.echo(redact(f"Internal error: {type(error).__name__}: {error}. This is a bug in "
-                      "bulk-enroll or a problem of this machine (such as a full disk), not of "
-                      f"your file; {details}."), err=True)
+    click.echo(redact(f"Internal error: {what}. This is a bug in bulk-enroll or a problem of "
+                      f"this machine (such as a full disk), not of your file; {details}."),
+               err=True)
 
 
 def count(number: int, noun: str) -> str:

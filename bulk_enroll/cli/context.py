@@ -35,6 +35,11 @@ def configuration_file() -> ConfigFile | None:
     return _configuration().file
 
 
+def traceback_wanted() -> bool:
+    """--traceback was given (before the command)."""
+    return bool(click.get_current_context().find_root().params.get("traceback"))
+
+
 def _configuration() -> Configuration:
     obj = _state(click.get_current_context())
     if obj.get("config_error") is not None:

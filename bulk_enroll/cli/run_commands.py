@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from bulk_enroll.cli.console import print_plan, print_run, print_validation
-from bulk_enroll.cli.context import configured_environ
+from bulk_enroll.cli.context import configured_environ, traceback_wanted
 from bulk_enroll.cli.options import (
     chosen_report_format,
     input_options,
@@ -116,7 +116,7 @@ def run(
             return connect(account, settings)
 
         result = run_job(options, settings, connection if account else None)
-    print_run(result, sandbox=sandbox)
+    print_run(result, sandbox=sandbox, show_traceback=traceback_wanted())
     return int(result.exit_status)
 
 

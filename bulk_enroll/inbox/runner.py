@@ -112,11 +112,12 @@ class FileOutcome:
     archived_to: Path | None = None
     new_enrollments: int = 0  # pairs the plan had to send (not settled by earlier runs)
     duration_s: float = 0.0
-    job: dict[str, object] | None = None  # the pipeline's summary
+    job: dict[str, object] | None = None  # the job's summary
+    internal_error: bool = False  # an unexpected error stopped its send (exit 4)
 
     @property
     def exit_code(self) -> ExitStatus:
-        return self.outcome.exit_code
+        return ExitStatus.INTERNAL if self.internal_error else self.outcome.exit_code
 
     def as_dict(self) -> dict[str, object]:
         job = self.job or {}
@@ -379,8 +380,9 @@ class _Processor:
             item.outcome, item.reason = Outcome.STOPPED, job.stop_reason
             return item
         self.sent_this_run += new
+        item.internal_error = job.exit_status is ExitStatus.INTERNAL
         cut_short = any(r.status is Status.NOT_SENT for r in job.data.results)
-        if cut_short:
+        if cut_short or item.internal_error:  # the journal settles what was sent, next run
             item.outcome = Outcome.INTERRUPTED
             item.reason = (f"{job.data.facts.note or 'the send stopped early'}; the file stays "
                            "in the inbox and the next run resumes it")
@@ -432,7 +434,7 @@ def _write_error_note(path: Path, name: str, message: str) -> Path:
 
 
 def _log_file(item: FileOutcome) -> None:
-    level = logging.INFO if item.exit_code == 0 else logging.WARNING
+    level = logging.INFO if item.exit_code is ExitStatus.OK else logging.WARNING
     details = [item.outcome.value.replace("_", " ")]
     job = item.job or {}
     if job:
@@ -450,7 +452,7 @@ def _log_file(item: FileOutcome) -> None:
 
 def _log_summary(result: InboxResult) -> None:
     summary = result.as_dict()
-    level = logging.INFO if result.exit_code == 0 else logging.WARNING
+    level = logging.INFO if result.exit_code is ExitStatus.OK else logging.WARNING
     log.log(level, "inbox %s: %s; exit %d in %.1f s", result.inbox, result.verdict(),
             result.exit_code, summary["duration_s"],
             extra={"fields": {"event": "summary", **{k: v for k, v in summary.items()

@@ -625,3 +625,24 @@ webhook_url = "http://127.0.0.1:{webhook.server_address[1]}/hook"
     assert f"the details are in {log_file}" in err and "Traceback" not in err
     assert "Traceback (most recent call last)" in log_file.read_text(encoding="utf-8")
     assert (inbox / "a.csv").exists()  # left for the next run
+
+
+def test_a_send_stopped_by_a_full_disk_leaves_the_file_and_exits_4(sandbox, inbox, monkeypatch):
+    import errno
+
+    from bulk_enroll.send.journal import Journal
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Journal, "confirm", disk_full)
+    write_csv(inbox / "a.csv", rows_for(ACTIVE[:2], COURSES[0]))
+    write_csv(inbox / "b.csv", rows_for(ACTIVE[2:4], COURSES[1]))
+    settings = load_inbox_settings({}, inbox=inbox)
+    run = load_run_settings()
+    account = load_account()
+    result = run_inbox(settings, run, lambda: connect(account, run), sleep=lambda s: None)
+    assert result.exit_code == 4 and len(result.files) == 1  # no other file is started
+    [item] = result.files
+    assert item.outcome is Outcome.INTERRUPTED and item.as_dict()["exit_code"] == 4
+    assert (inbox / "a.csv").exists() and (inbox / "b.csv").exists()

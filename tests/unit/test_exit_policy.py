@@ -86,6 +86,8 @@ def test_an_exception_that_ended_the_run(error, status):
     ([Status.NOT_SENT], {"dry_run": True, "lookup_failed": True},
      ExitStatus.ROWS_NEED_ATTENTION),
     ([Status.NOT_SENT], {"stopped_by_limit": True}, ExitStatus.SAFETY_STOP),
+    # an unexpected error stopped the send; the report was still written
+    ([Status.UNKNOWN, Status.NOT_SENT], {"internal_error": True}, ExitStatus.INTERNAL),
 ])
 def test_a_finished_file(statuses, options, status):
     assert run_exit_status(statuses, **options) is status
@@ -118,10 +120,13 @@ def test_inbox_files_and_their_folders():
     ([Outcome.STOPPED], ExitStatus.USAGE, ExitStatus.SAFETY_STOP),
     ([], ExitStatus.SAFETY_STOP, ExitStatus.SAFETY_STOP),  # a manual run held the journal
     ([Outcome.PROCESSED], ExitStatus.ROWS_NEED_ATTENTION, ExitStatus.ROWS_NEED_ATTENTION),
+    ([Outcome.PROCESSED, "internal"], None, ExitStatus.INTERNAL),  # a send stopped by a bug
 ])
 def test_the_inbox_run_exits_with_the_worst_of_its_files(outcomes, error, status):
     result = InboxResult(Path("inbox"), dt.datetime(2027, 1, 5))
-    result.files = [FileOutcome(f"{n}.csv", outcome) for n, outcome in enumerate(outcomes)]
+    result.files = [FileOutcome(f"{n}.csv", Outcome.INTERRUPTED, internal_error=True)
+                    if outcome == "internal" else FileOutcome(f"{n}.csv", outcome)
+                    for n, outcome in enumerate(outcomes)]
     if error is not None:
         result.error, result.error_exit = "stopped", error
     assert result.exit_code is status
@@ -204,7 +209,8 @@ def test_traceback_option_shows_it_and_keeps_the_code(csv_file, monkeypatch, cap
     monkeypatch.setattr(jobs, "read_and_validate", bug)
     assert main(["--traceback", "validate", str(csv_file([HEADER, GOOD]))]) == 4
     err = capsys.readouterr().err
-    assert err.startswith("Traceback (most recent call last):")
+    assert err.startswith("ERROR internal error: ZeroDivisionError: division by zero\n"
+                          "Traceback (most recent call last):")
     assert err.endswith("not of your file; the traceback is above.\n")
     assert main(["--traceback", "run", str(csv_file([HEADER, GOOD]))]) == 2  # not a bug
     err = capsys.readouterr().err
