@@ -7,20 +7,26 @@ connection, clock and paths.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulk_enroll.connect import Connection
-from bulk_enroll.errors import ApiError, ConfigError, InputFileError
+from bulk_enroll.errors import (
+    ApiError,
+    ConfigError,
+    ExitStatus,
+    InputFileError,
+    run_exit_status,
+)
 from bulk_enroll.model import (
     Batch,
-    ExitStatus,
     InputRow,
     Pair,
     PairOutcome,
@@ -43,7 +49,7 @@ from bulk_enroll.report.workbook import (
 from bulk_enroll.resolve.cache import LookupCache
 from bulk_enroll.resolve.lookups import Lookups, References, fetch_lookups, gather_references
 from bulk_enroll.resolve.rows import resolve_rows
-from bulk_enroll.results import SETTLED_WELL, settle_rows, unique_pairs
+from bulk_enroll.results import settle_rows, unique_pairs
 from bulk_enroll.send.interrupt import stop_on_signals
 from bulk_enroll.send.journal import Journal
 from bulk_enroll.send.lock import InstanceLock
@@ -56,7 +62,7 @@ from bulk_enroll.send.reconcile import (
 )
 from bulk_enroll.send.sender import RetryPolicy, Sender, SendReport
 from bulk_enroll.send.throttle import AdaptiveThrottle
-from bulk_enroll.settings.config import RunSettings
+from bulk_enroll.settings.config import RunSettings, load_input_settings, load_read_limits
 from bulk_enroll.transport.lookup_client import RestClient
 from bulk_enroll.validate.conflicts import mark_conflicts
 from bulk_enroll.validate.rows import RowDefaults, ValidatedInput, requests_as_pairs, validate_table
@@ -237,15 +243,10 @@ def run_job(
         names_looked_up=bool(connection and connection.directory and not prepared.stop),
         rows_covered=rows_covered(rows, [*batches, *(call.batch for call in sent.batches)]),
     )
-    # A dry run is clean when the file is; a live run when every row settled well.
-    clean = (
-        not issues and not prepared.stop
-        if options.dry_run
-        else all(r.status in SETTLED_WELL for r in results)
-    )
-    exit_status = ExitStatus.OK if clean else ExitStatus.ROWS_NEED_ATTENTION
-    if stop_reason is not None:
-        exit_status = ExitStatus.SAFETY_STOP
+    exit_status = run_exit_status((r.status for r in results), dry_run=options.dry_run,
+                                  lookup_failed=prepared.stop is not None,
+                                  stopped_by_limit=stop_reason is not None,
+                                  internal_error=sent.internal_error)
     write_report(report_path, data, report_format=options.report_format)
     summary = summary_dict(data, report_path, int(exit_status))
     summary["plan"] = plan_summary.as_dict()
@@ -261,10 +262,24 @@ def run_job(
                      plan_summary, stop_reason)
 
 
+def with_configuration(options: JobOptions,
+                       environ: Mapping[str, str] | None = None) -> JobOptions:
+    """Fill what the caller left open from the configuration (`environ`: the configuration
+    file merged with the environment, default the environment): the date order, the aliases
+    (the caller's win) and the input size limits."""
+    configured = load_input_settings(environ)
+    return dataclasses.replace(
+        options,
+        date_order=options.date_order or configured.date_order,
+        aliases={**configured.aliases, **options.aliases},
+        read_limits=options.read_limits or load_read_limits(environ),
+    )
+
+
 def read_and_validate(options: JobOptions) -> ValidatedInput:
     """Read the input file and validate its rows (the first two stages of every job)."""
     table = read_table(options.input_path, sheet=options.sheet, aliases=options.aliases,
-                       limits=options.read_limits)
+                       limits=options.read_limits or load_read_limits())
     validated = validate_table(
         table, options.defaults, date_order=options.date_order, aliases=options.aliases
     )
@@ -304,7 +319,7 @@ def validate_job(
         names_looked_up=False,
         rows_covered=rows_covered(rows, batches),
     )
-    exit_status = ExitStatus.ROWS_NEED_ATTENTION if issues else ExitStatus.OK
+    exit_status = run_exit_status((r.status for r in results), dry_run=True)
     write_report(report_path, data)
     summary = summary_dict(data, report_path, int(exit_status))
     summary["plan"] = plan_summary.as_dict()

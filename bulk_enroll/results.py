@@ -22,7 +22,6 @@ SEVERITY: tuple[Status, ...] = (
     Status.ALREADY_ENROLLED,
     Status.DUPLICATE,
 )
-SETTLED_WELL = frozenset({Status.ENROLLED, Status.ALREADY_ENROLLED, Status.DUPLICATE})
 
 
 def unique_pairs(rows: Sequence[InputRow]) -> list[Pair]:

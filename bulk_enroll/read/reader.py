@@ -67,7 +67,7 @@ def read_table(
             f"{path.name}: unsupported file type {suffix or '(none)'}; "
             f"use one of {', '.join(SUPPORTED)}"
         )
-    check_input(path, limits or ReadLimits.from_env())
+    check_input(path, limits or ReadLimits())
     matcher = HeaderMatcher(aliases)
     if suffix in CSV_SUFFIXES:
         if sheet is not None:

@@ -11,8 +11,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bulk_enroll.model import Batch, BatchOutcome, InputRow, RowResult, SendStats, Status
-from bulk_enroll.results import SETTLED_WELL, status_counts
+from bulk_enroll.model import (
+    SETTLED_WELL,
+    Batch,
+    BatchOutcome,
+    InputRow,
+    RowResult,
+    SendStats,
+    Status,
+)
+from bulk_enroll.results import status_counts
 
 ReportFormat = Literal["xlsx", "csv"]
 REPORT_FORMATS: tuple[ReportFormat, ...] = ("xlsx", "csv")

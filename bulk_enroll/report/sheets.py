@@ -19,7 +19,7 @@ from openpyxl.chart.marker import DataPoint
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from bulk_enroll import __version__
-from bulk_enroll.model import Status
+from bulk_enroll.model import SETTLED_WELL, Status
 from bulk_enroll.read.feedback import MARKER_LABEL, NEEDS_ATTENTION_SHEET, REASON_HEADER
 from bulk_enroll.report.cells import (
     DATETIME_FORMAT,
@@ -44,7 +44,7 @@ from bulk_enroll.report.columns import (
     result_lines,
 )
 from bulk_enroll.report.data import ReportData
-from bulk_enroll.results import SETTLED_WELL, status_counts
+from bulk_enroll.results import status_counts
 
 L = TypeVar("L")
 

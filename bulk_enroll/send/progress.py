@@ -15,8 +15,7 @@ from typing import IO
 
 from tqdm import tqdm
 
-from bulk_enroll.model import Status
-from bulk_enroll.results import SETTLED_WELL
+from bulk_enroll.model import SETTLED_WELL, Status
 
 log = logging.getLogger("bulk_enroll.send.progress")
 LOG_EVERY_S = 15.0

@@ -32,6 +32,7 @@ from tenacity.stop import stop_base
 from tenacity.wait import wait_random_exponential
 
 from bulk_enroll.errors import AuthError
+from bulk_enroll.logs import log_internal_error
 from bulk_enroll.model import Batch, BatchOutcome, Pair, PairOutcome, SendStats, Status
 from bulk_enroll.plan.planner import plan
 from bulk_enroll.send.journal import CallState
@@ -121,6 +122,7 @@ class SendReport:
     batches: list[BatchOutcome] = field(default_factory=list)
     stats: SendStats = field(default_factory=SendStats)
     stopped_reason: str | None = None
+    internal_error: bool = False  # a bug or the disk stopped the send (exit 4)
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,9 @@ class Sender:
             self.stop(f"stopped: {exc}")
             self._record_unsettled(batch, _Attempt(Status.NOT_SENT, f"stopped: {exc}", 0))
         except Exception as exc:  # a bug or the disk (journal) failing: stop, keep the report
-            log.exception("batch %s: unexpected error; stopping the run", batch.batch_id)
+            log.error("batch %s: unexpected error; stopping the run: %s", batch.batch_id, exc)
+            log_internal_error(exc)  # the traceback, for the log file
+            self._report.internal_error = True
             self.stop(f"stopped by an unexpected error: {exc}")
             # The call may have gone out before the error: never claim it was not sent. The
             # journal still holds it in flight, so the next run settles it.

@@ -1,0 +1,175 @@
+"""What the commands print: summaries of a job, the first problems, the one-line error.
+
+Pure presentation of library results; nothing here decides an outcome or an exit code.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import click
+
+from bulk_enroll.errors import ExitStatus
+from bulk_enroll.jobs import JobResult
+from bulk_enroll.logs import log_file, redact
+from bulk_enroll.model import Status
+from bulk_enroll.plan.summary import describe_plan
+from bulk_enroll.results import status_counts
+
+MAX_PROBLEMS_SHOWN = 10
+Item = TypeVar("Item")
+
+
+def print_first(heading: str, items: Sequence[Item], describe: Callable[[Item], str]) -> None:
+    """The heading, the first few items, and how many more the report holds."""
+    if not items:
+        return
+    click.echo(heading)
+    for item in items[:MAX_PROBLEMS_SHOWN]:
+        click.echo(f"  {describe(item)}")
+    if len(items) > MAX_PROBLEMS_SHOWN:
+        click.echo(f"  ... and {len(items) - MAX_PROBLEMS_SHOWN} more in the report.")
+
+
+def print_run(result: JobResult, *, sandbox: bool = False, show_traceback: bool = False) -> None:
+    """`run`: the counts by status, the calls made, the first problems and the next step."""
+    summary = result.summary
+    click.echo(f"{summary['input']}: {summary['rows']} rows: {_breakdown(result)}.")
+    click.echo(
+        f"{summary['batches_planned']} calls planned, {summary['api_calls']} API calls made"
+        f" ({summary['retries']} retries, {summary['isolation_calls']} isolation calls)."
+    )
+    if summary.get("lookup_calls"):
+        click.echo(f"{summary['lookup_calls']} lookup call(s) to check people and courses.")
+    _print_issues(result)
+    dry_run = result.data.facts.dry_run
+    unsettled = [] if dry_run else [
+        (row, outcome)
+        for row, outcome in zip(result.data.rows, result.data.results, strict=True)
+        if outcome.status in (Status.FAILED, Status.UNKNOWN, Status.NOT_SENT)
+    ]
+    print_first(f"{len(unsettled)} row(s) not enrolled:", unsettled,
+                lambda pair: f"{pair[0].source.describe()}: {pair[1].status.value}: "
+                             f"{pair[1].message}")
+    if dry_run:
+        _print_plan(result)
+    click.echo(f"Report: {result.report_path}")
+    if result.exit_status is ExitStatus.INTERNAL:
+        print_internal_error("the send stopped on an unexpected error (the report shows the rows "
+                             "it left unknown or not sent; the next run settles them)",
+                             show_traceback=show_traceback)
+        return
+    _print_next_step(result, sandbox=sandbox)
+
+
+def print_plan(result: JobResult) -> None:
+    """`plan`: the rows, the calls per settings group and the first problems."""
+    invalid = sum(1 for row in result.data.rows if row.issues)
+    click.echo(
+        f"{result.summary['input']}: {len(result.data.rows):,} rows"
+        + (f", {invalid:,} invalid (not planned)." if invalid else ".")
+    )
+    _print_plan(result)
+    _print_issues(result)
+    click.echo(f"Report: {result.report_path}")
+
+
+def print_validation(result: JobResult) -> None:
+    """`validate`: rows, valid pairs, calls, warnings and the problems by kind."""
+    data = result.data
+    valid_rows = [row for row in data.rows if not row.issues]
+    pairs = sum(len(row.pairs) for row in valid_rows)
+    unique = len({pair for row in valid_rows for pair in row.pairs})
+    click.echo(f"{data.facts.input_file}: {count(len(data.rows), 'row')} "
+               f"({_breakdown(result) or 'none'}).")
+    click.echo(
+        f"{count(pairs, 'valid pair')} ({unique} distinct), "
+        f"{count(len(data.planned), 'call')} would be needed."
+    )
+    for note in result.notes:
+        click.echo(f"Note: {note}")
+    warned = [row for row in data.rows if row.notes]
+    if warned:
+        first = warned[0]
+        click.echo(
+            f"{len(warned)} row(s) with warnings (see the report's Message column), e.g. "
+            f"{first.source.describe()}: {first.notes[0]}"
+        )
+    if result.issues:
+        kinds = Counter(issue.kind or "other" for issue in result.issues)
+        listed = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+        print_first(f"{len(result.issues)} problem(s): {listed}.", result.issues,
+                    lambda issue: issue.describe())
+    else:
+        click.echo("No problems found.")
+    click.echo(f"Report: {result.report_path}")
+
+
+def print_error(error: BaseException, status: ExitStatus, *, show_traceback: bool) -> None:
+    """The one line a failed command leaves on stderr (secrets masked), after the traceback
+    when asked for. An internal error's traceback was logged (`logs.log_internal_error`)."""
+    if status is ExitStatus.INTERNAL:
+        print_internal_error(f"{type(error).__name__}: {error}", show_traceback=show_traceback)
+        return
+    if show_traceback:
+        click.echo(redact("".join(traceback.format_exception(error))), err=True, nl=False)
+    click.echo(f"Error: {redact(_describe(error))}", err=True)
+
+
+def print_internal_error(what: str, *, show_traceback: bool) -> None:
+    """Says an unexpected error happened, that it is not the user's file, and where to look."""
+    where = log_file()
+    if show_traceback:
+        details = "the traceback is above"
+    elif where is not None:
+        details = f"the details are in {where}"
+    else:
+        details = "run again with --traceback (or --log-file FILE) to see the details"
+    click.echo(redact(f"Internal error: {what}. This is a bug in bulk-enroll or a problem of "
+                      f"this machine (such as a full disk), not of your file; {details}."),
+               err=True)
+
+
+def count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename or ''}".rstrip(": ")
+    return str(error) or type(error).__name__
+
+
+def _breakdown(result: JobResult) -> str:
+    counts = status_counts(result.data.results)
+    return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+
+
+def _print_issues(result: JobResult) -> None:
+    print_first(f"{len(result.issues)} problem(s) in the file:", result.issues,
+                lambda issue: issue.describe())
+
+
+def _print_plan(result: JobResult) -> None:
+    if result.plan is not None:
+        for line in describe_plan(result.plan):
+            click.echo(line)
+
+
+def _print_next_step(result: JobResult, *, sandbox: bool) -> None:
+    """What to do with the report's Needs attention sheet, when there is something to do."""
+    counts = status_counts(result.data.results)
+    to_fix = counts[Status.INVALID.value] + counts[Status.FAILED.value]
+    to_send = counts[Status.NOT_SENT.value] + counts[Status.UNKNOWN.value]
+    if result.data.facts.dry_run or result.report_path.suffix.lower() != ".xlsx":
+        return
+    again = f"bulk-enroll run {'--sandbox ' if sandbox else ''}{result.report_path}"
+    if to_fix:
+        click.echo(f"To retry: fix the {to_fix} row(s) marked invalid or failed on its "
+                   f"'Needs attention' sheet, save it, and run: {again}")
+    elif to_send:
+        click.echo(f"{to_send} row(s) were not confirmed (see the report); when the cause is "
+                   f"dealt with, run: {again}")
