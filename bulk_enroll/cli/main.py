@@ -18,7 +18,7 @@ import click
 from bulk_enroll import __version__
 from bulk_enroll.connect import connect
 from bulk_enroll.errors import AuthError, BulkEnrollError, ConfigError, InputFileError, SafetyStop
-from bulk_enroll.jobs import JobOptions, JobResult, run_job, validate_job
+from bulk_enroll.jobs import JobOptions, JobResult, run_job, validate_job, with_input_settings
 from bulk_enroll.logs import (
     LOG_FORMATS,
     load_log_settings,
@@ -27,13 +27,11 @@ from bulk_enroll.logs import (
 )
 from bulk_enroll.model import ExitStatus, Status
 from bulk_enroll.plan.summary import describe_plan
-from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.report.workbook import REPORT_FORMATS, ReportFormat
 from bulk_enroll.results import status_counts
 from bulk_enroll.settings.config import (
     AccountSettings,
     load_account,
-    load_input_settings,
     load_run_settings,
     load_transport,
 )
@@ -279,13 +277,7 @@ def run(
 def _configured(options: JobOptions, environ: Mapping[str, str]) -> JobOptions:
     """Fill what the command line left open from the configuration: date order, aliases
     (the command line's win), and the input size limits."""
-    configured = load_input_settings(environ)
-    return dataclasses.replace(
-        options,
-        date_order=options.date_order or configured.date_order,
-        aliases={**configured.aliases, **options.aliases},
-        read_limits=ReadLimits.from_env(environ),
-    )
+    return with_input_settings(options, environ)
 
 
 def _job_options(

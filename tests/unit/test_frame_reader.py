@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -15,20 +14,23 @@ from bulk_enroll.validate.rows import validate_table
 from tests.support import make_id
 
 LEARNER, COURSE = make_id("learner-a"), make_id("course-a")
+NAN = float("nan")
+NUMPY_SEVEN = pd.Series([7], dtype="int64").iloc[0]  # a numpy.int64
 
 
 def test_cells_become_the_python_values_a_workbook_gives():
     frame = pd.DataFrame({
         "learner_id": [LEARNER, LEARNER],
         "course_id": [COURSE, COURSE],
-        "due_period": np.array([720, 360], dtype="int64"),
+        "due_period": pd.Series([720, 360], dtype="int64"),
         "due_date": [pd.Timestamp("2027-03-31 00:00"), pd.NaT],
-        "score": [1.5, np.nan],
+        "score": [1.5, NAN],
         "lock": pd.array([True, None], dtype="boolean"),
         "count": pd.array([3, None], dtype="Int64"),
-        "mixed": pd.Series([np.int64(7), None], dtype=object),
+        "mixed": pd.Series([NUMPY_SEVEN, None], dtype=object),
         "wait": [pd.Timedelta(hours=2), pd.NaT],
     })
+    assert type(NUMPY_SEVEN).__module__ == "numpy"
     table = read_frame(frame)
     assert table.headers == tuple(frame.columns)
     assert table.file == "DataFrame" and table.sheet is None and table.typed
@@ -51,7 +53,7 @@ def test_row_numbers_are_positions_whatever_the_index_holds():
 
 def test_a_row_with_every_cell_empty_is_skipped_and_numbers_stay_positions():
     frame = pd.DataFrame({"learner_id": [LEARNER, None, LEARNER],
-                          "course_id": [COURSE, np.nan, COURSE]})
+                          "course_id": [COURSE, NAN, COURSE]})
     assert [number for number, _ in read_frame(frame).rows] == [0, 2]
 
 
