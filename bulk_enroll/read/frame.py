@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from pandas import DataFrame, Series
 
 _HEADER_NUMBER = -1  # the labels are no row of the frame; data rows count from 0
+_PLAIN: frozenset[type] = frozenset({str, type(None)})  # cells that need no conversion
 
 
 def read_frame(
@@ -64,11 +65,15 @@ def _numbered(
 
 def _cells(column: Series) -> list[Cell]:
     """One column's cells as Python values (vectorised where the dtype allows it)."""
+    dtype = column.dtype
+    if dtype.kind == "M" and getattr(dtype, "tz", None) is None:
+        # datetime64 -> datetime (microseconds, as a sheet keeps them); NaT -> None
+        return column.to_numpy(dtype="datetime64[us]").astype(object).tolist()
     values: list[Cell] = column.tolist()  # numpy numbers and booleans become Python ones
     missing = column.isna()
     if missing.any():
         values = [None if gone else value for value, gone in zip(values, missing, strict=True)]
-    if column.dtype.kind in "iufb":
+    if dtype.kind in "iufb" or set(map(type, values)) <= _PLAIN:
         return values
     return [_cell(value) for value in values]
 
@@ -84,8 +89,8 @@ def _cell(value: Cell) -> Cell:
     if type(value).__module__ == "numpy":  # a numpy scalar left in an object column
         kind = getattr(getattr(value, "dtype", None), "kind", "")
         if kind == "M":
-            return _cell(pd.Timestamp(value))  # type: ignore[arg-type]
+            return _cell(pd.Timestamp(value))
         if kind == "m":
-            return _cell(pd.Timedelta(value))  # type: ignore[arg-type]
+            return _cell(pd.Timedelta(value))
         return value.item()  # type: ignore[attr-defined]
     return value
