@@ -263,28 +263,32 @@ def _job_options(
 ) -> tuple[JobOptions, DataFrame | None]:
     """The options both jobs share; the source read into a table when it is a DataFrame."""
     frame = _as_frame(source)
-    if frame is None and not isinstance(source, str | os.PathLike):
+    if frame is not None:
+        input_path = Path(FRAME_NAME)
+    elif isinstance(source, str | os.PathLike):
+        input_path = Path(source)
+    else:
         raise TypeError(f"source must be a file path or a pandas DataFrame, "
                         f"not {type(source).__name__}")
-    date_order = _choice("date_order", options.get("date_order"), DATE_ORDERS)
     sheet = _sheet(options.get("sheet"))
     if frame is not None and sheet is not None:
         raise ConfigError("sheet= applies to workbooks, not to a DataFrame")
     job = with_input_settings(
         JobOptions(
-            input_path=Path(FRAME_NAME if frame is not None else source),  # type: ignore[arg-type]
+            input_path=input_path,
             report_path=_path("report", report),
             summary_json=_path("summary_json", options.get("summary_json")),
             dry_run=dry_run,
-            defaults=_row_defaults(options, date_order),
             sheet=sheet,
-            date_order=date_order,
+            date_order=_choice("date_order", options.get("date_order"), DATE_ORDERS),
             aliases=_aliases(options.get("aliases")),
             last_row_wins=_flag("last_row_wins", options.get("last_row_wins", False)),
             progress=_callable("progress", options.get("progress")),
         ),
         environ,
     )
+    # Checked with the date order the configuration may have added.
+    job = dataclasses.replace(job, defaults=_row_defaults(options, job.date_order))
     if frame is None:
         return job, None
     from bulk_enroll.read.frame import read_frame

@@ -199,6 +199,10 @@ def test_the_configuration_file_fills_what_the_options_leave_open(tmp_path):
     option_wins = bulk_enroll.validate(path, report=tmp_path / "b.xlsx", config=config,
                                        date_order="dmy")
     assert option_wins.job.data.rows[0].requests[0].settings.due_date == dt.date(2027, 4, 3)
+    no_type = write_csv(tmp_path / "no-type.csv", [["Mitarbeiter", "course_id"], [L1, C1]])
+    default = bulk_enroll.validate(no_type, report=tmp_path / "c.xlsx", config=config,
+                                   due_date_type="due_date", due_date="03/04/2027")
+    assert default.job.data.rows[0].requests[0].settings.due_date == dt.date(2027, 3, 4)
 
 
 def test_a_dry_run_needs_no_account_and_sends_nothing(tmp_path):
