@@ -18,7 +18,7 @@ from typing import Literal
 
 import requests
 
-from bulk_enroll import __version__
+from bulk_enroll._version import __version__
 from bulk_enroll.connect import Connection, connect
 from bulk_enroll.errors import BulkEnrollError
 from bulk_enroll.inbox.notify import load_notify_settings, notify

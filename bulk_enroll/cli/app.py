@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from bulk_enroll import __version__
+from bulk_enroll._version import __version__
 from bulk_enroll.cli.config_commands import config_group
 from bulk_enroll.cli.console import print_error
 from bulk_enroll.cli.context import defer_error, remember_configuration

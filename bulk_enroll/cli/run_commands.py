@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -173,8 +172,10 @@ def _sandbox_state(sandbox: bool) -> Iterator[Path | None]:
     if not sandbox:
         yield None
         return
-    with tempfile.TemporaryDirectory(prefix="bulk-enroll-sandbox-") as scratch:
-        yield Path(scratch)
+    from bulk_enroll.sandbox.account import scratch_state_dir
+
+    with scratch_state_dir() as scratch:
+        yield scratch
 
 
 @contextlib.contextmanager
@@ -191,18 +192,12 @@ def _account(sandbox: bool, *, needed: bool,
                 account = None
             yield account
         return
-    from bulk_enroll.sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SandboxServer
+    from bulk_enroll.sandbox.account import sandbox_account
 
-    transport = load_transport(environ)  # BULK_ENROLL_TRANSPORT=rest works with --sandbox too
-    with SandboxServer().start() as server:
+    # BULK_ENROLL_TRANSPORT=rest works with --sandbox too
+    with sandbox_account(transport=load_transport(environ)) as account:
         click.echo(
-            f"Using the built-in sandbox at {server.base_url} (no real account is touched).",
+            f"Using the built-in sandbox at {account.api_url} (no real account is touched).",
             err=True,
         )
-        yield AccountSettings(
-            soap_url=server.soap_url,
-            api_url=server.api_url,
-            client_id=SANDBOX_CLIENT_ID,
-            client_secret=SANDBOX_CLIENT_SECRET,
-            transport=transport,
-        )
+        yield account

@@ -29,7 +29,7 @@ from typing import Literal
 import requests
 import tenacity
 
-from bulk_enroll import __version__
+from bulk_enroll._version import __version__
 from bulk_enroll.errors import ConfigError, exit_codes_legend
 from bulk_enroll.logs import register_secrets
 from bulk_enroll.settings.environment import PREFIX, Environment, is_loopback, public_url

@@ -200,7 +200,7 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
                 notes = (f"read sheet {name!r}: the first sheet with a recognisable header",)
                 notes += located.notes
             return Table(path.name, name, located.headers, located.rows, notes=notes)
-    raise InputFileError(_no_header_message(path.name, misses))
+    raise InputFileError(no_header_message(path.name, misses))
 
 
 def _candidate_sheets(
@@ -243,10 +243,10 @@ def _locate(
     try:
         return locate(numbered, matcher)
     except NoHeader as miss:
-        raise InputFileError(_no_header_message(file, [(None, miss.first_row)])) from None
+        raise InputFileError(no_header_message(file, [(None, miss.first_row)])) from None
 
 
-def _no_header_message(file: str, misses: Sequence[tuple[str | None, tuple[str, ...]]]) -> str:
+def no_header_message(file: str, misses: Sequence[tuple[str | None, tuple[str, ...]]]) -> str:
     expected = f"expected {expected_names('learner')} and {expected_names('course')}"
     found = []
     for sheet, row in misses:

@@ -18,7 +18,7 @@ from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.marker import DataPoint
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from bulk_enroll import __version__
+from bulk_enroll._version import __version__
 from bulk_enroll.model import SETTLED_WELL, Status
 from bulk_enroll.read.feedback import MARKER_LABEL, NEEDS_ATTENTION_SHEET, REASON_HEADER
 from bulk_enroll.report.cells import (

@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from bulk_enroll import __version__
+from bulk_enroll._version import __version__
 from bulk_enroll.report.cells import FORMULA_PREFIXES, CellMaker
 from bulk_enroll.report.columns import NEEDS_ATTENTION
 from bulk_enroll.report.data import (
