@@ -25,6 +25,7 @@ from bulk_enroll.errors import (
     InputFileError,
     run_exit_status,
 )
+from bulk_enroll.file_modes import SHARED_DIR, make_dirs
 from bulk_enroll.model import (
     Batch,
     InputRow,
@@ -500,7 +501,7 @@ def check_output_paths(options: JobOptions, report_path: Path) -> None:
 
 def _check_writable(path: Path) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent, SHARED_DIR)
     except OSError as exc:
         raise InputFileError(
             f"cannot create the report folder {path.parent}: {exc.strerror}"

@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import logging
 import logging.handlers
+import os
 import re
 import sys
 import threading
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from bulk_enroll.errors import ConfigError
+from bulk_enroll.file_modes import make_dirs, make_private_file
 
 LogFormat = Literal["human", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("human", "json")
@@ -195,18 +197,27 @@ def log_file() -> Path | None:
 def _file_handler(settings: LogSettings) -> logging.Handler:
     assert settings.file is not None
     try:
-        settings.file.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(settings.file.parent)
+        make_private_file(settings.file)  # the handler then opens it as it is
         handler = logging.handlers.RotatingFileHandler(
             settings.file, maxBytes=settings.max_bytes, backupCount=settings.backups,
             encoding="utf-8",
         )
     except OSError as exc:
         raise ConfigError(f"cannot open the log file {settings.file}: {exc.strerror}") from None
+    handler.rotator = _rotate_privately
     handler.setFormatter(
         JsonFormatter() if settings.format == "json"
         else logging.Formatter("%(asctime)s %(levelname)s [%(run_id)s] %(message)s")
     )
     return handler
+
+
+def _rotate_privately(source: str, destination: str) -> None:
+    """Rotation's rename, then the new log file created private before the handler opens it
+    (it would otherwise get the umask's mode)."""
+    os.replace(source, destination)
+    make_private_file(Path(source))
 
 
 def _redact_value(value: object) -> object:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bulk_enroll.errors import ConfigError
+from bulk_enroll.file_modes import make_dirs, restrict, sqlite_files
 
 LEDGER_NAME = "inbox.sqlite3"
 _SCHEMA = """
@@ -44,11 +45,12 @@ class InboxLedger:
     def __init__(self, path: Path, account: str) -> None:
         self.path, self.account = path, account
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(path.parent)
             self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            restrict(*sqlite_files(path))
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"cannot use the inbox ledger {path}: {exc}") from None
         except OSError as exc:

@@ -39,6 +39,7 @@ from bulk_enroll.errors import (
     SafetyStop,
     worst_exit_status,
 )
+from bulk_enroll.file_modes import SHARED_DIR, make_dirs, write_shared_text
 from bulk_enroll.inbox.archive import dated_folder, free_name, move_into
 from bulk_enroll.inbox.ledger import LEDGER_NAME, InboxLedger, ProcessedFile
 from bulk_enroll.inbox.limits import (
@@ -402,7 +403,7 @@ def _check_folders(settings: InboxSettings) -> None:
     """Reports and archive must be writable before any file is touched."""
     for name, folder in (("reports", settings.reports), ("archive", settings.archive)):
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            make_dirs(folder, SHARED_DIR)
         except OSError as exc:
             raise ConfigError(f"cannot create the {name} folder {folder}: "
                               f"{exc.strerror}") from None
@@ -414,7 +415,8 @@ def _write_duplicate_note(archived: Path | None, earlier: ProcessedFile) -> None
     if archived is None:
         return
     note = archived.with_name(archived.name + ".duplicate.txt")
-    note.write_text(
+    write_shared_text(
+        note,
         f"{archived.name} was not applied: its content (SHA-256 {earlier.sha256}) is the same "
         f"as {earlier.file_name}, processed on {earlier.processed_at} "
         f"({earlier.outcome.replace('_', ' ')}).\n"
@@ -422,14 +424,12 @@ def _write_duplicate_note(archived: Path | None, earlier: ProcessedFile) -> None
         f"That file was archived as: {earlier.archived_to or '-'}\n"
         "Nothing was sent for this copy. To apply it on purpose, run it by hand with "
         "`bulk-enroll run FILE` (pairs already enrolled are still skipped).\n",
-        encoding="utf-8",
     )
 
 
 def _write_error_note(path: Path, name: str, message: str) -> Path:
     target = free_name(path.parent, path.name)
-    target.write_text(f"{name} could not be processed; nothing was sent.\n{message}\n",
-                      encoding="utf-8")
+    write_shared_text(target, f"{name} could not be processed; nothing was sent.\n{message}\n")
     return target
 
 

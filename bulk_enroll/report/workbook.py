@@ -21,6 +21,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from bulk_enroll._version import __version__
+from bulk_enroll.file_modes import SHARED_DIR, make_dirs, shared_mode
 from bulk_enroll.report.cells import FORMULA_PREFIXES, CellMaker
 from bulk_enroll.report.columns import NEEDS_ATTENTION
 from bulk_enroll.report.data import (
@@ -113,24 +114,16 @@ def safe_cell(sheet: WriteOnlyWorksheet, value: object, *, bold: bool = False) -
 @contextmanager
 def _atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path in `target`'s folder that replaces `target` only on success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent, SHARED_DIR)
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(handle)
     temporary = Path(name)
     try:
         yield temporary
-        # mkstemp makes the file private (0600); a report gets the mode any new file would get
-        # (or keeps the one it replaces), so a team sharing a reports folder can open it.
-        os.chmod(temporary, _file_mode(target))
+        # mkstemp makes the file private (0600); a report holds names and emails, so it gets
+        # 0640 (less what the umask takes away, or the mode of the report it replaces without
+        # the others' bits): the owner's group can open it, nobody else.
+        os.chmod(temporary, shared_mode(target))
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
-
-
-def _file_mode(target: Path) -> int:
-    try:
-        return target.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask

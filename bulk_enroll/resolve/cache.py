@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 
+from bulk_enroll.file_modes import make_dirs
 from bulk_enroll.model import ContentItem, DirectoryUser
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ class LookupCache:
             "contents": self._contents,
         }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.path.parent)
             handle, name = tempfile.mkstemp(
                 prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
             )

@@ -22,6 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from bulk_enroll.errors import ConfigError
+from bulk_enroll.file_modes import make_dirs, restrict, sqlite_files
 from bulk_enroll.model import Batch, DueDateType, DueSettings, Pair
 
 SCHEMA_VERSION = 1
@@ -102,12 +103,13 @@ class Journal:
         self.path, self.account, self._now = path, account, now
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(path.parent)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
                                        timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            restrict(*sqlite_files(path))  # before a pair or a row is written to it
             self._check_version()
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"cannot use the journal {path}: {exc}") from None
