@@ -124,8 +124,40 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# Characters that end a line for some reader (a newline, Python's `splitlines`, a terminal) or
+# control a terminal: C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """`text` on one line: control characters written as `\\n`, `\\x1b`, `\\u2028`..., so a
+    file name or value holding a newline cannot forge a log line (or recolour a terminal)."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED_ESCAPES.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100
+                                        else f"\\u{ord(char):04x}")
+
+
+class HumanFormatter(logging.Formatter):
+    """`LEVEL message` lines whose message is always one line (see `escape_controls`); a
+    traceback, when there is one, follows on its own lines as usual."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        one_line = logging.makeLogRecord(record.__dict__)
+        one_line.msg, one_line.args = escape_controls(record.getMessage()), None
+        return super().format(one_line)
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, run_id, message, then the fields."""
+    """One JSON object per line: ts, level, logger, run_id, message, then the fields.
+
+    JSON already escapes newlines and C0 controls; DEL, C1 controls and U+2028/U+2029 (which
+    end a line for `str.splitlines` and some viewers) are escaped too, as `\\uXXXX`: the values
+    read back exactly, and a line is always one record."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -141,7 +173,11 @@ class JsonFormatter(logging.Formatter):
             entry.update({k: v for k, v in fields.items() if k not in entry})
         if record.exc_text:
             entry["traceback"] = record.exc_text
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _CONTROL.sub(_json_escape, json.dumps(entry, ensure_ascii=False, default=str))
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"  # only DEL, C1 and U+2028/9 are left raw by json
 
 
 def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = None, *,
@@ -159,7 +195,7 @@ def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = 
     handlers: list[logging.Handler] = []
     console = logging.StreamHandler(stream or sys.stderr)
     console.setFormatter(JsonFormatter() if settings.format == "json"
-                         else logging.Formatter("%(levelname)s %(message)s"))
+                         else HumanFormatter("%(levelname)s %(message)s"))
     if settings.file is not None and verbose == 0:
         console.setLevel(logging.WARNING)  # the file has the rest; cron mails only trouble
     if (stream or sys.stderr).isatty():  # a person has the printed summary already
@@ -208,7 +244,7 @@ def _file_handler(settings: LogSettings) -> logging.Handler:
     handler.rotator = _rotate_privately
     handler.setFormatter(
         JsonFormatter() if settings.format == "json"
-        else logging.Formatter("%(asctime)s %(levelname)s [%(run_id)s] %(message)s")
+        else HumanFormatter("%(asctime)s %(levelname)s [%(run_id)s] %(message)s")
     )
     return handler
 
