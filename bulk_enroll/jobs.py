@@ -23,6 +23,7 @@ from bulk_enroll.errors import (
     ConfigError,
     ExitStatus,
     InputFileError,
+    Interrupted,
     run_exit_status,
 )
 from bulk_enroll.file_modes import SHARED_DIR, make_dirs
@@ -103,7 +104,9 @@ class JobOptions:
     report_format: ReportFormat = "xlsx"
     resend_unknown: bool = False
     state_dir: Path | None = None  # journal folder; None: the settings' state_dir
-    interactive: bool = False  # a CLI run: progress display and Ctrl-C handling
+    interactive: bool = False  # a CLI run: progress display, and signals as `catch_signals`
+    # Ctrl-C and SIGTERM stop the run cleanly at any stage (main thread only; see `run_job`).
+    catch_signals: bool = False
     check_server: bool = False  # ask the server which planned pairs exist; don't send those
     sheet: str | None = None  # a sheet name or 1-based position; default: first recognisable
     date_order: str | None = None  # "dmy" or "mdy", for slash dates like 03/04/2027
@@ -114,7 +117,7 @@ class JobOptions:
     # Rows already read (a pandas DataFrame, by read.frame); `input_path` then only names them.
     table: Table | None = None
     progress: ProgressCallback | None = None  # ProgressEvents: the stages, then the send
-    cancel: CancelToken | None = None  # cancel() stops the send as SIGTERM does
+    cancel: CancelToken | None = None  # cancel() stops the run as SIGTERM does
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,24 @@ def run_job(
 
     With a connection, even a dry run looks names and IDs up (read-only calls), so its verdict
     covers them; only a live run enrolls.
+
+    `options.cancel`, and Ctrl-C or SIGTERM with `interactive` or `catch_signals`, stop the run
+    at whatever stage it is: the lookups after the read in flight, the send after the calls in
+    flight; the rows left are `not_sent` with the reason and the report is written. A run a
+    signal stopped exits 130 (Ctrl-C) or 143 (SIGTERM).
     """
+    token = options.cancel or CancelToken()
+    signals: contextlib.AbstractContextManager[list[str]] = (
+        stop_on_signals(token.cancel) if options.interactive or options.catch_signals
+        else contextlib.nullcontext([]))
+    with signals as received:
+        return _run_job(dataclasses.replace(options, cancel=token), settings, connect, now,
+                        received)
+
+
+def _run_job(options: JobOptions, settings: RunSettings,
+             connect: Callable[[], Connection] | None, now: Callable[[], dt.datetime],
+             signals: list[str]) -> JobResult:
     started = now()
     report_path = options.report_path or default_report_path(
         options.input_path, options.reports_dir, started, options.report_format
@@ -167,9 +187,9 @@ def run_job(
     input_sha256 = input_checksum(options)
     _stage(events, "resolve", rows=len(validated.rows))
     connection = connect() if connect is not None else None
-    prepared = prepare_rows(
-        validated, options, settings, connection.directory if connection else None
-    )
+    directory = connection.directory if connection else None
+    with _reads_stop(directory, options.cancel):
+        prepared = prepare_rows(validated, options, settings, directory)
     rows = prepared.rows
     issues = [issue for row in rows for issue in row.issues]
     _stage(events, "plan")
@@ -214,17 +234,24 @@ def run_job(
         sending = InstanceLock(journal_path.with_name(SEND_LOCK_NAME), "run using this journal")
         with sending, Journal(journal_path, connection.account, now=now) as journal:
             wanted = prepared.to_send
-            unknown = settle_leftovers(journal, connection.directory,
-                                       resend_unknown=options.resend_unknown, wanted=wanted)
-            to_send, already = reconcile(wanted, journal.confirmed(wanted), unknown)
-            batches = plan(to_send, settings.limits)
-            stop_reason = guard(to_send, len(already) + len(prepared.already), len(batches))
-            if stop_reason is None:
-                sent = _send(batches, connection, journal, settings, options, started, now,
-                             events)
+            try:
+                with _reads_stop(connection.directory, options.cancel):
+                    unknown = settle_leftovers(journal, connection.directory,
+                                               resend_unknown=options.resend_unknown,
+                                               wanted=wanted)
+            except Interrupted as exc:  # Ctrl-C, SIGTERM: send nothing, report
+                interrupted = f"{exc} while settling the calls an earlier run left open"
+                sent.outcomes, sent.stopped_reason = _stopped(batches, interrupted), interrupted
             else:
-                sent.outcomes = _stopped(batches, stop_reason)
-            sent.outcomes.update(already)
+                to_send, already = reconcile(wanted, journal.confirmed(wanted), unknown)
+                batches = plan(to_send, settings.limits)
+                stop_reason = guard(to_send, len(already) + len(prepared.already), len(batches))
+                if stop_reason is None:
+                    sent = _send(batches, connection, journal, settings, options, started, now,
+                                 events)
+                else:
+                    sent.outcomes = _stopped(batches, stop_reason)
+                sent.outcomes.update(already)
         note = stop_reason or sent.stopped_reason
     else:  # nothing to send; the limits on the file (its share of invalid rows) still apply
         note = stop_reason = guard([], 0, 0)
@@ -257,7 +284,8 @@ def run_job(
     exit_status = run_exit_status((r.status for r in results), dry_run=options.dry_run,
                                   lookup_failed=prepared.stop is not None,
                                   stopped_by_limit=stop_reason is not None,
-                                  internal_error=sent.internal_error)
+                                  internal_error=sent.internal_error,
+                                  stopped_by_signal=signals[0] if signals else None)
     _stage(events, "report")
     write_report(report_path, data, report_format=options.report_format)
     summary = summary_dict(data, report_path, int(exit_status))
@@ -367,8 +395,8 @@ def _stage(events: EventProgress | None, stage: Stage, **counts: int) -> None:
 def _send(batches: list[Batch], connection: Connection, journal: Journal, settings: RunSettings,
           options: JobOptions, started: dt.datetime,
           now: Callable[[], dt.datetime], events: EventProgress | None = None) -> SendReport:
-    """Send through the connection, journalled; Ctrl-C stops cleanly in a CLI run, and
-    `options.cancel` in any run."""
+    """Send through the connection, journalled; `options.cancel` (which the job's signal
+    handler cancels on Ctrl-C and SIGTERM) stops it cleanly."""
     sender = Sender(
         connection.transport,
         connection.tokens,
@@ -383,11 +411,17 @@ def _send(batches: list[Batch], connection: Connection, journal: Journal, settin
         now=now,
     )
     with contextlib.ExitStack() as stops:
-        if options.interactive:
-            stops.enter_context(stop_on_signals(sender.stop))
         if options.cancel is not None:
             stops.enter_context(stop_on_cancel(options.cancel, sender.stop))
         return sender.send(batches)
+
+
+def _reads_stop(directory: RestClient | None,
+                cancel: CancelToken | None) -> contextlib.AbstractContextManager[None]:
+    """The account's reads (lookups, the server check, settling) end early on a stop."""
+    if directory is None:
+        return contextlib.nullcontext()
+    return directory.stopping_when(cancel)
 
 
 NEEDS_API = (
@@ -439,8 +473,8 @@ def prepare_rows(
         return PreparedRows(rows, unique_pairs(rows), unresolved=NOT_LOOKED_UP.format(what=what))
     try:
         lookups = _lookups(refs, directory, settings) if not refs.empty else None
-    except ApiError as exc:  # a refused token is a configuration error: exit 2
-        stop = f"stopped before sending: could not look up learners and courses: {exc}"
+    except (ApiError, Interrupted) as exc:  # a refused token is a configuration error: exit 2
+        stop = _stopped_reading("look up learners and courses", exc)
         rows = resolved(None)
         return PreparedRows(rows, unique_pairs(rows), stop=stop, unresolved=stop)
     rows = resolved(lookups)
@@ -449,12 +483,19 @@ def prepare_rows(
         return PreparedRows(rows, pairs)
     try:
         existing = server_enrollments(pairs, directory)
-    except ApiError as exc:  # a refused token is a configuration error: exit 2
-        stop = f"stopped before sending: could not list existing enrollments: {exc}"
+    except (ApiError, Interrupted) as exc:  # a refused token is a configuration error: exit 2
+        stop = _stopped_reading("list existing enrollments", exc)
         return PreparedRows(rows, pairs, stop=stop, unresolved=stop)
     to_send, already = split_already_enrolled(pairs, existing)
     log.info("%d planned pair(s) already enrolled on the server", len(already))
     return PreparedRows(rows, to_send, already)
+
+
+def _stopped_reading(doing: str, error: ApiError | Interrupted) -> str:
+    """Why nothing was sent when a read of the account failed or was stopped."""
+    if isinstance(error, Interrupted):  # Ctrl-C, SIGTERM, a cancel: error is the reason
+        return f"stopped before sending: {error} while trying to {doing}"
+    return f"stopped before sending: could not {doing}: {error}"
 
 
 def _lookups(refs: References, directory: RestClient, settings: RunSettings) -> Lookups:

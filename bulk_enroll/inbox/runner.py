@@ -37,6 +37,7 @@ from bulk_enroll.errors import (
     ExitStatus,
     InputFileError,
     SafetyStop,
+    signal_exit_status,
     worst_exit_status,
 )
 from bulk_enroll.file_modes import SHARED_DIR, make_dirs, write_shared_text
@@ -115,10 +116,13 @@ class FileOutcome:
     duration_s: float = 0.0
     job: dict[str, object] | None = None  # the job's summary
     internal_error: bool = False  # an unexpected error stopped its send (exit 4)
+    signal_exit: ExitStatus | None = None  # a signal stopped it: 130 (Ctrl-C), 143 (SIGTERM)
 
     @property
     def exit_code(self) -> ExitStatus:
-        return ExitStatus.INTERNAL if self.internal_error else self.outcome.exit_code
+        if self.internal_error:
+            return ExitStatus.INTERNAL
+        return self.signal_exit or self.outcome.exit_code
 
     def as_dict(self) -> dict[str, object]:
         job = self.job or {}
@@ -249,8 +253,9 @@ def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], C
         raise ConfigError(f"the inbox folder {settings.inbox} does not exist")
     began = time.monotonic()
     stop: list[str] = []  # a signal between files: finish this one, start no other
-    signals = stop_on_signals(stop.append) if interactive else contextlib.nullcontext()
-    with InstanceLock(run.state_dir / LOCK_NAME, "inbox"), signals:
+    signals: contextlib.AbstractContextManager[list[str]] = (
+        stop_on_signals(stop.append) if interactive else contextlib.nullcontext([]))
+    with InstanceLock(run.state_dir / LOCK_NAME, "inbox"), signals as received:
         result = InboxResult(settings.inbox, now())
         _check_folders(settings)
         scan = scan_inbox(settings.inbox, settings.stable_s, clock=clock, sleep=sleep)
@@ -267,7 +272,8 @@ def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], C
             for snapshot in scan.ready:
                 if stop:
                     result.error, result.error_exit = f"{stop[0]}; the remaining files stay " \
-                        "for the next run", ExitStatus.ROWS_NEED_ATTENTION
+                        "for the next run", (signal_exit_status(received[0]) if received
+                                             else ExitStatus.ROWS_NEED_ATTENTION)
                     log.warning("inbox stopped: %s", result.error)
                     break
                 item = processor.process(snapshot.path)
@@ -382,6 +388,8 @@ class _Processor:
             return item
         self.sent_this_run += new
         item.internal_error = job.exit_status is ExitStatus.INTERNAL
+        if job.exit_status in (ExitStatus.INTERRUPTED, ExitStatus.TERMINATED):
+            item.signal_exit = job.exit_status
         cut_short = any(r.status is Status.NOT_SENT for r in job.data.results)
         if cut_short or item.internal_error:  # the journal settles what was sent, next run
             item.outcome = Outcome.INTERRUPTED

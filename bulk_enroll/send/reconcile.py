@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping, Sequence, Set
 
+from bulk_enroll.errors import Interrupted
 from bulk_enroll.model import Pair, PairOutcome, Status
 from bulk_enroll.send.journal import CallState, Journal
 from bulk_enroll.send.sender import EnrollmentLister
@@ -42,6 +43,8 @@ def settle_leftovers(journal: Journal, settler: EnrollmentLister | None, *,
         if settler is not None:
             try:
                 present = settler.list_enrollments(call.batch.learner_ids, call.batch.course_ids)
+            except Interrupted:
+                raise  # a stop (SIGTERM): this and the other calls stay as they are, for later
             except Exception as exc:  # the list is unreachable now: leave it for later
                 log.warning("could not settle call %s of %s: %s", call.batch.batch_id,
                             call.started_at, exc)
