@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import logging
 import os
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +27,7 @@ from bulk_enroll.errors import (
     run_exit_status,
 )
 from bulk_enroll.file_modes import SHARED_DIR, make_dirs
+from bulk_enroll.logs import log_internal_error, unraisable_to_log
 from bulk_enroll.model import (
     Batch,
     InputRow,
@@ -41,6 +42,7 @@ from bulk_enroll.read.columns import ColumnMap, Field
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.read.table import Table
+from bulk_enroll.report.columns import left_out_note
 from bulk_enroll.report.workbook import (
     ReportData,
     ReportFormat,
@@ -53,8 +55,9 @@ from bulk_enroll.resolve.cache import LookupCache
 from bulk_enroll.resolve.lookups import Lookups, References, fetch_lookups, gather_references
 from bulk_enroll.resolve.rows import resolve_rows
 from bulk_enroll.results import settle_rows, unique_pairs
+from bulk_enroll.run_records import load_run_record, new_run_id, save_run_record
 from bulk_enroll.send.interrupt import CancelToken, stop_on_cancel, stop_on_signals
-from bulk_enroll.send.journal import Journal
+from bulk_enroll.send.journal import Journal, RunEntry
 from bulk_enroll.send.lock import InstanceLock
 from bulk_enroll.send.progress import EventProgress, ProgressCallback, Stage, make_progress
 from bulk_enroll.send.reconcile import (
@@ -118,6 +121,7 @@ class JobOptions:
     table: Table | None = None
     progress: ProgressCallback | None = None  # ProgressEvents: the stages, then the send
     cancel: CancelToken | None = None  # cancel() stops the run as SIGTERM does
+    run_id: str | None = None  # the run's ID (journal, report record); None: a new one
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,9 @@ class JobResult:
     notes: tuple[str, ...] = ()  # facts about the input file (guessed encoding, sheet chosen)
     plan: PlanSummary | None = None
     stop_reason: str | None = None  # the guard's reason when a safety limit stopped the file
+    # A live run's ID when the journal keeps its report data (`bulk-enroll report RUN_ID`).
+    run_id: str | None = None
+    report_error: str | None = None  # why the report (or summary) could not be written
 
 
 def default_report_path(
@@ -165,9 +172,10 @@ def run_job(
     signals: contextlib.AbstractContextManager[list[str]] = (
         stop_on_signals(token.cancel) if options.interactive or options.catch_signals
         else contextlib.nullcontext([]))
+    run_id = options.run_id or new_run_id(now())
     with signals as received:
-        return _run_job(dataclasses.replace(options, cancel=token), settings, connect, now,
-                        received)
+        return _run_job(dataclasses.replace(options, cancel=token, run_id=run_id), settings,
+                        connect, now, received)
 
 
 def _run_job(options: JobOptions, settings: RunSettings,
@@ -179,10 +187,12 @@ def _run_job(options: JobOptions, settings: RunSettings,
     )
     # Before anything is sent: a report that cannot be written is a usage error (exit 2).
     check_output_paths(options, report_path)
+    journal_path = (options.state_dir or settings.state_dir) / JOURNAL_NAME
     events = EventProgress(options.progress) if options.progress else None
     _stage(events, "read")
     validated = read_and_validate(options)
-    for file_note in validated.notes:
+    file_notes = file_notes_of(validated, options.report_format)
+    for file_note in file_notes:
         log.warning("%s", file_note)
     input_sha256 = input_checksum(options)
     _stage(events, "resolve", rows=len(validated.rows))
@@ -228,7 +238,6 @@ def _run_job(options: JobOptions, settings: RunSettings,
         if connection is None:
             raise ValueError("a live run needs a connection")
         endpoint, transport_name = connection.endpoint, connection.transport.name
-        journal_path = (options.state_dir or settings.state_dir) / JOURNAL_NAME
         # Two runs sending with one journal could both find a pair unconfirmed and both send
         # it: the second waits for nothing, it stops (exit 3) before sending anything.
         sending = InstanceLock(journal_path.with_name(SEND_LOCK_NAME), "run using this journal")
@@ -259,7 +268,7 @@ def _run_job(options: JobOptions, settings: RunSettings,
     if connection is not None and connection.directory is not None:
         sent.stats.extra["lookup_calls"] = connection.directory.requests_made
     results = settle_rows(rows, {**prepared.already, **sent.outcomes}, prepared.unresolved)
-    note = "; ".join(n for n in (*validated.notes, note or "") if n) or None
+    note = "; ".join(n for n in (*file_notes, note or "") if n) or None
     data = ReportData(
         facts=RunFacts(
             validated.file,
@@ -286,21 +295,119 @@ def _run_job(options: JobOptions, settings: RunSettings,
                                   stopped_by_limit=stop_reason is not None,
                                   internal_error=sent.internal_error,
                                   stopped_by_signal=signals[0] if signals else None)
+    # Before the report: its rows and results go to the journal, so a report that cannot be
+    # written (a full disk) can be written later with `bulk-enroll report RUN_ID`.
+    run_id = None
+    if connection is not None and not options.dry_run and options.run_id is not None and (
+            save_run_record(journal_path, connection.account, options.run_id, data,
+                            report_path, int(exit_status))):
+        run_id = options.run_id
     _stage(events, "report")
-    write_report(report_path, data, report_format=options.report_format)
-    summary = summary_dict(data, report_path, int(exit_status))
-    summary["plan"] = plan_summary.as_dict()
+    written = write_outputs(data, report_path, options, exit_status, run_id,
+                            {"plan": plan_summary.as_dict()})
+    _stage(events, "done")
+    return JobResult(written.exit_status, report_path, written.summary, data, issues,
+                     validated.notes, plan_summary, stop_reason, run_id, written.error)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    exit_status: ExitStatus  # 4 when the report or the summary could not be written
+    summary: dict[str, object]
+    error: str | None = None
+
+
+def write_outputs(data: ReportData, report_path: Path, options: JobOptions,
+                  exit_status: ExitStatus, run_id: str | None,
+                  extra: Mapping[str, object]) -> Outputs:
+    """The report, the JSON summary and the log line of a file, each even when another could
+    not be written: a full disk or a bug in a writer ends in exit 4 with the reason, never
+    with the outcome lost (the summary and the log line say how to write the report later)."""
+    error = _attempt("the report", report_path,
+                     lambda: write_report(report_path, data, report_format=options.report_format))
+    if error is not None:
+        exit_status = ExitStatus.INTERNAL
+    summary = {**summary_dict(data, None if error else report_path, int(exit_status)), **extra,
+               "run_id": run_id, "report_error": error}
     if options.summary_json:
-        write_summary_json(options.summary_json, summary)
+        summary_path = options.summary_json
+        failed = _attempt("the summary", summary_path,
+                          lambda: write_summary_json(summary_path, summary))
+        if failed is not None:
+            exit_status, error = ExitStatus.INTERNAL, error or failed
+            summary["exit_code"] = int(exit_status)
     # The one line a log file keeps of this file (the console prints its own summary).
     fields = {key: summary[key] for key in ("input", "rows", "status_counts", "api_calls",
-                                            "retries", "report", "exit_code")}
-    summary_log.info("%s: %s; exit %d; report %s", validated.file, data.verdict(),
-                     int(exit_status), report_path,
-                     extra={"fields": {"event": "file_summary", **fields}})
-    _stage(events, "done")
-    return JobResult(exit_status, report_path, summary, data, issues, validated.notes,
-                     plan_summary, stop_reason)
+                                            "retries", "report", "exit_code", "report_error")}
+    if error is None:
+        summary_log.info("%s: %s; exit %d; report %s", data.facts.input_file, data.verdict(),
+                         int(exit_status), report_path,
+                         extra={"fields": {"event": "file_summary", "run": run_id, **fields}})
+    else:
+        summary_log.error("%s: %s; exit %d; %s; %s", data.facts.input_file, data.verdict(),
+                          int(exit_status), error, rebuild_hint(run_id),
+                          extra={"fields": {"event": "file_summary", "run": run_id, **fields}})
+    return Outputs(exit_status, summary, error)
+
+
+@dataclass(frozen=True)
+class RebuiltReport:
+    run: RunEntry
+    report_path: Path
+    data: ReportData
+    error: str | None = None  # why it could not be written this time either
+
+
+def report_job(run_id: str, state_dir: Path, *, report_path: Path | None = None,
+               report_format: ReportFormat = "xlsx", summary_json: Path | None = None,
+               reports_dir: Path = Path("reports")) -> RebuiltReport:
+    """Write again the report of a run the journal keeps (`bulk-enroll report RUN_ID`): for
+    the person told "the report could not be written". By default where that report was to
+    go (unless something is there now), else `reports/<input>-results-<run's start>`."""
+    entry, data = load_run_record(state_dir / JOURNAL_NAME, run_id)
+    if report_path is None:
+        intended = Path(entry.report) if entry.report else None
+        if intended and intended.suffix.lower() == f".{report_format}" and not intended.exists():
+            report_path = intended
+        else:
+            report_path = default_report_path(Path(entry.input), reports_dir, data.facts.started,
+                                              report_format)
+    options = JobOptions(input_path=Path(entry.input), report_path=report_path,
+                         summary_json=summary_json, report_format=report_format)
+    check_output_paths(options, report_path)
+    error = _attempt("the report", report_path,
+                     lambda: write_report(report_path, data, report_format=report_format))
+    if error is None and summary_json is not None:
+        summary = {**summary_dict(data, report_path, entry.exit_code), "run_id": entry.run_id,
+                   "report_error": None}
+        error = _attempt("the summary", summary_json,
+                         lambda: write_summary_json(summary_json, summary))
+    return RebuiltReport(entry, report_path, data, error)
+
+
+def rebuild_hint(run_id: str | None) -> str:
+    """How to get the report that could not be written."""
+    if run_id is None:
+        return ("the outcome of every pair sent is in the journal: running the file again "
+                "reports them, and sends nothing twice")
+    return (f"every row's outcome is in the journal: write the report later with "
+            f"`bulk-enroll report {run_id}`")
+
+
+def _attempt(what: str, path: Path, write: Callable[[], object]) -> str | None:
+    """Run `write`; on any failure, log it as an internal error and say what went wrong. What
+    the failed writer leaves half-open is closed here, quietly (no tracebacks on stderr)."""
+    with unraisable_to_log():
+        try:
+            write()
+        except Exception as exc:  # a full disk, a folder gone, a bug in a writer
+            log_internal_error(exc)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            failed = f"{what} could not be written to {path}: {reason or type(exc).__name__}"
+        else:
+            return None
+        gc.collect()  # the writer's objects, freed now that the exception is gone
+    return failed
 
 
 def with_configuration(options: JobOptions,
@@ -353,7 +460,8 @@ def validate_job(
     batches = plan(pairs, settings.limits)
     plan_summary = summarize_plan(batches, pairs, settings.limits)
     results = settle_rows(rows, _not_sent(batches, "valid: would be sent in batch {batch}"))
-    note = "; ".join(("validate only: nothing was looked up or sent", *validated.notes))
+    note = "; ".join(("validate only: nothing was looked up or sent",
+                      *file_notes_of(validated, options.report_format)))
     data = ReportData(
         facts=RunFacts(validated.file, validated.sheet, started, now(), True, note=note),
         headers=validated.headers,
@@ -374,6 +482,13 @@ def validate_job(
         write_summary_json(options.summary_json, summary)
     _stage(events, "done")
     return JobResult(exit_status, report_path, summary, data, issues, validated.notes, plan_summary)
+
+
+def file_notes_of(validated: ValidatedInput, report_format: ReportFormat) -> tuple[str, ...]:
+    """Facts about the input for the report's Summary: the reader's notes, and the columns a
+    workbook leaves out of an input wider than a worksheet."""
+    too_wide = left_out_note(validated.headers) if report_format == "xlsx" else None
+    return (*validated.notes, too_wide) if too_wide else validated.notes
 
 
 def file_sha256(path: Path) -> str:
@@ -407,7 +522,7 @@ def _send(batches: list[Batch], connection: Connection, journal: Journal, settin
         journal=journal,
         settler=connection.directory,
         progress=events or (make_progress() if options.interactive else None),
-        run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}",
+        run_id=options.run_id or new_run_id(started),
         now=now,
     )
     with contextlib.ExitStack() as stops:

@@ -25,7 +25,8 @@ import re
 import sys
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -220,6 +221,23 @@ def log_internal_error(error: BaseException) -> None:
     logging.getLogger(INTERNAL_ERROR_LOGGER).error(
         "internal error: %s: %s", type(error).__name__, error, exc_info=error,
         extra={"fields": {"event": "internal_error", "error": type(error).__name__}})
+
+
+@contextmanager
+def unraisable_to_log() -> Iterator[None]:
+    """Errors Python cannot raise (a half-written file's objects failing to close when they
+    are freed, after a full disk) go to the log at debug level instead of being printed to
+    stderr as tracebacks; the failure itself was reported once already."""
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        logging.getLogger(__name__).debug(
+            "ignored while cleaning up: %s: %s", type(unraisable.exc_value).__name__,
+            unraisable.exc_value)
+
+    previous, sys.unraisablehook = sys.unraisablehook, hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 def log_file() -> Path | None:

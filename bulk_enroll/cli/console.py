@@ -13,7 +13,7 @@ from typing import TypeVar
 import click
 
 from bulk_enroll.errors import ExitStatus
-from bulk_enroll.jobs import JobResult
+from bulk_enroll.jobs import JobResult, rebuild_hint
 from bulk_enroll.logs import log_file, redact
 from bulk_enroll.model import Status
 from bulk_enroll.plan.summary import describe_plan
@@ -56,6 +56,15 @@ def print_run(result: JobResult, *, sandbox: bool = False, show_traceback: bool 
                              f"{pair[1].message}")
     if dry_run:
         _print_plan(result)
+    if result.report_error is not None:
+        error = result.report_error
+        click.echo(f"Error: {error[0].upper()}{error[1:]}.", err=True)
+        click.echo(f"Nothing is lost: {rebuild_hint(result.run_id)}.", err=True)
+        print_internal_error("the report could not be written", show_traceback=show_traceback)
+        return
+    if result.run_id is not None and not sandbox:  # a sandbox's journal is thrown away
+        click.echo(f"Run ID: {result.run_id} (`bulk-enroll report {result.run_id}` writes its "
+                   "report again)")
     click.echo(f"Report: {result.report_path}")
     if result.exit_status is ExitStatus.INTERNAL:
         print_internal_error("the send stopped on an unexpected error (the report shows the rows "

@@ -51,7 +51,14 @@ from bulk_enroll.inbox.limits import (
     check_limits,
 )
 from bulk_enroll.inbox.scan import scan_inbox
-from bulk_enroll.jobs import JobOptions, JobResult, PlanPreview, file_sha256, run_job
+from bulk_enroll.jobs import (
+    JobOptions,
+    JobResult,
+    PlanPreview,
+    file_sha256,
+    rebuild_hint,
+    run_job,
+)
 from bulk_enroll.model import Status
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.send.interrupt import stop_on_signals
@@ -393,8 +400,10 @@ class _Processor:
         cut_short = any(r.status is Status.NOT_SENT for r in job.data.results)
         if cut_short or item.internal_error:  # the journal settles what was sent, next run
             item.outcome = Outcome.INTERRUPTED
-            item.reason = (f"{job.data.facts.note or 'the send stopped early'}; the file stays "
-                           "in the inbox and the next run resumes it")
+            why = job.data.facts.note or "the send stopped early"
+            if job.report_error is not None:  # sent, but no report: next run writes one
+                why = f"{job.report_error} ({rebuild_hint(job.run_id)})"
+            item.reason = f"{why}; the file stays in the inbox and the next run resumes it"
         elif job.exit_status is not ExitStatus.OK:
             item.outcome = Outcome.NEEDS_ATTENTION
             item.reason = f"{job.summary.get('needs_attention')} row(s) need attention"
@@ -435,9 +444,14 @@ def _write_duplicate_note(archived: Path | None, earlier: ProcessedFile) -> None
     )
 
 
-def _write_error_note(path: Path, name: str, message: str) -> Path:
+def _write_error_note(path: Path, name: str, message: str) -> Path | None:
     target = free_name(path.parent, path.name)
-    write_shared_text(target, f"{name} could not be processed; nothing was sent.\n{message}\n")
+    try:
+        write_shared_text(target, f"{name} could not be processed; nothing was sent.\n"
+                                  f"{message}\n")
+    except OSError as exc:  # a full disk: the log line and the ledger still say why
+        log.error("%s: could not write the note %s: %s", name, target, exc.strerror or exc)
+        return None
     return target
 
 

@@ -33,6 +33,7 @@ from bulk_enroll.report.cells import (
     stream_prepared_cells,
 )
 from bulk_enroll.report.columns import (
+    EXCEL_MAX_COLUMNS,
     NEEDS_ATTENTION,
     Column,
     Kind,
@@ -71,11 +72,12 @@ def write_workbook_sheets(workbook: Workbook, data: ReportData, report_name: str
     _write_summary(workbook.create_sheet("Summary"), data, report_name)
     _write_table(
         workbook.create_sheet(NEEDS_ATTENTION_SHEET),
-        attention_columns(data),
+        attention_columns(data, EXCEL_MAX_COLUMNS),
         attention,
         header_fills={REASON_HEADER: REASON_FILL},
     )
-    _write_table(workbook.create_sheet("Results"), result_columns(data), lines)
+    _write_table(workbook.create_sheet("Results"), result_columns(data, EXCEL_MAX_COLUMNS),
+                 lines)
     _write_table(workbook.create_sheet("Batches"), batch_columns(data), batch_lines(data))
 
 
