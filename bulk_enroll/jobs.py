@@ -43,7 +43,7 @@ from bulk_enroll.report.workbook import (
 from bulk_enroll.resolve.cache import LookupCache
 from bulk_enroll.resolve.lookups import Lookups, References, fetch_lookups, gather_references
 from bulk_enroll.resolve.rows import resolve_rows
-from bulk_enroll.results import SETTLED_WELL, settle_rows, unique_pairs
+from bulk_enroll.results import needs_attention, settle_rows, unique_pairs
 from bulk_enroll.send.interrupt import stop_on_signals
 from bulk_enroll.send.journal import Journal
 from bulk_enroll.send.lock import InstanceLock
@@ -99,7 +99,8 @@ class JobOptions:
     check_server: bool = False  # ask the server which planned pairs exist; don't send those
     sheet: str | None = None  # a sheet name or 1-based position; default: first recognisable
     date_order: str | None = None  # "dmy" or "mdy", for slash dates like 03/04/2027
-    aliases: dict[str, str] = field(default_factory=dict)  # extra header -> field names
+    aliases: dict[str, str] = field(default_factory=dict)  # extra header -> field (or "ignore")
+    include_hidden_rows: bool = False  # send rows hidden in the sheet (by hand or a filter)
     last_row_wins: bool = False  # same pair, different settings: use the last row's
     read_limits: ReadLimits | None = None  # file size limits; None: from the environment
     guard: Guard | None = None  # safety limits: a reason to stop, checked before any call
@@ -160,11 +161,11 @@ def run_job(
     batches = plan(prepared.to_send, settings.limits)
     plan_summary = summarize_plan(batches, prepared.to_send, settings.limits)
     log.info(
-        "%s: %d rows, %d invalid, %d calls planned",
+        "%s: %s, %d invalid, %s planned",
         validated.file,
-        len(rows),
+        _count(len(rows), "row"),
         sum(1 for r in rows if r.issues),
-        len(batches),
+        _count(len(batches), "call"),
     )
 
     sent = SendReport()
@@ -227,6 +228,7 @@ def run_job(
             transport_name,
             note,
             input_sha256=input_sha256,
+            columns=validated.columns.describe(),
         ),
         headers=validated.headers,
         rows=rows,
@@ -237,12 +239,13 @@ def run_job(
         names_looked_up=bool(connection and connection.directory and not prepared.stop),
         rows_covered=rows_covered(rows, [*batches, *(call.batch for call in sent.batches)]),
     )
-    # A dry run is clean when the file is; a live run when every row settled well.
+    # A dry run is clean when the file is; a live run when every row settled well (rows the
+    # file hides are left out on purpose). A header without rows is an export gone wrong.
     clean = (
         not issues and not prepared.stop
         if options.dry_run
-        else all(r.status in SETTLED_WELL for r in results)
-    )
+        else not any(map(needs_attention, results))
+    ) and bool(rows)
     exit_status = ExitStatus.OK if clean else ExitStatus.ROWS_NEED_ATTENTION
     if stop_reason is not None:
         exit_status = ExitStatus.SAFETY_STOP
@@ -266,7 +269,8 @@ def read_and_validate(options: JobOptions) -> ValidatedInput:
     table = read_table(options.input_path, sheet=options.sheet, aliases=options.aliases,
                        limits=options.read_limits)
     validated = validate_table(
-        table, options.defaults, date_order=options.date_order, aliases=options.aliases
+        table, options.defaults, date_order=options.date_order, aliases=options.aliases,
+        include_hidden_rows=options.include_hidden_rows,
     )
     return validated
 
@@ -294,7 +298,8 @@ def validate_job(
     results = settle_rows(rows, _not_sent(batches, "valid: would be sent in batch {batch}"))
     note = "; ".join(("validate only: nothing was looked up or sent", *validated.notes))
     data = ReportData(
-        facts=RunFacts(validated.file, validated.sheet, started, now(), True, note=note),
+        facts=RunFacts(validated.file, validated.sheet, started, now(), True, note=note,
+                       columns=validated.columns.describe()),
         headers=validated.headers,
         rows=rows,
         results=results,
@@ -304,7 +309,7 @@ def validate_job(
         names_looked_up=False,
         rows_covered=rows_covered(rows, batches),
     )
-    exit_status = ExitStatus.ROWS_NEED_ATTENTION if issues else ExitStatus.OK
+    exit_status = ExitStatus.ROWS_NEED_ATTENTION if issues or not rows else ExitStatus.OK
     write_report(report_path, data)
     summary = summary_dict(data, report_path, int(exit_status))
     summary["plan"] = plan_summary.as_dict()
@@ -458,6 +463,10 @@ def _check_writable(path: Path) -> None:
         ) from None
     if not os.access(path.parent, os.W_OK):
         raise InputFileError(f"cannot write the report into {path.parent}: permission denied")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _not_sent(batches: list[Batch], template: str) -> dict[Pair, PairOutcome]:

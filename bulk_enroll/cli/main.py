@@ -28,9 +28,10 @@ from bulk_enroll.logs import (
 )
 from bulk_enroll.model import ExitStatus, Status
 from bulk_enroll.plan.summary import describe_plan
+from bulk_enroll.read.reader import check_input_path
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.report.workbook import REPORT_FORMATS, ReportFormat
-from bulk_enroll.results import status_counts
+from bulk_enroll.results import held_back_count, status_counts
 from bulk_enroll.settings.config import (
     AccountSettings,
     load_account,
@@ -152,7 +153,7 @@ def _parse_aliases(
     from bulk_enroll.read.columns import parse_alias_options
 
     try:
-        return {header: f.value for header, f in parse_alias_options(value).items()}
+        return {header: str(target) for header, target in parse_alias_options(value).items()}
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -177,8 +178,14 @@ def _input_options(command: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             callback=_parse_aliases,
             metavar="HEADER=FIELD",
-            help="Read column HEADER as FIELD (e.g. 'Mitarbeiter E-Mail=learner_email'); "
-            "repeatable.",
+            help="Read column HEADER as FIELD (e.g. 'Mitarbeiter E-Mail=learner_email'), or "
+            "drop it with 'HEADER=ignore'; repeatable.",
+        ),
+        click.option(
+            "--include-hidden-rows",
+            is_flag=True,
+            help="Send rows hidden in the sheet (by hand or by a filter) too; by default they "
+            "are reported and not sent.",
         ),
         click.option(
             "--last-row-wins",
@@ -262,6 +269,7 @@ def run(
     environ = _effective_environ()
     settings = load_run_settings(environ)
     options = _configured(options, environ)
+    check_input_path(file)  # a missing file is said before a missing account
     with _account(sandbox, needed=not dry_run, environ=environ) as account, \
             _sandbox_state(sandbox) as scratch:
         if scratch is not None and state_dir is None:
@@ -279,12 +287,13 @@ def run(
 
 def _configured(options: JobOptions, environ: Mapping[str, str]) -> JobOptions:
     """Fill what the command line left open from the configuration: date order, aliases
-    (the command line's win), and the input size limits."""
+    (the command line's win), hidden rows, and the input size limits."""
     configured = load_input_settings(environ)
     return dataclasses.replace(
         options,
         date_order=options.date_order or configured.date_order,
         aliases={**configured.aliases, **options.aliases},
+        include_hidden_rows=options.include_hidden_rows or configured.include_hidden_rows,
         read_limits=ReadLimits.from_env(environ),
     )
 
@@ -358,16 +367,18 @@ def plan_command(file: Path, sandbox: bool, **file_options: Any) -> int:
     environ = _effective_environ()
     settings = load_run_settings(environ)
     options = _configured(options, environ)
+    check_input_path(file)
     with _account(sandbox, needed=False, environ=environ) as account:
         connection = (lambda: connect(account, settings)) if account else None
         result = run_job(options, settings, connection)
     invalid = sum(1 for row in result.data.rows if row.issues)
     click.echo(
-        f"{result.summary['input']}: {len(result.data.rows):,} rows"
+        f"{result.summary['input']}: {_count(len(result.data.rows), 'row')}"
         + (f", {invalid:,} invalid (not planned)." if invalid else ".")
     )
     _print_plan(result)
     _print_issues(result)
+    _print_reading(result)
     click.echo(f"Report: {result.report_path}")
     return int(result.exit_status)
 
@@ -378,9 +389,21 @@ def _print_plan(result: JobResult) -> None:
             click.echo(line)
 
 
+def _print_reading(result: JobResult) -> None:
+    """How the file was read: the columns used, the rows its sheet hides."""
+    facts = result.data.facts
+    if facts.columns:
+        click.echo(f"Columns used: {facts.columns}.")
+    hidden = held_back_count(result.data.results)
+    if hidden:
+        click.echo(f"{_count(hidden, 'row')} hidden in the sheet (by hand or by a filter) "
+                   f"{'was' if hidden == 1 else 'were'} not sent; --include-hidden-rows sends "
+                   "them.")
+
+
 def _print_issues(result: JobResult) -> None:
     if result.issues:
-        click.echo(f"{len(result.issues)} problem(s) in the file:")
+        click.echo(f"{_count(len(result.issues), 'problem')} in the file:")
         for issue in result.issues[:MAX_PROBLEMS_SHOWN]:
             click.echo(f"  {issue.describe()}")
         if len(result.issues) > MAX_PROBLEMS_SHOWN:
@@ -663,28 +686,33 @@ def _print_result(result: JobResult, *, sandbox: bool = False) -> None:
     summary = result.summary
     counts = {k: v for k, v in status_counts(result.data.results).items() if v}
     breakdown = ", ".join(f"{count} {status}" for status, count in counts.items())
-    click.echo(f"{summary['input']}: {summary['rows']} rows: {breakdown}.")
+    data, stats = result.data, result.data.stats
+    click.echo(f"{summary['input']}: {_count(len(data.rows), 'row')}" + (
+        f": {breakdown}." if data.rows else ": the file has a header but no data rows."))
     click.echo(
-        f"{summary['batches_planned']} calls planned, {summary['api_calls']} API calls made"
-        f" ({summary['retries']} retries, {summary['isolation_calls']} isolation calls)."
+        f"{_count(len(data.planned), 'call')} planned, {_count(stats.api_calls, 'API call')} "
+        f"made ({_count(stats.retries, 'retry')}, "
+        f"{_count(stats.isolation_calls, 'isolation call')})."
     )
     if summary.get("lookup_calls"):
-        click.echo(f"{summary['lookup_calls']} lookup call(s) to check people and courses.")
+        lookups = stats.extra.get("lookup_calls", 0)
+        click.echo(f"{_count(lookups, 'lookup call')} to check people and courses.")
     _print_issues(result)
     unsettled = [
         (row, outcome)
         for row, outcome in zip(result.data.rows, result.data.results, strict=True)
         if outcome.status in (Status.FAILED, Status.UNKNOWN, Status.NOT_SENT)
-        and not result.data.facts.dry_run
+        and not result.data.facts.dry_run and not outcome.held_back
     ]
     if unsettled:
-        click.echo(f"{len(unsettled)} row(s) not enrolled:")
+        click.echo(f"{_count(len(unsettled), 'row')} not enrolled:")
         for row, outcome in unsettled[:MAX_PROBLEMS_SHOWN]:
             click.echo(f"  {row.source.describe()}: {outcome.status.value}: {outcome.message}")
         if len(unsettled) > MAX_PROBLEMS_SHOWN:
             click.echo(f"  ... and {len(unsettled) - MAX_PROBLEMS_SHOWN} more in the report.")
     if result.data.facts.dry_run:
         _print_plan(result)
+    _print_reading(result)
     click.echo(f"Report: {result.report_path}")
     _print_next_step(result, sandbox=sandbox)
 
@@ -693,16 +721,17 @@ def _print_next_step(result: JobResult, *, sandbox: bool) -> None:
     """What to do with the report's Needs attention sheet, when there is something to do."""
     counts = status_counts(result.data.results)
     to_fix = counts[Status.INVALID.value] + counts[Status.FAILED.value]
-    to_send = counts[Status.NOT_SENT.value] + counts[Status.UNKNOWN.value]
+    to_send = (counts[Status.NOT_SENT.value] + counts[Status.UNKNOWN.value]
+               - held_back_count(result.data.results))
     if result.data.facts.dry_run or result.report_path.suffix.lower() != ".xlsx":
         return
     again = f"bulk-enroll run {'--sandbox ' if sandbox else ''}{result.report_path}"
     if to_fix:
-        click.echo(f"To retry: fix the {to_fix} row(s) marked invalid or failed on its "
+        click.echo(f"To retry: fix the {_count(to_fix, 'row')} marked invalid or failed on its "
                    f"'Needs attention' sheet, save it, and run: {again}")
     elif to_send:
-        click.echo(f"{to_send} row(s) were not confirmed (see the report); when the cause is "
-                   f"dealt with, run: {again}")
+        click.echo(f"{_count(to_send, 'row')} {'was' if to_send == 1 else 'were'} not confirmed "
+                   f"(see the report); when the cause is dealt with, run: {again}")
 
 
 def _print_validation(result: JobResult) -> None:
@@ -725,24 +754,28 @@ def _print_validation(result: JobResult) -> None:
     if warned:
         first = warned[0]
         click.echo(
-            f"{len(warned)} row(s) with warnings (see the report's Message column), e.g. "
+            f"{_count(len(warned), 'row')} with warnings (see the report's Message column), e.g. "
             f"{first.source.describe()}: {first.notes[0]}"
         )
     if result.issues:
         kinds = Counter(issue.kind or "other" for issue in result.issues)
         listed = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
-        click.echo(f"{len(result.issues)} problem(s): {listed}.")
+        click.echo(f"{_count(len(result.issues), 'problem')}: {listed}.")
         for issue in result.issues[:MAX_PROBLEMS_SHOWN]:
             click.echo(f"  {issue.describe()}")
         if len(result.issues) > MAX_PROBLEMS_SHOWN:
             click.echo(f"  ... and {len(result.issues) - MAX_PROBLEMS_SHOWN} more in the report.")
     else:
         click.echo("No problems found.")
+    _print_reading(result)
     click.echo(f"Report: {result.report_path}")
 
 
 def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+    """"1 row", "2 rows", "3 retries": a count with its noun in the right number."""
+    if number == 1:
+        return f"{number:,} {noun}"
+    return f"{number:,} {noun[:-1]}ies" if noun.endswith("ry") else f"{number:,} {noun}s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -48,7 +48,13 @@ from bulk_enroll.model import ExitStatus, Status
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.send.interrupt import stop_on_signals
 from bulk_enroll.send.lock import InstanceLock
-from bulk_enroll.settings.config import PREFIX, InputSettings, RunSettings, load_input_settings
+from bulk_enroll.settings.config import (
+    PREFIX,
+    InputSettings,
+    RunSettings,
+    env_flag,
+    load_input_settings,
+)
 
 log = logging.getLogger(__name__)
 LOCK_NAME = "inbox.lock"
@@ -220,21 +226,10 @@ def load_inbox_settings(environ: Mapping[str, str], *, inbox: Path | None = None
         reports=path(reports, "INBOX_REPORTS_DIR") or folder / "reports",
         stable_s=_number(environ, "INBOX_STABLE_SECONDS", DEFAULT_STABLE_S, 0),
         limits=limits,
-        check_server=_flag(environ, "INBOX_CHECK_SERVER", default=bool(get("API_URL"))),
+        check_server=env_flag(environ, "INBOX_CHECK_SERVER", default=bool(get("API_URL"))),
         input=load_input_settings(environ),
         read_limits=ReadLimits.from_env(environ),
     )
-
-
-def _flag(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
-    raw = environ.get(PREFIX + name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{PREFIX}{name}={raw!r}: use true or false")
 
 
 def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], Connection], *,
@@ -341,6 +336,7 @@ class _Processor:
                              check_server=self.settings.check_server,
                              date_order=self.settings.input.date_order,
                              aliases=dict(self.settings.input.aliases),
+                             include_hidden_rows=self.settings.input.include_hidden_rows,
                              read_limits=self.settings.read_limits)
         try:
             job = run_job(options, self.run, lambda: connection, now=self.now)
@@ -379,7 +375,8 @@ class _Processor:
             item.outcome, item.reason = Outcome.STOPPED, job.stop_reason
             return item
         self.sent_this_run += new
-        cut_short = any(r.status is Status.NOT_SENT for r in job.data.results)
+        cut_short = any(r.status is Status.NOT_SENT and not r.held_back
+                        for r in job.data.results)
         if cut_short:
             item.outcome = Outcome.INTERRUPTED
             item.reason = (f"{job.data.facts.note or 'the send stopped early'}; the file stays "

@@ -44,7 +44,7 @@ from bulk_enroll.report.columns import (
     result_lines,
 )
 from bulk_enroll.report.data import ReportData
-from bulk_enroll.results import SETTLED_WELL, status_counts
+from bulk_enroll.results import SETTLED_WELL, held_back_count, status_counts
 
 L = TypeVar("L")
 
@@ -57,7 +57,7 @@ STATUS_MEANING: dict[Status, str] = {
     Status.INVALID: "The row has a mistake; the message names the column. Fix and run again.",
     Status.FAILED: "The API refused it; the message gives its reason.",
     Status.UNKNOWN: "Sent, but the answer was lost; run again to confirm (no double enrollment).",
-    Status.NOT_SENT: "Not sent (dry run, --strict, or the run stopped). Run again to send.",
+    Status.NOT_SENT: "Not sent (dry run, --strict, the run stopped, or hidden in the sheet).",
 }
 SUMMARY_WIDTHS = {"A": 20, "B": 21, "C": 9, "D": 62}
 CHART_SIZE_CM = (17.0, 6.5)
@@ -162,6 +162,8 @@ def _write_summary(sheet: WriteOnlyWorksheet, data: ReportData, report_name: str
         )
     bold = maker.style("bold", bold=True)
     good = sum(counts[s.value] for s in SETTLED_WELL)
+    held = held_back_count(data.results)
+    hidden = f", {held:,} hidden in the sheet (not sent)" if held else ""
     sheet.append(
         [
             maker.styled("Total", bold),
@@ -169,7 +171,10 @@ def _write_summary(sheet: WriteOnlyWorksheet, data: ReportData, report_name: str
             maker.styled(
                 1.0 if total else 0.0, maker.style("bold%", bold=True, number_format="0.0%")
             ),
-            maker.styled(f"{good:,} settled well, {total - good:,} need attention", total_note),
+            maker.styled(
+                f"{good:,} settled well, {total - good - held:,} need attention{hidden}",
+                total_note,
+            ),
         ]
     )
     sheet.append([])
@@ -191,8 +196,9 @@ def next_step_lines(data: ReportData, report_name: str) -> list[str]:
     """What the person should do next, in two lines (the second may be empty): it depends on
     why rows need attention (rows to fix, a dry run, or a run that was stopped)."""
     counts = status_counts(data.results)
-    attention = sum(counts[s.value] for s in NEEDS_ATTENTION)
-    invalid, not_sent = counts[Status.INVALID.value], counts[Status.NOT_SENT.value]
+    held = held_back_count(data.results)  # hidden rows: not sent on purpose, nothing to do
+    attention = sum(counts[s.value] for s in NEEDS_ATTENTION) - held
+    invalid, not_sent = counts[Status.INVALID.value], counts[Status.NOT_SENT.value] - held
     to_fix = sum(counts[s.value] for s in NEEDS_ATTENTION if s is not Status.NOT_SENT)
     note = (data.facts.note or "").strip().rstrip(".")
     if data.facts.dry_run and attention:
@@ -285,6 +291,8 @@ def run_facts(data: ReportData) -> list[tuple[str, object]]:
         ("API host", public_url(facts.api_host or facts.endpoint, path=False)),
         ("Endpoint", public_url(facts.endpoint)),
         ("Transport", facts.transport or ""),
+        ("Columns used", facts.columns or ""),
+        ("Hidden rows not sent", held_back_count(data.results)),
         ("Calls planned", len(data.planned)),
         ("API calls made", stats.api_calls),
         ("Retries", stats.retries),

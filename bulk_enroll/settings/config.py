@@ -218,16 +218,31 @@ def _read_secret_file(path: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class InputSettings:
-    """How to read input files, from the configuration: date order, extra header names."""
+    """How to read input files, from the configuration: date order, extra header names, and
+    whether rows hidden in the sheet are sent."""
 
     date_order: str | None = None
     aliases: dict[str, str] = field(default_factory=dict)  # header as written -> field name
+    include_hidden_rows: bool = False
+
+
+def env_flag(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    """A true/false setting (BULK_ENROLL_<name>); empty means the default."""
+    raw = environ.get(PREFIX + name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{PREFIX}{name}={raw!r}: use true or false")
 
 
 def load_input_settings(environ: Mapping[str, str] | None = None) -> InputSettings:
-    """BULK_ENROLL_DATE_ORDER (dmy or mdy) and BULK_ENROLL_ALIASES (a JSON object, which the
-    configuration file's [input] aliases table becomes)."""
-    from bulk_enroll.read.columns import field_named
+    """BULK_ENROLL_DATE_ORDER (dmy or mdy), BULK_ENROLL_ALIASES (a JSON object, which the
+    configuration file's [input] aliases table becomes; a field or "ignore") and
+    BULK_ENROLL_INCLUDE_HIDDEN_ROWS."""
+    from bulk_enroll.read.columns import alias_target
 
     env = os.environ if environ is None else environ
     order = env.get(PREFIX + "DATE_ORDER", "").strip().lower() or None
@@ -240,8 +255,9 @@ def load_input_settings(environ: Mapping[str, str] | None = None) -> InputSettin
             table = json.loads(raw)
             if not isinstance(table, dict):
                 raise ValueError("not an object")
-            aliases = {str(header): field_named(str(name)).value for header, name in table.items()}
+            aliases = {str(header): str(alias_target(str(name))) for header, name in table.items()}
         except ValueError as exc:
             raise ConfigError(f"{PREFIX}ALIASES: {exc} (expected header = field pairs, e.g. "
                               '{"Mitarbeiter E-Mail": "learner_email"})') from None
-    return InputSettings(order, aliases)
+    hidden = env_flag(env, "INCLUDE_HIDDEN_ROWS", default=False)
+    return InputSettings(order, aliases, hidden)

@@ -231,9 +231,17 @@ def test_xlsx_with_title_rows_blank_rows_and_data_away_from_a1(tmp_path):
         start="C10",
     )
     validated = read(path)
-    assert [(row, course) for row, _, course, _ in requests(validated)] == [
-        (13, course_id(C1)),
-        (15, course_id(make_id("c2"))),
+    assert [(row, course) for row, _, course, _ in requests(validated)] == [(13, course_id(C1))]
+    # A value in a column without a header is kept (and shown) but the row is not sent: it
+    # may mean something for the row ("on leave"), and nothing says what.
+    assert problems(validated) == [
+        (
+            15,
+            "Column G",
+            "a value in column G ('note beyond the header') has no header: it may mean "
+            "something for this row; give the column a header (it is then kept as an extra "
+            "column) or clear the cell",
+        )
     ]
     assert validated.headers == (
         "Learner ID",
