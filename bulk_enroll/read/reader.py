@@ -22,6 +22,7 @@ import csv
 import dataclasses
 import io
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import python_calamine
@@ -194,8 +195,12 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
         ) from None
     except Exception as exc:  # calamine raises several unrelated types for unreadable files
         raise InputFileError(f"{path.name}: not a readable workbook ({_short(exc)})") from None
-    with workbook:
+    kind = _zip_kind(path)
+    with workbook, ThreadPoolExecutor(max_workers=1) as pool:
         names = _candidate_sheets(path.name, workbook, sheet)
+        # The sheet's XML facts are read beside calamine's parse (which releases the GIL),
+        # starting with the likeliest sheet, so on a multi-core machine they cost nothing.
+        facts = {names[0]: pool.submit(sheet_facts, path, names[0], kind)} if names else {}
         misses: list[tuple[str, tuple[str, ...]]] = []
         for index, name in enumerate(names):
             try:
@@ -218,7 +223,8 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
             table = Table(path.name, name, located.headers, located.rows, notes=notes,
                           first_column=first_column, row_problems=located.problems,
                           footer=located.footer)
-            return _with_sheet_facts(table, sheet_facts(path, name, _zip_kind(path)))
+            found = facts.get(name) or pool.submit(sheet_facts, path, name, kind)
+            return _with_sheet_facts(table, found.result())
     raise InputFileError(_no_header_message(path.name, misses))
 
 
