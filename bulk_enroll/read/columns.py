@@ -212,9 +212,8 @@ class HeaderMatcher:
         for header, target in (extra_aliases or {}).items():
             folded = fold_header(header)
             self.chosen.add(folded)
-            self.by_folded[folded] = None if target == IGNORE else (
-                target if isinstance(target, Field) else field_named(target)
-            )
+            chosen = target if isinstance(target, Field) else alias_target(target)
+            self.by_folded[folded] = chosen if isinstance(chosen, Field) else None  # ignore
 
     def field_of(self, header: object) -> Field | None:
         return self.by_folded.get(fold_header(header))
@@ -294,8 +293,10 @@ class ColumnMap:
             return None
         parts = []
         for f, positions in self.duplicates.items():
-            names = " and ".join(self.name(p) for p in positions)
-            parts.append(f"columns {names} are all {f.value}")
+            names = [self.name(p) for p in positions]
+            listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+            parts.append(f"columns {listed} {'both' if len(names) == 2 else 'all'} give "
+                         f"{f.value}")
         same_name = any(
             len({fold_header(self.headers[p]) for p in positions}) < len(positions)
             for positions in self.duplicates.values()

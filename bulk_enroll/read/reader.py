@@ -30,7 +30,7 @@ import python_calamine
 from bulk_enroll.errors import InputFileError, InputRefused
 from bulk_enroll.gc_pause import gc_paused
 from bulk_enroll.read.cells import is_blank
-from bulk_enroll.read.columns import Field, HeaderMatcher, expected_names
+from bulk_enroll.read.columns import Field, HeaderMatcher, expected_names, map_columns
 from bulk_enroll.read.encodings import Detected, NotText, detect_encoding
 from bulk_enroll.read.feedback import drop_reason_column, pick_sheet_for_report
 from bulk_enroll.read.header import Located, NoHeader, locate
@@ -306,6 +306,7 @@ def _no_header_message(file: str, misses: Sequence[tuple[str | None, tuple[str, 
     for sheet, row in misses:
         cells = ", ".join(repr(c) for c in row if c) or "(nothing)"
         found.append(f"sheet {sheet!r}: {cells}" if sheet is not None else cells)
+        found.extend(map_columns(row).notes)  # "did you mean 'email'?" for a misspelt header
     where = "; ".join(found) if found else "(the file is empty)"
     return f"{file}: no header row with a learner and a course column; {expected}. Found: {where}"
 
