@@ -186,7 +186,8 @@ def run_job(
         sent.outcomes = _not_sent(batches, "dry run: would be sent in batch {batch}")
         note = "dry run: nothing was sent"
     elif options.strict and issues:
-        reason = f"not sent: --strict is on and {len(issues)} problem(s) were found"
+        found = "was" if len(issues) == 1 else "were"
+        reason = f"not sent: --strict is on and {_count(len(issues), 'problem')} {found} found"
         sent.outcomes = _not_sent(batches, reason)
         note = reason
     elif batches:

@@ -614,7 +614,7 @@ def config_check_command(offline: bool, test_notifications: bool) -> int:
         click.echo(check.line())
         failed += check.verdict == "fail"
     if failed:
-        click.echo(f"{failed} problem(s): fix them before a scheduler runs bulk-enroll.")
+        click.echo(f"{_count(failed, 'problem')}: fix them before a scheduler runs bulk-enroll.")
         return int(ExitStatus.USAGE)
     click.echo("Configuration OK (nobody was enrolled).")
     return int(ExitStatus.OK)
