@@ -236,10 +236,9 @@ class CellWriter:
                 self._big_number(row, col, number)
         elif kind is bool:  # shown as TRUE/FALSE by LibreOffice too (it defaults to 1/0)
             self.sheet.write_boolean(row, col, value, self._typed[BOOLEAN])
-        elif isinstance(value, dt.datetime):
-            stamp = value.replace(tzinfo=None) if value.tzinfo is not None else value
-            style = DATETIME if has_time(stamp) else DATE
-            self.sheet.write_datetime(row, col, stamp, self._typed[style])
+        elif isinstance(value, dt.datetime):  # a time zone is dropped (wall time): see workbook
+            style = DATETIME if has_time(value) else DATE
+            self.sheet.write_datetime(row, col, value, self._typed[style])
         elif isinstance(value, dt.date):
             self.sheet.write_datetime(row, col, value, self._typed[DATE])
         elif isinstance(value, dt.time):

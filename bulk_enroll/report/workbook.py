@@ -45,12 +45,14 @@ __all__ = [
 ]
 
 # Rows stream to disk as they are written (memory stays flat on a 100,000-row report); text is
-# never read as a formula, a link or a number: a cell holds exactly the type it is given.
+# never read as a formula, a link or a number: a cell holds exactly the type it is given. Excel
+# has no time zones: a zone-aware time is written as its wall-clock time.
 WORKBOOK_OPTIONS = {
     "constant_memory": True,
     "strings_to_formulas": False,
     "strings_to_urls": False,
     "strings_to_numbers": False,
+    "remove_timezone": True,
 }
 
 

@@ -6,6 +6,7 @@ reader bulk-enroll itself uses when a report is fed back as input."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import zipfile
@@ -192,3 +193,14 @@ def test_a_write_that_fails_midway_keeps_the_old_report_and_leaves_nothing(tmp_p
         write_report(target, report([("a", "b")]))
     assert list(tmp_path.iterdir()) == [target]
     assert target.read_bytes() == b"previous report"
+
+
+def test_zone_aware_times_are_written_as_their_wall_clock_time(tmp_path):
+    zone = dt.timezone(dt.timedelta(hours=-5))
+    data = report([("a", dt.datetime(2027, 3, 1, 8, 30, tzinfo=zone))])
+    aware = RunFacts("in.csv", None, T0.replace(tzinfo=zone), T0.replace(tzinfo=zone), False)
+    path = write_report(tmp_path / "r.xlsx", dataclasses.replace(data, facts=aware))
+    book = openpyxl.load_workbook(path)
+    facts = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0]}
+    assert facts["Started"] == T0 and facts["Finished"] == T0
+    assert book["Results"]["B2"].value == dt.datetime(2027, 3, 1, 8, 30)
