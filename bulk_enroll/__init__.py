@@ -1,3 +1,50 @@
-"""bulk_enroll: an HR spreadsheet in, exact batched iSpring Learn enrollments out."""
+"""bulk_enroll: an HR spreadsheet in, exact batched iSpring Learn enrollments out.
 
-__version__ = "0.1.0"
+    import bulk_enroll
+    result = bulk_enroll.enroll("hr_export.xlsx", report="reports/today.xlsx")
+    result = bulk_enroll.validate(dataframe)
+
+See `bulk_enroll.api` (and the README's "Python API" section).
+"""
+
+from bulk_enroll._version import __version__
+from bulk_enroll.api import (
+    CancelToken,
+    EnrollOptions,
+    EnrollResult,
+    ProgressEvent,
+    RowProblem,
+    ValidateOptions,
+    enroll,
+    validate,
+)
+from bulk_enroll.errors import (
+    AuthError,
+    BulkEnrollError,
+    ConfigError,
+    ExitStatus,
+    InputFileError,
+    InputRefused,
+    SafetyStop,
+)
+from bulk_enroll.settings.config import AccountSettings
+
+__all__ = [
+    "AccountSettings",
+    "AuthError",
+    "BulkEnrollError",
+    "CancelToken",
+    "ConfigError",
+    "EnrollOptions",
+    "EnrollResult",
+    "ExitStatus",
+    "InputFileError",
+    "InputRefused",
+    "ProgressEvent",
+    "RowProblem",
+    "SafetyStop",
+    "ValidateOptions",
+    "__version__",
+    "enroll",
+    "validate",
+]

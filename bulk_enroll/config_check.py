@@ -18,12 +18,12 @@ from typing import Literal
 
 import requests
 
-from bulk_enroll import __version__
+from bulk_enroll._version import __version__
 from bulk_enroll.connect import Connection, connect
 from bulk_enroll.errors import BulkEnrollError
 from bulk_enroll.inbox.notify import load_notify_settings, notify
 from bulk_enroll.inbox.runner import load_inbox_settings
-from bulk_enroll.logs import load_log_settings, run_id
+from bulk_enroll.logs import run_id
 from bulk_enroll.report.sheets import public_url
 from bulk_enroll.settings.config import (
     AccountSettings,
@@ -32,6 +32,7 @@ from bulk_enroll.settings.config import (
     load_run_settings,
 )
 from bulk_enroll.settings.config_file import ConfigFile
+from bulk_enroll.settings.log_settings import load_log_settings
 from bulk_enroll.transport.auth import ClientCredentialsToken
 
 Verdict = Literal["ok", "fail", "info"]

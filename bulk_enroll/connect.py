@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bulk_enroll import __version__
+from bulk_enroll._version import __version__
 from bulk_enroll.send.journal import account_key
 from bulk_enroll.settings.config import AccountSettings, RunSettings
 from bulk_enroll.transport import Transport

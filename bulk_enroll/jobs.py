@@ -7,20 +7,26 @@ connection, clock and paths.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulk_enroll.connect import Connection
-from bulk_enroll.errors import ApiError, ConfigError, InputFileError
+from bulk_enroll.errors import (
+    ApiError,
+    ConfigError,
+    ExitStatus,
+    InputFileError,
+    run_exit_status,
+)
 from bulk_enroll.model import (
     Batch,
-    ExitStatus,
     InputRow,
     Pair,
     PairOutcome,
@@ -32,6 +38,7 @@ from bulk_enroll.plan.summary import PlanSummary, rows_covered, summarize_plan
 from bulk_enroll.read.columns import ColumnMap, Field
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.read.safety import ReadLimits
+from bulk_enroll.read.table import Table
 from bulk_enroll.report.workbook import (
     ReportData,
     ReportFormat,
@@ -43,11 +50,11 @@ from bulk_enroll.report.workbook import (
 from bulk_enroll.resolve.cache import LookupCache
 from bulk_enroll.resolve.lookups import Lookups, References, fetch_lookups, gather_references
 from bulk_enroll.resolve.rows import resolve_rows
-from bulk_enroll.results import needs_attention, settle_rows, unique_pairs
-from bulk_enroll.send.interrupt import stop_on_signals
+from bulk_enroll.results import asked_statuses, settle_rows, unique_pairs
+from bulk_enroll.send.interrupt import CancelToken, stop_on_cancel, stop_on_signals
 from bulk_enroll.send.journal import Journal
 from bulk_enroll.send.lock import InstanceLock
-from bulk_enroll.send.progress import make_progress
+from bulk_enroll.send.progress import EventProgress, ProgressCallback, Stage, make_progress
 from bulk_enroll.send.reconcile import (
     reconcile,
     server_enrollments,
@@ -56,7 +63,7 @@ from bulk_enroll.send.reconcile import (
 )
 from bulk_enroll.send.sender import RetryPolicy, Sender, SendReport
 from bulk_enroll.send.throttle import AdaptiveThrottle
-from bulk_enroll.settings.config import RunSettings
+from bulk_enroll.settings.config import RunSettings, load_input_settings, load_read_limits
 from bulk_enroll.transport.lookup_client import RestClient
 from bulk_enroll.validate.conflicts import mark_conflicts
 from bulk_enroll.validate.rows import RowDefaults, ValidatedInput, requests_as_pairs, validate_table
@@ -104,6 +111,10 @@ class JobOptions:
     last_row_wins: bool = False  # same pair, different settings: use the last row's
     read_limits: ReadLimits | None = None  # file size limits; None: from the environment
     guard: Guard | None = None  # safety limits: a reason to stop, checked before any call
+    # Rows already read (a pandas DataFrame, by read.frame); `input_path` then only names them.
+    table: Table | None = None
+    progress: ProgressCallback | None = None  # ProgressEvents: the stages, then the send
+    cancel: CancelToken | None = None  # cancel() stops the send as SIGTERM does
 
 
 @dataclass(frozen=True)
@@ -148,16 +159,20 @@ def run_job(
     )
     # Before anything is sent: a report that cannot be written is a usage error (exit 2).
     check_output_paths(options, report_path)
+    events = EventProgress(options.progress) if options.progress else None
+    _stage(events, "read")
     validated = read_and_validate(options)
     for file_note in validated.notes:
         log.warning("%s", file_note)
-    input_sha256 = file_sha256(options.input_path)
+    input_sha256 = input_checksum(options)
+    _stage(events, "resolve", rows=len(validated.rows))
     connection = connect() if connect is not None else None
     prepared = prepare_rows(
         validated, options, settings, connection.directory if connection else None
     )
     rows = prepared.rows
     issues = [issue for row in rows for issue in row.issues]
+    _stage(events, "plan")
     batches = plan(prepared.to_send, settings.limits)
     plan_summary = summarize_plan(batches, prepared.to_send, settings.limits)
     log.info(
@@ -206,7 +221,8 @@ def run_job(
             batches = plan(to_send, settings.limits)
             stop_reason = guard(to_send, len(already) + len(prepared.already), len(batches))
             if stop_reason is None:
-                sent = _send(batches, connection, journal, settings, options, started, now)
+                sent = _send(batches, connection, journal, settings, options, started, now,
+                             events)
             else:
                 sent.outcomes = _stopped(batches, stop_reason)
             sent.outcomes.update(already)
@@ -240,16 +256,11 @@ def run_job(
         names_looked_up=bool(connection and connection.directory and not prepared.stop),
         rows_covered=rows_covered(rows, [*batches, *(call.batch for call in sent.batches)]),
     )
-    # A dry run is clean when the file is; a live run when every row settled well (rows the
-    # file hides are left out on purpose). A header without rows is an export gone wrong.
-    clean = (
-        not issues and not prepared.stop
-        if options.dry_run
-        else not any(map(needs_attention, results))
-    ) and bool(rows)
-    exit_status = ExitStatus.OK if clean else ExitStatus.ROWS_NEED_ATTENTION
-    if stop_reason is not None:
-        exit_status = ExitStatus.SAFETY_STOP
+    exit_status = run_exit_status(asked_statuses(results), dry_run=options.dry_run,
+                                  lookup_failed=prepared.stop is not None,
+                                  stopped_by_limit=stop_reason is not None,
+                                  internal_error=sent.internal_error, no_rows=not rows)
+    _stage(events, "report")
     write_report(report_path, data, report_format=options.report_format)
     summary = summary_dict(data, report_path, int(exit_status))
     summary["plan"] = plan_summary.as_dict()
@@ -261,14 +272,32 @@ def run_job(
     summary_log.info("%s: %s; exit %d; report %s", validated.file, data.verdict(),
                      int(exit_status), report_path,
                      extra={"fields": {"event": "file_summary", **fields}})
+    _stage(events, "done")
     return JobResult(exit_status, report_path, summary, data, issues, validated.notes,
                      plan_summary, stop_reason)
 
 
+def with_configuration(options: JobOptions,
+                       environ: Mapping[str, str] | None = None) -> JobOptions:
+    """Fill what the caller left open from the configuration (`environ`: the configuration
+    file merged with the environment, default the environment): the date order, the aliases
+    (the caller's win), hidden rows and the input size limits."""
+    configured = load_input_settings(environ)
+    return dataclasses.replace(
+        options,
+        date_order=options.date_order or configured.date_order,
+        aliases={**configured.aliases, **options.aliases},
+        include_hidden_rows=options.include_hidden_rows or configured.include_hidden_rows,
+        read_limits=options.read_limits or load_read_limits(environ),
+    )
+
+
 def read_and_validate(options: JobOptions) -> ValidatedInput:
-    """Read the input file and validate its rows (the first two stages of every job)."""
-    table = read_table(options.input_path, sheet=options.sheet, aliases=options.aliases,
-                       limits=options.read_limits)
+    """Read the input file (unless its rows were given) and validate its rows (the first two
+    stages of every job)."""
+    table = options.table or read_table(options.input_path, sheet=options.sheet,
+                                        aliases=options.aliases,
+                                        limits=options.read_limits or load_read_limits())
     validated = validate_table(
         table, options.defaults, date_order=options.date_order, aliases=options.aliases,
         include_hidden_rows=options.include_hidden_rows,
@@ -290,7 +319,10 @@ def validate_job(
         options.input_path, options.reports_dir, started
     )
     check_output_paths(options, report_path)
+    events = EventProgress(options.progress) if options.progress else None
+    _stage(events, "read")
     validated = read_and_validate(options)
+    _stage(events, "plan", rows=len(validated.rows))
     rows = mark_conflicts(requests_as_pairs(validated.rows), last_row_wins=options.last_row_wins)
     issues = [issue for row in rows for issue in row.issues]
     pairs = unique_pairs(rows)
@@ -310,12 +342,14 @@ def validate_job(
         names_looked_up=False,
         rows_covered=rows_covered(rows, batches),
     )
-    exit_status = ExitStatus.ROWS_NEED_ATTENTION if issues or not rows else ExitStatus.OK
+    exit_status = run_exit_status(asked_statuses(results), dry_run=True, no_rows=not rows)
+    _stage(events, "report")
     write_report(report_path, data)
     summary = summary_dict(data, report_path, int(exit_status))
     summary["plan"] = plan_summary.as_dict()
     if options.summary_json:
         write_summary_json(options.summary_json, summary)
+    _stage(events, "done")
     return JobResult(exit_status, report_path, summary, data, issues, validated.notes, plan_summary)
 
 
@@ -325,10 +359,21 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+def input_checksum(options: JobOptions) -> str | None:
+    """The input file's checksum; None for rows given as a table (there is no file)."""
+    return None if options.table is not None else file_sha256(options.input_path)
+
+
+def _stage(events: EventProgress | None, stage: Stage, **counts: int) -> None:
+    if events is not None:
+        events.stage(stage, **counts)
+
+
 def _send(batches: list[Batch], connection: Connection, journal: Journal, settings: RunSettings,
           options: JobOptions, started: dt.datetime,
-          now: Callable[[], dt.datetime]) -> SendReport:
-    """Send through the connection, journalled; Ctrl-C stops cleanly in a CLI run."""
+          now: Callable[[], dt.datetime], events: EventProgress | None = None) -> SendReport:
+    """Send through the connection, journalled; Ctrl-C stops cleanly in a CLI run, and
+    `options.cancel` in any run."""
     sender = Sender(
         connection.transport,
         connection.tokens,
@@ -338,12 +383,15 @@ def _send(batches: list[Batch], connection: Connection, journal: Journal, settin
         throttle=AdaptiveThrottle(settings.rate_limit),
         journal=journal,
         settler=connection.directory,
-        progress=make_progress() if options.interactive else None,
+        progress=events or (make_progress() if options.interactive else None),
         run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}",
         now=now,
     )
-    guard = stop_on_signals(sender.stop) if options.interactive else contextlib.nullcontext()
-    with guard:
+    with contextlib.ExitStack() as stops:
+        if options.interactive:
+            stops.enter_context(stop_on_signals(sender.stop))
+        if options.cancel is not None:
+            stops.enter_context(stop_on_cancel(options.cancel, sender.stop))
         return sender.send(batches)
 
 
@@ -450,7 +498,8 @@ def check_output_paths(options: JobOptions, report_path: Path) -> None:
             continue
         if path.is_dir():
             raise InputFileError(f"{option} {path} is a folder; give a file name in it")
-        if path.exists() and path.resolve() == options.input_path.resolve():
+        if options.table is None and path.exists() and (
+                path.resolve() == options.input_path.resolve()):
             raise InputFileError(f"{option} {path} is the input file; it would be overwritten")
         _check_writable(path)
 

@@ -1,7 +1,7 @@
 """Logging for people and for machines: human lines or JSON lines, a rotating file, no secrets.
 
 Every command logs through the standard `logging` module; `setup_logging` (called once by the
-CLI) decides where lines go and how they look:
+CLI, with `settings.log_settings.load_log_settings`) decides where lines go and how they look:
 
 - human lines (`LEVEL message`) on stderr by default, or JSON lines (`--log-format json`) with
   the time, level, run ID, message and the structured fields a caller passed as
@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import IO, Literal
 
 from bulk_enroll.errors import ConfigError
-from bulk_enroll.settings.config import PREFIX
 
 LogFormat = Literal["human", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("human", "json")
@@ -45,8 +44,10 @@ OPERATIONAL_LOGGERS = (
     "bulk_enroll.summary",
 )
 SUMMARY_LOGGER = "bulk_enroll.summary"  # one line per file: for logs, not for a person's terminal
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-           "error": logging.ERROR}
+# An unexpected error's traceback: for the log file; the console gets one line from the CLI.
+INTERNAL_ERROR_LOGGER = "bulk_enroll.internal"
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+              "error": logging.ERROR}
 _PATTERNS = (
     (re.compile(r"(?i)\b(bearer)\s+[^\s\"',;]+"), r"\1 " + MASK),
     (re.compile(r"(?i)(?<![a-z0-9])(access_token|refresh_token|client_secret|password|secret"
@@ -141,34 +142,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def load_log_settings(environ: Mapping[str, str], *, log_format: str | None = None,
-                      log_file: Path | None = None) -> LogSettings:
-    """Options first, then BULK_ENROLL_LOG_* (environment or configuration file)."""
-
-    def get(name: str) -> str | None:
-        value = environ.get(PREFIX + name, "").strip()
-        return value or None
-
-    chosen = (log_format or get("LOG_FORMAT") or "human").lower()
-    if chosen not in LOG_FORMATS:
-        raise ConfigError(f"log format {chosen!r} ({PREFIX}LOG_FORMAT, or format in [log]) is "
-                          f"not one of: {', '.join(LOG_FORMATS)}")
-    level_name = get("LOG_LEVEL")
-    if level_name is not None and level_name.lower() not in _LEVELS:
-        raise ConfigError(f"{PREFIX}LOG_LEVEL={level_name!r} is not one of: {', '.join(_LEVELS)}")
-    file_name = get("LOG_FILE")
-    return LogSettings(
-        format="json" if chosen == "json" else "human",
-        file=log_file or (Path(file_name).expanduser() if file_name else None),
-        level=_LEVELS[level_name.lower()] if level_name else None,
-        max_bytes=_whole(environ, "LOG_MAX_BYTES", DEFAULT_MAX_BYTES, minimum=1024),
-        backups=_whole(environ, "LOG_BACKUPS", DEFAULT_BACKUPS, minimum=0),
-    )
-
-
-def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = None) -> None:
+def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = None, *,
+                  tracebacks: bool = False) -> None:
     """Install the stderr handler (and the file handler) on the root logger, replacing the
-    ones an earlier call installed."""
+    ones an earlier call installed. An internal error's traceback reaches stderr only with
+    `tracebacks` (--traceback); the log file always gets it."""
     level = logging.WARNING - 10 * min(verbose, 2)
     if settings.level is not None:
         level = min(level, settings.level)
@@ -184,6 +162,8 @@ def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = 
         console.setLevel(logging.WARNING)  # the file has the rest; cron mails only trouble
     if (stream or sys.stderr).isatty():  # a person has the printed summary already
         console.addFilter(lambda record: record.name != SUMMARY_LOGGER)
+    if not tracebacks:
+        console.addFilter(lambda record: record.name != INTERNAL_ERROR_LOGGER)
     handlers.append(console)
     if settings.file is not None:
         handlers.append(_file_handler(settings))
@@ -194,6 +174,22 @@ def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = 
     root.setLevel(level)
     for name in OPERATIONAL_LOGGERS:
         logging.getLogger(name).setLevel(min(level, logging.INFO))
+
+
+def log_internal_error(error: BaseException) -> None:
+    """Keep an unexpected error's traceback in the log file (on stderr only with --traceback,
+    see `setup_logging`)."""
+    logging.getLogger(INTERNAL_ERROR_LOGGER).error(
+        "internal error: %s: %s", type(error).__name__, error, exc_info=error,
+        extra={"fields": {"event": "internal_error", "error": type(error).__name__}})
+
+
+def log_file() -> Path | None:
+    """The log file `setup_logging` opened, if any."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_bulk_enroll", False) and isinstance(handler, logging.FileHandler):
+            return Path(handler.baseFilename)
+    return None
 
 
 def _file_handler(settings: LogSettings) -> logging.Handler:
@@ -215,16 +211,3 @@ def _file_handler(settings: LogSettings) -> logging.Handler:
 
 def _redact_value(value: object) -> object:
     return redact(value) if isinstance(value, str) else value
-
-
-def _whole(environ: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
-    raw = environ.get(PREFIX + name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a whole number") from None
-    if value < minimum:
-        raise ConfigError(f"{PREFIX}{name} must be at least {minimum}")
-    return value

@@ -32,6 +32,10 @@ class Status(StrEnum):
     UNKNOWN = "unknown"
 
 
+# The statuses that need nobody's attention: the row got what it asked for.
+SETTLED_WELL = frozenset({Status.ENROLLED, Status.ALREADY_ENROLLED, Status.DUPLICATE})
+
+
 @dataclass(frozen=True, order=True)
 class DueSettings:
     """The settings one API call applies to all its learners and courses: the grouping key.
@@ -241,16 +245,6 @@ class SendStats:
     token_renewals: int = 0
     send_seconds: float = 0.0
     extra: dict[str, int] = field(default_factory=dict)
-
-
-class ExitStatus(IntEnum):
-    """Process exit codes, as documented for schedulers and monitoring."""
-
-    OK = 0  # every row settled well (enrolled, already enrolled, duplicate)
-    ROWS_NEED_ATTENTION = 1  # some rows invalid, failed, unknown or not sent
-    USAGE = 2  # usage or configuration error; nothing sent
-    SAFETY_STOP = 3  # stopped by a safety limit or a lock; nothing sent
-    INTERRUPTED = 130  # Ctrl-C before anything could be reported
 
 
 class UserStatus(IntEnum):

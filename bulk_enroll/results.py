@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bulk_enroll.model import InputRow, Pair, PairOutcome, RowResult, Status
+from bulk_enroll.model import SETTLED_WELL, InputRow, Pair, PairOutcome, RowResult, Status
 from bulk_enroll.validate.conflicts import is_superseded
 
 # Most serious first: the status a person must act on wins.
@@ -22,7 +22,6 @@ SEVERITY: tuple[Status, ...] = (
     Status.ALREADY_ENROLLED,
     Status.DUPLICATE,
 )
-SETTLED_WELL = frozenset({Status.ENROLLED, Status.ALREADY_ENROLLED, Status.DUPLICATE})
 
 
 def unique_pairs(rows: Sequence[InputRow]) -> list[Pair]:
@@ -95,6 +94,12 @@ def _with_notes(message: str, row: InputRow) -> str:
 def needs_attention(result: RowResult) -> bool:
     """A row the person must act on: not settled well, and not left out by the file itself."""
     return result.status not in SETTLED_WELL and not result.held_back
+
+
+def asked_statuses(results: Sequence[RowResult]) -> list[Status]:
+    """The statuses of the rows the file asks for: not those it hides (left out on purpose),
+    which the exit code does not count."""
+    return [result.status for result in results if not result.held_back]
 
 
 def held_back_count(results: Sequence[RowResult]) -> int:

@@ -1,5 +1,7 @@
-"""`python -m bulk_enroll.cli.main` runs the command line."""
+"""`python -m bulk_enroll.cli` runs the command line, with its exit code."""
 
-from bulk_enroll.cli.main import main
+import sys
 
-main()
+from bulk_enroll.cli import main
+
+sys.exit(main())

@@ -18,22 +18,21 @@ import logging
 import mimetypes
 import smtplib
 import ssl
-import stat
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import getaddresses, make_msgid
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 import requests
 import tenacity
 
-from bulk_enroll import __version__
-from bulk_enroll.errors import ConfigError
-from bulk_enroll.settings.config import PREFIX, check_url, is_loopback
+from bulk_enroll._version import __version__
+from bulk_enroll.errors import ConfigError, exit_codes_legend
+from bulk_enroll.logs import register_secrets
+from bulk_enroll.settings.environment import PREFIX, Environment, is_loopback, public_url
 
 log = logging.getLogger(__name__)
 When = Literal["failure", "always", "never"]
@@ -81,33 +80,18 @@ class NotifySettings:
         return f"{' and '.join(targets)}, on {self.when}"
 
 
-def public_url(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/..."
-
-
 def load_notify_settings(environ: Mapping[str, str]) -> NotifySettings:
-    """BULK_ENROLL_NOTIFY_WHEN, _WEBHOOK_URL, _WEBHOOK_TIMEOUT and _SMTP_* (or [notify])."""
-
-    def get(name: str) -> str | None:
-        value = environ.get(PREFIX + name, "").strip()
-        return value or None
-
-    when = (get("NOTIFY_WHEN") or "failure").lower()
-    if when not in WHEN_CHOICES:
-        raise ConfigError(f"{PREFIX}NOTIFY_WHEN={when!r} is not one of: "
-                          f"{', '.join(WHEN_CHOICES)}")
-    url = get("WEBHOOK_URL")
-    if url is not None:
-        try:
-            check_url(url, f"{PREFIX}WEBHOOK_URL")
-        except ConfigError as exc:  # the message may quote the URL, which may hold a token
-            raise ConfigError(str(exc).replace(url, public_url(url))) from None
+    """BULK_ENROLL_NOTIFY_WHEN, _WEBHOOK_URL, _WEBHOOK_TIMEOUT and _SMTP_* (or [notify]). The
+    secrets read (webhook URL, SMTP password) are masked in every log line from now on."""
+    env = Environment(environ)
+    when = env.choice("NOTIFY_WHEN", WHEN_CHOICES, "failure")
+    url = env.url("WEBHOOK_URL", secret=True)
+    register_secrets([url])
     return NotifySettings(
         when="always" if when == "always" else "never" if when == "never" else "failure",
         webhook_url=url,
-        webhook_timeout_s=_number(get("WEBHOOK_TIMEOUT"), "WEBHOOK_TIMEOUT", 10.0),
-        smtp=_load_smtp(get),
+        webhook_timeout_s=env.seconds("WEBHOOK_TIMEOUT", 10.0),
+        smtp=_load_smtp(env),
     )
 
 
@@ -255,86 +239,47 @@ def render_text(summary: Mapping[str, object]) -> str:
             lines += ["", f"{label}:"]
             lines += [f"- {e.get('file')}: {e.get('reason')}" for e in entries
                       if isinstance(e, dict)]
-    lines += ["", "Exit codes: 0 all fine; 1 rows need attention (see the reports); "
-                  "2 configuration error; 3 stopped by a safety limit or another run's lock."]
+    lines += ["", exit_codes_legend()]
     return "\n".join(lines)
 
 
-def _load_smtp(get: Callable[[str], str | None]) -> SmtpSettings | None:
-    host = get("SMTP_HOST")
+def _load_smtp(env: Environment) -> SmtpSettings | None:
+    host = env.text("SMTP_HOST")
     if host is None:
-        others = [n for n in ("SMTP_FROM", "SMTP_TO", "SMTP_USERNAME") if get(n)]
+        others = [n for n in ("SMTP_FROM", "SMTP_TO", "SMTP_USERNAME") if env.text(n)]
         if others:
             raise ConfigError(f"{PREFIX}{others[0]} is set but {PREFIX}SMTP_HOST is not "
                               "(host in [notify.email])")
         return None
-    sender = get("SMTP_FROM")
-    recipients = tuple(addr for _, addr in getaddresses([get("SMTP_TO") or ""]) if addr)
+    sender = env.text("SMTP_FROM")
     if not sender or "@" not in sender:
-        raise ConfigError(f"{PREFIX}SMTP_FROM (from in [notify.email]) must be an e-mail "
-                          "address")
-    if not recipients or any("@" not in addr for addr in recipients):
-        raise ConfigError(f"{PREFIX}SMTP_TO (to in [notify.email]) must list e-mail addresses")
-    use_ssl, starttls = _flag(get("SMTP_SSL"), "SMTP_SSL"), _flag(get("SMTP_STARTTLS"),
-                                                                   "SMTP_STARTTLS")
+        raise env.error("SMTP_FROM", "must be an e-mail address", value=sender)
+    recipients = env.addresses("SMTP_TO")
+    use_ssl, starttls = env.flag("SMTP_SSL", False), env.flag("SMTP_STARTTLS", False)
     if use_ssl and starttls:
         raise ConfigError("choose one of ssl (implicit TLS, port 465) and starttls (port 587)")
-    username = get("SMTP_USERNAME")
-    password = get("SMTP_PASSWORD") or _read_password(get("SMTP_PASSWORD_FILE"))
+    username = env.text("SMTP_USERNAME")
+    password = env.text("SMTP_PASSWORD") or env.secret_file("SMTP_PASSWORD_FILE")
+    register_secrets([password])
     if username and not password:
         raise ConfigError(f"{PREFIX}SMTP_USERNAME is set but no password: set "
                           f"{PREFIX}SMTP_PASSWORD or password_file in [notify.email]")
     if username and not (use_ssl or starttls) and not is_loopback(host):
         raise ConfigError(f"refusing to send the SMTP password to {host} unencrypted: "
                           "set starttls = true (or ssl = true)")
-    port = get("SMTP_PORT")
     return SmtpSettings(
         host=host,
-        port=int(_number(port, "SMTP_PORT", 465 if use_ssl else 587 if starttls else 25)),
+        port=env.whole("SMTP_PORT", 465 if use_ssl else 587 if starttls else 25, minimum=1,
+                       maximum=65535),
         sender=sender,
         recipients=recipients,
         starttls=starttls,
         ssl=use_ssl,
         username=username,
         password=password,
-        timeout_s=_number(get("SMTP_TIMEOUT"), "SMTP_TIMEOUT", 30.0),
-        attach_reports=_flag(get("SMTP_ATTACH_REPORTS"), "SMTP_ATTACH_REPORTS", default=True),
+        timeout_s=env.seconds("SMTP_TIMEOUT", 30.0),
+        attach_reports=env.flag("SMTP_ATTACH_REPORTS", True),
     )
-
-
-def _read_password(path: str | None) -> str | None:
-    if path is None:
-        return None
-    file = Path(path).expanduser()
-    try:
-        if file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(f"{file} is readable by other users; run: chmod 600 {file}")
-        return file.read_text(encoding="utf-8").strip() or None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the SMTP password file {file}: {exc.strerror}") from None
-
-
-def _flag(raw: str | None, name: str, *, default: bool = False) -> bool:
-    if raw is None:
-        return default
-    value = raw.lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{PREFIX}{name}={raw!r} is not true or false")
-
-
-def _number(raw: str | None, name: str, default: float) -> float:
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a number") from None
-    if value <= 0:
-        raise ConfigError(f"{PREFIX}{name} must be more than 0")
-    return value
 
 
 def _describe(exc: BaseException) -> str:

@@ -5,7 +5,7 @@ first (`inbox_scan`), and for each one:
 
 1. skips it as a *duplicate* when a file with the same content (SHA-256) was already applied to
    this account, even under another name (`inbox_ledger`), with a note next to the archived copy;
-2. runs the normal pipeline (`pipeline.run_job`) with the safety limits as its guard, so a file
+2. runs the normal job (`jobs.run_job`) with the safety limits as its guard, so a file
    over a limit is stopped before any call (unless `force`);
 3. moves it to `archive/processed/DATE/` (every row settled well) or `archive/failed/DATE/`
    (rows need attention, unreadable, or stopped by a limit), never overwriting, and writes its
@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import math
 import os
 import socket
 import time
@@ -32,7 +31,14 @@ from pathlib import Path
 
 from bulk_enroll import logs
 from bulk_enroll.connect import Connection
-from bulk_enroll.errors import AuthError, ConfigError, InputFileError, SafetyStop
+from bulk_enroll.errors import (
+    AuthError,
+    ConfigError,
+    ExitStatus,
+    InputFileError,
+    SafetyStop,
+    worst_exit_status,
+)
 from bulk_enroll.inbox.archive import dated_folder, free_name, move_into
 from bulk_enroll.inbox.ledger import LEDGER_NAME, InboxLedger, ProcessedFile
 from bulk_enroll.inbox.limits import (
@@ -44,17 +50,17 @@ from bulk_enroll.inbox.limits import (
 )
 from bulk_enroll.inbox.scan import scan_inbox
 from bulk_enroll.jobs import JobOptions, JobResult, PlanPreview, file_sha256, run_job
-from bulk_enroll.model import ExitStatus, Status
+from bulk_enroll.model import Status
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.send.interrupt import stop_on_signals
 from bulk_enroll.send.lock import InstanceLock
 from bulk_enroll.settings.config import (
-    PREFIX,
     InputSettings,
     RunSettings,
-    env_flag,
     load_input_settings,
+    load_read_limits,
 )
+from bulk_enroll.settings.environment import Environment
 
 log = logging.getLogger(__name__)
 LOCK_NAME = "inbox.lock"
@@ -72,9 +78,9 @@ class Outcome(StrEnum):
     STOPPED = "stopped"  # 3: over a safety limit; nothing sent
 
     @property
-    def exit_code(self) -> int:
-        return {Outcome.PROCESSED: 0, Outcome.DUPLICATE: 0,
-                Outcome.STOPPED: int(ExitStatus.SAFETY_STOP)}.get(self, 1)
+    def exit_code(self) -> ExitStatus:
+        return {Outcome.PROCESSED: ExitStatus.OK, Outcome.DUPLICATE: ExitStatus.OK,
+                Outcome.STOPPED: ExitStatus.SAFETY_STOP}.get(self, ExitStatus.ROWS_NEED_ATTENTION)
 
     @property
     def archive_kind(self) -> str | None:
@@ -106,18 +112,19 @@ class FileOutcome:
     archived_to: Path | None = None
     new_enrollments: int = 0  # pairs the plan had to send (not settled by earlier runs)
     duration_s: float = 0.0
-    job: dict[str, object] | None = None  # the pipeline's summary
+    job: dict[str, object] | None = None  # the job's summary
+    internal_error: bool = False  # an unexpected error stopped its send (exit 4)
 
     @property
-    def exit_code(self) -> int:
-        return self.outcome.exit_code
+    def exit_code(self) -> ExitStatus:
+        return ExitStatus.INTERNAL if self.internal_error else self.outcome.exit_code
 
     def as_dict(self) -> dict[str, object]:
         job = self.job or {}
         return {
             "file": self.file,
             "outcome": self.outcome.value,
-            "exit_code": self.exit_code,
+            "exit_code": int(self.exit_code),
             "reason": self.reason,
             "sha256": self.sha256,
             "rows": job.get("rows"),
@@ -139,14 +146,14 @@ class InboxResult:
     waiting: list[tuple[Path, str]] = field(default_factory=list)
     ignored: list[tuple[Path, str]] = field(default_factory=list)
     error: str | None = None  # what ended the run early (configuration, credentials)
-    error_exit: int = int(ExitStatus.USAGE)
+    error_exit: ExitStatus = ExitStatus.USAGE
     duration_s: float = 0.0
 
     @property
-    def exit_code(self) -> int:
-        """0 all files fine; 1 some need attention; 2 configuration; 3 a safety stop."""
-        codes = [f.exit_code for f in self.files] + ([self.error_exit] if self.error else [])
-        return max(codes, default=0)
+    def exit_code(self) -> ExitStatus:
+        """The worst over the files, and over what ended the run early."""
+        return worst_exit_status([f.exit_code for f in self.files]
+                                 + ([self.error_exit] if self.error else []))
 
     def counts(self) -> dict[str, int]:
         counts = {outcome.value: 0 for outcome in Outcome}
@@ -174,7 +181,7 @@ class InboxResult:
             "started": self.started.isoformat(),
             "finished": finished.isoformat(),
             "duration_s": round(self.duration_s, 3),
-            "exit_code": self.exit_code,
+            "exit_code": int(self.exit_code),
             "verdict": self.verdict(),
             "counts": self.counts(),
             "error": self.error,
@@ -187,48 +194,47 @@ class InboxResult:
         return [f.report for f in self.files if f.report is not None and f.report.is_file()]
 
 
-def failed_run_summary(inbox: Path, error: Exception, exit_code: int) -> dict[str, object]:
-    """The summary of a run that could not start (no account, another run holds the lock)."""
+def failed_run_summary(inbox: Path, error: BaseException, exit_code: int) -> dict[str, object]:
+    """The summary of a run that could not start (no account, another run holds the lock) or
+    that an unexpected error stopped (secrets masked: it leaves the machine)."""
     stamp = dt.datetime.now().replace(microsecond=0).isoformat()
+    if exit_code == ExitStatus.INTERNAL:
+        what = f"internal error: {type(error).__name__}: {error} (details in the log)"
+        verdict = f"inbox stopped by an {what}"
+    else:
+        what = str(error)
+        verdict = f"inbox not processed: {what}"
     return {"run_id": logs.run_id(), "host": socket.gethostname(), "inbox": str(inbox),
             "started": stamp, "finished": stamp, "exit_code": exit_code,
-            "verdict": f"inbox not processed: {error}", "error": str(error), "files": []}
+            "verdict": logs.redact(verdict), "error": logs.redact(what), "files": []}
 
 
 def load_inbox_settings(environ: Mapping[str, str], *, inbox: Path | None = None,
                         archive: Path | None = None,
                         reports: Path | None = None) -> InboxSettings:
     """Options first, then BULK_ENROLL_INBOX_* (environment or the [inbox] section)."""
-
-    def get(name: str) -> str | None:
-        value = environ.get(PREFIX + name, "").strip()
-        return value or None
-
-    def path(option: Path | None, name: str) -> Path | None:
-        value = option or (Path(get(name) or "") if get(name) else None)
-        return value.expanduser() if value else None
-
-    folder = path(inbox, "INBOX_DIR")
+    env = Environment(environ)
+    folder = (inbox.expanduser() if inbox else None) or env.path("INBOX_DIR")
     if folder is None:
         raise ConfigError("no inbox folder: give it as `bulk-enroll inbox DIR`, or set dir in "
                           "the [inbox] section of the configuration file")
     limits = SafetyLimits(
-        max_new_per_file=int(_number(environ, "INBOX_MAX_NEW_PER_FILE",
-                                     DEFAULT_MAX_NEW_PER_FILE, 1, integer=True)),
-        max_new_per_run=int(_number(environ, "INBOX_MAX_NEW_PER_RUN",
-                                    DEFAULT_MAX_NEW_PER_RUN, 1, integer=True)),
-        max_invalid_share=_number(environ, "INBOX_MAX_INVALID_SHARE",
-                                  DEFAULT_MAX_INVALID_SHARE, 0, maximum=1),
+        max_new_per_file=env.whole("INBOX_MAX_NEW_PER_FILE", DEFAULT_MAX_NEW_PER_FILE, minimum=1),
+        max_new_per_run=env.whole("INBOX_MAX_NEW_PER_RUN", DEFAULT_MAX_NEW_PER_RUN, minimum=1),
+        max_invalid_share=env.number("INBOX_MAX_INVALID_SHARE", DEFAULT_MAX_INVALID_SHARE,
+                                     minimum=0, maximum=1, percent=True),
     )
     return InboxSettings(
         inbox=folder,
-        archive=path(archive, "INBOX_ARCHIVE_DIR") or folder / "archive",
-        reports=path(reports, "INBOX_REPORTS_DIR") or folder / "reports",
-        stable_s=_number(environ, "INBOX_STABLE_SECONDS", DEFAULT_STABLE_S, 0),
+        archive=(archive.expanduser() if archive else None) or env.path("INBOX_ARCHIVE_DIR")
+        or folder / "archive",
+        reports=(reports.expanduser() if reports else None) or env.path("INBOX_REPORTS_DIR")
+        or folder / "reports",
+        stable_s=env.seconds("INBOX_STABLE_SECONDS", DEFAULT_STABLE_S, minimum=0),
         limits=limits,
-        check_server=env_flag(environ, "INBOX_CHECK_SERVER", default=bool(get("API_URL"))),
+        check_server=env.flag("INBOX_CHECK_SERVER", default=env.text("API_URL") is not None),
         input=load_input_settings(environ),
-        read_limits=ReadLimits.from_env(environ),
+        read_limits=load_read_limits(environ),
     )
 
 
@@ -260,7 +266,7 @@ def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], C
             for snapshot in scan.ready:
                 if stop:
                     result.error, result.error_exit = f"{stop[0]}; the remaining files stay " \
-                        "for the next run", int(ExitStatus.ROWS_NEED_ATTENTION)
+                        "for the next run", ExitStatus.ROWS_NEED_ATTENTION
                     log.warning("inbox stopped: %s", result.error)
                     break
                 item = processor.process(snapshot.path)
@@ -276,7 +282,7 @@ def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], C
             log.error("inbox stopped: %s", exc)
         except SafetyStop as exc:  # another run (a manual one) is sending with this journal
             result.error = f"{exc}; the remaining files stay for the next run"
-            result.error_exit = int(ExitStatus.SAFETY_STOP)
+            result.error_exit = ExitStatus.SAFETY_STOP
             log.error("inbox stopped: %s", result.error)
         finally:
             processor.close()
@@ -353,7 +359,7 @@ class _Processor:
             # keeps every pair it confirmed from being sent twice.
             ledger.record(ProcessedFile(
                 sha256, path.name, self.now().isoformat(sep=" "), item.outcome.value,
-                item.exit_code, str(item.report) if item.report else None,
+                int(item.exit_code), str(item.report) if item.report else None,
                 str(item.archived_to) if item.archived_to else None))
         return item
 
@@ -375,9 +381,10 @@ class _Processor:
             item.outcome, item.reason = Outcome.STOPPED, job.stop_reason
             return item
         self.sent_this_run += new
+        item.internal_error = job.exit_status is ExitStatus.INTERNAL
         cut_short = any(r.status is Status.NOT_SENT and not r.held_back
                         for r in job.data.results)
-        if cut_short:
+        if cut_short or item.internal_error:  # the journal settles what was sent, next run
             item.outcome = Outcome.INTERRUPTED
             item.reason = (f"{job.data.facts.note or 'the send stopped early'}; the file stays "
                            "in the inbox and the next run resumes it")
@@ -429,7 +436,7 @@ def _write_error_note(path: Path, name: str, message: str) -> Path:
 
 
 def _log_file(item: FileOutcome) -> None:
-    level = logging.INFO if item.exit_code == 0 else logging.WARNING
+    level = logging.INFO if item.exit_code is ExitStatus.OK else logging.WARNING
     details = [item.outcome.value.replace("_", " ")]
     job = item.job or {}
     if job:
@@ -447,28 +454,8 @@ def _log_file(item: FileOutcome) -> None:
 
 def _log_summary(result: InboxResult) -> None:
     summary = result.as_dict()
-    level = logging.INFO if result.exit_code == 0 else logging.WARNING
+    level = logging.INFO if result.exit_code is ExitStatus.OK else logging.WARNING
     log.log(level, "inbox %s: %s; exit %d in %.1f s", result.inbox, result.verdict(),
             result.exit_code, summary["duration_s"],
             extra={"fields": {"event": "summary", **{k: v for k, v in summary.items()
                                                       if k not in ("files", "run_id")}}})
-
-
-def _number(environ: Mapping[str, str], name: str, default: float, minimum: float, *,
-            maximum: float | None = None, integer: bool = False) -> float:
-    raw = environ.get(PREFIX + name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw.rstrip("%")) / (100 if raw.endswith("%") else 1)
-    except ValueError:
-        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a usable number")
-    if integer and not value.is_integer():
-        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a whole number")
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"between {minimum:g} and {maximum:g}" if maximum is not None else \
-            f"at least {minimum:g}"
-        raise ConfigError(f"{PREFIX}{name} must be {bounds}")
-    return value

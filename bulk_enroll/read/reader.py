@@ -66,7 +66,7 @@ def read_table(
     """
     check_input_path(path)
     suffix = path.suffix.lower()
-    check_input(path, limits or ReadLimits.from_env())
+    check_input(path, limits or ReadLimits())
     matcher = HeaderMatcher(aliases)
     if suffix in CSV_SUFFIXES:
         if sheet is not None:
@@ -225,7 +225,7 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
                           footer=located.footer)
             found = facts.get(name) or pool.submit(sheet_facts, path, name, kind)
             return _with_sheet_facts(table, found.result())
-    raise InputFileError(_no_header_message(path.name, misses))
+    raise InputFileError(no_header_message(path.name, misses))
 
 
 def _zip_kind(path: Path) -> str:
@@ -297,10 +297,10 @@ def _locate(
     try:
         return locate(numbered, matcher, delimited=delimited)
     except NoHeader as miss:
-        raise InputFileError(_no_header_message(file, [(None, miss.first_row)])) from None
+        raise InputFileError(no_header_message(file, [(None, miss.first_row)])) from None
 
 
-def _no_header_message(file: str, misses: Sequence[tuple[str | None, tuple[str, ...]]]) -> str:
+def no_header_message(file: str, misses: Sequence[tuple[str | None, tuple[str, ...]]]) -> str:
     expected = f"expected {expected_names('learner')} and {expected_names('course')}"
     found = []
     for sheet, row in misses:

@@ -11,23 +11,20 @@ DOCTYPE or ENTITY declaration (billion-laughs and external-entity attacks). All 
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 import zlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import olefile
 
-from bulk_enroll.errors import ConfigError, InputFileError, InputRefused
+from bulk_enroll.errors import InputFileError, InputRefused
 
 MB = 1024 * 1024
 DEFAULT_MAX_FILE_MB = 200
 DEFAULT_MAX_UNCOMPRESSED_MB = 2048
 MAX_FILE_ENV = "BULK_ENROLL_MAX_FILE_MB"
-MAX_UNCOMPRESSED_ENV = "BULK_ENROLL_MAX_UNCOMPRESSED_MB"
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -46,35 +43,13 @@ _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """How big an input may be. Defaults suit HR files; raise them by environment variable."""
+    """How big an input may be. Defaults suit HR files; raise them by environment variable
+    (`settings.config.load_read_limits`)."""
 
     max_file_bytes: int = DEFAULT_MAX_FILE_MB * MB
     max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED_MB * MB
     max_ratio: float = 100.0  # uncompressed / compressed, for the whole archive...
     ratio_floor_bytes: int = 50 * MB  # ...once its content exceeds this size
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ReadLimits:
-        env = os.environ if environ is None else environ
-        return cls(
-            max_file_bytes=_megabytes(env, MAX_FILE_ENV, DEFAULT_MAX_FILE_MB),
-            max_uncompressed_bytes=_megabytes(
-                env, MAX_UNCOMPRESSED_ENV, DEFAULT_MAX_UNCOMPRESSED_MB
-            ),
-        )
-
-
-def _megabytes(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default * MB
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number of megabytes") from None
-    if not 0 < value < 1e9:  # also refuses nan and inf
-        raise ConfigError(f"{name} must be a positive number of megabytes")
-    return int(value * MB)
 
 
 def check_input(path: Path, limits: ReadLimits) -> None:

@@ -1,7 +1,9 @@
-"""Ctrl-C and SIGTERM during a send: stop starting calls, let those in flight finish.
+"""Ctrl-C, SIGTERM or a cancel during a send: stop starting calls, let those in flight finish.
 
 The first signal asks the sender to stop (the report is then written with the rest
-`not_sent`); a second one aborts at once, as a person pressing Ctrl-C twice expects.
+`not_sent`); a second one aborts at once, as a person pressing Ctrl-C twice expects. A
+`CancelToken` is the same stop for a program: another thread (a web page's Cancel button)
+calls `cancel()`, and the run stops as it would on SIGTERM.
 """
 
 from __future__ import annotations
@@ -45,3 +47,57 @@ def stop_on_signals(request_stop: Callable[[str], None]) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+class CancelToken:
+    """Cancels a run from any thread; the run stops as on SIGTERM (calls in flight finish,
+    unsent pairs are `not_sent`, the report is written). Once cancelled, it stays cancelled."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reason: str | None = None
+        self._listeners: list[Callable[[str], None]] = []
+
+    @property
+    def cancelled(self) -> bool:
+        return self._reason is not None
+
+    @property
+    def reason(self) -> str | None:
+        return self._reason
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Ask the run to stop; `reason` is what the report says about the pairs not sent."""
+        with self._lock:
+            if self._reason is not None:
+                return
+            self._reason = reason
+            listeners = list(self._listeners)
+        log.info("run cancelled (%s): calls in flight finish, no new ones start", reason)
+        for listener in listeners:
+            listener(reason)
+
+    def _listen(self, listener: Callable[[str], None]) -> str | None:
+        """Register `listener`; returns the reason instead when the token is already cancelled."""
+        with self._lock:
+            if self._reason is None:
+                self._listeners.append(listener)
+            return self._reason
+
+    def _forget(self, listener: Callable[[str], None]) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+
+@contextmanager
+def stop_on_cancel(token: CancelToken, request_stop: Callable[[str], None]) -> Iterator[None]:
+    """Route `token.cancel()` to `request_stop` while the block runs (from any thread); a token
+    cancelled before the block stops it at once."""
+    reason = token._listen(request_stop)
+    if reason is not None:
+        request_stop(reason)
+    try:
+        yield
+    finally:
+        token._forget(request_stop)

@@ -32,6 +32,7 @@ from tenacity.stop import stop_base
 from tenacity.wait import wait_random_exponential
 
 from bulk_enroll.errors import AuthError
+from bulk_enroll.logs import log_internal_error
 from bulk_enroll.model import Batch, BatchOutcome, Pair, PairOutcome, SendStats, Status
 from bulk_enroll.plan.planner import plan
 from bulk_enroll.send.journal import CallState
@@ -85,6 +86,7 @@ class Progress(Protocol):
     def start(self, pairs: int, calls: int) -> None: ...
     def settled(self, pairs: int, status: Status) -> None: ...
     def called(self, *, retry: bool) -> None: ...
+    def waited(self, seconds: float) -> None: ...  # on the server's rate limit
     def close(self) -> None: ...
 
 
@@ -109,6 +111,9 @@ class _NoProgress:
     def called(self, *, retry: bool) -> None:
         pass
 
+    def waited(self, seconds: float) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
@@ -121,6 +126,7 @@ class SendReport:
     batches: list[BatchOutcome] = field(default_factory=list)
     stats: SendStats = field(default_factory=SendStats)
     stopped_reason: str | None = None
+    internal_error: bool = False  # a bug or the disk stopped the send (exit 4)
 
 
 @dataclass(frozen=True)
@@ -205,7 +211,9 @@ class Sender:
             self.stop(f"stopped: {exc}")
             self._record_unsettled(batch, _Attempt(Status.NOT_SENT, f"stopped: {exc}", 0))
         except Exception as exc:  # a bug or the disk (journal) failing: stop, keep the report
-            log.exception("batch %s: unexpected error; stopping the run", batch.batch_id)
+            log.error("batch %s: unexpected error; stopping the run: %s", batch.batch_id, exc)
+            log_internal_error(exc)  # the traceback, for the log file
+            self._report.internal_error = True
             self.stop(f"stopped by an unexpected error: {exc}")
             # The call may have gone out before the error: never claim it was not sent. The
             # journal still holds it in flight, so the next run settles it.
@@ -293,7 +301,7 @@ class Sender:
 
     def _one_call(self, batch: Batch, attempts: int) -> _Attempt | None:
         """One call; returns the outcome, or raises `_SafeToRetry`."""
-        self.throttle.acquire()
+        self._wait_for_slot()
         self.progress.called(retry=attempts > 1)
         try:
             result = self._call_with_fresh_token(batch)
@@ -349,6 +357,15 @@ class Sender:
             return None
         return _Attempt(Status.ENROLLED, "partly applied", attempts, applied=frozenset(present))
 
+    def _wait_for_slot(self) -> None:
+        """Wait for the throttle (its pacing, or a pause after a 429): time spent waiting on
+        the server's rate limit, which progress shows."""
+        started = time.monotonic()
+        self.throttle.acquire()
+        waited = time.monotonic() - started
+        if waited >= 0.001:
+            self.progress.waited(waited)
+
     def _call_with_fresh_token(self, batch: Batch) -> CallResult:
         """One call; if the token was refused, renew it once and repeat the call."""
         token = self.tokens.get()
@@ -381,8 +398,10 @@ class Sender:
             error = state.outcome.exception() if state.outcome else None
             wait = state.next_action.sleep if state.next_action else 0.0
             # A 429 is the throttle's business (it slows everyone down): not worth a warning.
-            level = logging.INFO if getattr(getattr(error, "cause", None), "http_status",
-                                            None) == 429 else logging.WARNING
+            rate_limited = getattr(getattr(error, "cause", None), "http_status", None) == 429
+            if rate_limited:
+                self.progress.waited(wait)
+            level = logging.INFO if rate_limited else logging.WARNING
             log.log(level, "batch %s: attempt %d failed (%s); retrying in %.1f s",
                     batch.batch_id, state.attempt_number, error, wait)
         return before_sleep

@@ -1,26 +1,25 @@
-"""Environment variables -> one typed `AccountSettings`; secrets never come from argv.
+"""Environment variables -> the typed account, run, input and read-limit settings; secrets
+never come from argv.
 
-Plain http:// is accepted only for loopback hosts (the sandbox, a local proxy); anything else
-must be https://, and certificate verification is never turned off.
+Values are read through `environment.Environment` (one set of rules for every setting). Plain
+http:// is accepted only for loopback hosts (the sandbox, a local proxy); anything else must be
+https://, and certificate verification is never turned off.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import math
-import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from bulk_enroll.errors import ConfigError
+from bulk_enroll.logs import register_secrets
 from bulk_enroll.plan.planner import DEFAULT_MAX_COURSES, DEFAULT_MAX_LEARNERS, PlanLimits
+from bulk_enroll.read.safety import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_UNCOMPRESSED_MB, ReadLimits
+from bulk_enroll.settings.environment import Environment
 from bulk_enroll.transport.soap import DEFAULT_SERVICE_NAMESPACE
 
-PREFIX = "BULK_ENROLL_"
 NO_ACCOUNT = (
     "No LMS account is configured. Set BULK_ENROLL_SOAP_URL (the SOAP endpoint) and either "
     "BULK_ENROLL_TOKEN, or BULK_ENROLL_API_URL with BULK_ENROLL_CLIENT_ID and "
@@ -62,19 +61,16 @@ class RunSettings:
 
 
 def load_account(environ: Mapping[str, str] | None = None) -> AccountSettings:
-    """Read the account from the environment; raise `ConfigError` saying what to set."""
-    env = os.environ if environ is None else environ
-
-    def get(name: str) -> str | None:
-        value = env.get(PREFIX + name, "").strip()
-        return value or None
-
-    soap_url, api_url = get("SOAP_URL"), get("API_URL")
-    token, client_id = get("TOKEN"), get("CLIENT_ID")
-    secret = get("CLIENT_SECRET") or _read_secret_file(get("CLIENT_SECRET_FILE"))
+    """Read the account from the environment; raise `ConfigError` saying what to set. Its
+    secrets are masked in every log line from now on."""
+    env = Environment(environ)
+    soap_url, api_url = env.url("SOAP_URL"), env.url("API_URL")
+    token, client_id = env.text("TOKEN"), env.text("CLIENT_ID")
+    secret = env.text("CLIENT_SECRET") or env.secret_file("CLIENT_SECRET_FILE")
+    register_secrets([token, secret])
     if not any((soap_url, api_url, token, client_id, secret)):
         raise ConfigError(NO_ACCOUNT)
-    transport = load_transport(env)
+    transport = load_transport(env.environ)
     if transport == "rest" and api_url is None:
         raise ConfigError(
             "BULK_ENROLL_TRANSPORT=rest needs BULK_ENROLL_API_URL: enrollments are sent to "
@@ -82,8 +78,6 @@ def load_account(environ: Mapping[str, str] | None = None) -> AccountSettings:
         )
     if soap_url is None and transport == "soap":
         raise ConfigError("BULK_ENROLL_SOAP_URL is not set: give the account's SOAP endpoint URL.")
-    if soap_url is not None:
-        check_url(soap_url, "BULK_ENROLL_SOAP_URL")
     if token is None:
         if not (client_id and secret):
             raise ConfigError(
@@ -95,125 +89,52 @@ def load_account(environ: Mapping[str, str] | None = None) -> AccountSettings:
                 "BULK_ENROLL_API_URL is not set: the client ID and secret are exchanged for a "
                 "token at {BULK_ENROLL_API_URL}/api/v3/token."
             )
-    if api_url is not None:
-        check_url(api_url, "BULK_ENROLL_API_URL")
     return AccountSettings(
         soap_url=soap_url,
         api_url=api_url.rstrip("/") if api_url else None,
         token=token,
         client_id=client_id,
         client_secret=secret,
-        service_namespace=get("SOAP_NAMESPACE") or DEFAULT_SERVICE_NAMESPACE,
+        service_namespace=env.text("SOAP_NAMESPACE") or DEFAULT_SERVICE_NAMESPACE,
         transport=transport,
     )
 
 
 def load_transport(environ: Mapping[str, str] | None = None) -> str:
     """`soap` (default) or `rest`, from BULK_ENROLL_TRANSPORT."""
-    env = os.environ if environ is None else environ
-    transport = env.get(PREFIX + "TRANSPORT", "").strip().lower() or "soap"
-    if transport not in TRANSPORTS:
-        raise ConfigError(
-            f"BULK_ENROLL_TRANSPORT={transport!r} is not a transport; use soap or rest."
-        )
-    return transport
+    return Environment(environ).choice("TRANSPORT", TRANSPORTS, "soap")
 
 
 def load_run_settings(environ: Mapping[str, str] | None = None) -> RunSettings:
     """Limits and tuning from the environment, each with a documented default."""
-    env = os.environ if environ is None else environ
-
-    def number(name: str, default: float, *, minimum: float = 1) -> float:
-        raw = env.get(PREFIX + name, "").strip()
-        if not raw:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{PREFIX}{name}={raw!r} is not a number") from None
-        if not math.isfinite(value) or value > 1e9:
-            raise ConfigError(f"{PREFIX}{name}={raw!r} is not a usable number")
-        if value < minimum:
-            raise ConfigError(f"{PREFIX}{name} must be at least {minimum:g}")
-        return value
-
-    cache = env.get(PREFIX + "LOOKUP_CACHE", "").strip()
+    env = Environment(environ)
     return RunSettings(
         limits=PlanLimits(
-            max_learners=int(number("MAX_LEARNERS_PER_CALL", DEFAULT_MAX_LEARNERS)),
-            max_courses=int(number("MAX_COURSES_PER_CALL", DEFAULT_MAX_COURSES)),
-            max_pairs=int(number("MAX_PAIRS_PER_CALL", 0)) or None,  # unset: no pairs limit
+            max_learners=env.whole("MAX_LEARNERS_PER_CALL", DEFAULT_MAX_LEARNERS, minimum=1),
+            max_courses=env.whole("MAX_COURSES_PER_CALL", DEFAULT_MAX_COURSES, minimum=1),
+            max_pairs=env.whole("MAX_PAIRS_PER_CALL", 0, minimum=1) or None,  # unset: no limit
         ),
-        concurrency=int(number("CONCURRENCY", 4)),
-        max_attempts=int(number("MAX_ATTEMPTS", 5)),
-        retry_budget=int(number("RETRY_BUDGET", 200, minimum=0)),
-        rate_limit=number("RATE_LIMIT", 0, minimum=0) or None,
-        connect_timeout_s=number("CONNECT_TIMEOUT", 10.0, minimum=0.1),
-        read_timeout_s=number("READ_TIMEOUT", 60.0, minimum=0.1),
-        state_dir=default_state_dir(env),
-        page_size=_page_size(int(number("PAGE_SIZE", MAX_PAGE_SIZE))),
-        lookup_cache=Path(cache).expanduser() if cache else None,
-        lookup_cache_max_age_h=number("LOOKUP_CACHE_HOURS", 24.0, minimum=0),
+        concurrency=env.whole("CONCURRENCY", 4, minimum=1),
+        max_attempts=env.whole("MAX_ATTEMPTS", 5, minimum=1),
+        retry_budget=env.whole("RETRY_BUDGET", 200, minimum=0),
+        rate_limit=env.number("RATE_LIMIT", 0, minimum=0) or None,
+        connect_timeout_s=env.seconds("CONNECT_TIMEOUT", 10.0, minimum=0.1),
+        read_timeout_s=env.seconds("READ_TIMEOUT", 60.0, minimum=0.1),
+        state_dir=default_state_dir(env.environ),
+        page_size=env.whole("PAGE_SIZE", MAX_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE),
+        lookup_cache=env.path("LOOKUP_CACHE"),
+        lookup_cache_max_age_h=env.number("LOOKUP_CACHE_HOURS", 24.0, minimum=0, unit="hours"),
     )
 
 
 def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Where the journal lives: BULK_ENROLL_STATE_DIR, else the XDG state folder."""
-    env = os.environ if environ is None else environ
-    if env.get(PREFIX + "STATE_DIR"):
-        return Path(env[PREFIX + "STATE_DIR"]).expanduser()
-    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    env = Environment(environ)
+    configured = env.path("STATE_DIR")
+    if configured is not None:
+        return configured
+    base = env.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "bulk-enroll"
-
-
-def _page_size(value: int) -> int:
-    if value > MAX_PAGE_SIZE:
-        raise ConfigError(f"{PREFIX}PAGE_SIZE must be at most {MAX_PAGE_SIZE} (the API's limit)")
-    return value
-
-
-def check_url(url: str, name: str) -> None:
-    """https:// anywhere; http:// only to this machine, where nothing crosses a network."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name}={url!r} is not an http(s) URL")
-    if parts.username or parts.password:
-        raise ConfigError(f"{name} must not contain credentials")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ConfigError(
-            f"{name} uses plain http:// to {parts.hostname}; use https:// "
-            "(plain http is allowed only for 127.0.0.1, localhost and ::1)"
-        )
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _read_secret_file(path: str | None) -> str | None:
-    """Read a client secret from a file only the owner can read (like ssh does for keys)."""
-    if path is None:
-        return None
-    secret_path = Path(path).expanduser()
-    try:
-        mode = secret_path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(
-                f"{secret_path} is readable by other users; run: chmod 600 {secret_path}"
-            )
-        return secret_path.read_text(encoding="utf-8").strip() or None
-    except UnicodeDecodeError:
-        raise ConfigError(f"BULK_ENROLL_CLIENT_SECRET_FILE {secret_path} is not UTF-8 text; "
-                          "save the secret as plain UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read BULK_ENROLL_CLIENT_SECRET_FILE {secret_path}: {exc.strerror}"
-        ) from None
 
 
 @dataclass(frozen=True)
@@ -226,29 +147,15 @@ class InputSettings:
     include_hidden_rows: bool = False
 
 
-def env_flag(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
-    """A true/false setting (BULK_ENROLL_<name>); empty means the default."""
-    raw = environ.get(PREFIX + name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{PREFIX}{name}={raw!r}: use true or false")
-
-
 def load_input_settings(environ: Mapping[str, str] | None = None) -> InputSettings:
     """BULK_ENROLL_DATE_ORDER (dmy or mdy), BULK_ENROLL_ALIASES (a JSON object, which the
     configuration file's [input] aliases table becomes; a field or "ignore") and
     BULK_ENROLL_INCLUDE_HIDDEN_ROWS."""
     from bulk_enroll.read.columns import alias_target
 
-    env = os.environ if environ is None else environ
-    order = env.get(PREFIX + "DATE_ORDER", "").strip().lower() or None
-    if order not in (None, "dmy", "mdy"):
-        raise ConfigError(f"{PREFIX}DATE_ORDER={order!r}: use dmy or mdy")
-    raw = env.get(PREFIX + "ALIASES", "").strip()
+    env = Environment(environ)
+    order = env.choice("DATE_ORDER", ("dmy", "mdy"), "") or None
+    raw = env.text("ALIASES")
     aliases: dict[str, str] = {}
     if raw:
         try:
@@ -257,7 +164,15 @@ def load_input_settings(environ: Mapping[str, str] | None = None) -> InputSettin
                 raise ValueError("not an object")
             aliases = {str(header): str(alias_target(str(name))) for header, name in table.items()}
         except ValueError as exc:
-            raise ConfigError(f"{PREFIX}ALIASES: {exc} (expected header = field pairs, e.g. "
-                              '{"Mitarbeiter E-Mail": "learner_email"})') from None
-    hidden = env_flag(env, "INCLUDE_HIDDEN_ROWS", default=False)
-    return InputSettings(order, aliases, hidden)
+            raise env.error("ALIASES", f"is not a table of header = field pairs ({exc}); e.g. "
+                            '{"Mitarbeiter E-Mail": "learner_email"}') from None
+    return InputSettings(order, aliases, env.flag("INCLUDE_HIDDEN_ROWS", False))
+
+
+def load_read_limits(environ: Mapping[str, str] | None = None) -> ReadLimits:
+    """How large an input file may be: BULK_ENROLL_MAX_FILE_MB and _MAX_UNCOMPRESSED_MB."""
+    env = Environment(environ)
+    return ReadLimits(
+        max_file_bytes=env.megabytes("MAX_FILE_MB", DEFAULT_MAX_FILE_MB),
+        max_uncompressed_bytes=env.megabytes("MAX_UNCOMPRESSED_MB", DEFAULT_MAX_UNCOMPRESSED_MB),
+    )

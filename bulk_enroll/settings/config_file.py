@@ -22,87 +22,13 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from bulk_enroll.errors import ConfigError
-from bulk_enroll.settings.config import PREFIX
+from bulk_enroll.logs import register_secrets
+from bulk_enroll.settings.environment import PREFIX
+from bulk_enroll.settings.schema import SCHEMA, SECRET_NAMES, Kind
 
 CONFIG_ENV = PREFIX + "CONFIG"
-Kind = Literal["text", "path", "int", "number", "bool", "list", "table", "secret", "secret-url"]
-
-# section -> key -> (name after BULK_ENROLL_, kind). The README's configuration table mirrors it.
-SCHEMA: dict[str, dict[str, tuple[str, Kind]]] = {
-    "": {
-        "state_dir": ("STATE_DIR", "path"),
-    },
-    "account": {
-        "soap_url": ("SOAP_URL", "text"),
-        "api_url": ("API_URL", "text"),
-        "client_id": ("CLIENT_ID", "text"),
-        "client_secret_file": ("CLIENT_SECRET_FILE", "path"),
-        "client_secret": ("CLIENT_SECRET", "secret"),
-        "soap_namespace": ("SOAP_NAMESPACE", "text"),
-        "transport": ("TRANSPORT", "text"),
-    },
-    "limits": {
-        "max_learners_per_call": ("MAX_LEARNERS_PER_CALL", "int"),
-        "max_courses_per_call": ("MAX_COURSES_PER_CALL", "int"),
-        "concurrency": ("CONCURRENCY", "int"),
-        "max_attempts": ("MAX_ATTEMPTS", "int"),
-        "retry_budget": ("RETRY_BUDGET", "int"),
-        "rate_limit": ("RATE_LIMIT", "number"),
-        "connect_timeout": ("CONNECT_TIMEOUT", "number"),
-        "read_timeout": ("READ_TIMEOUT", "number"),
-        "max_pairs_per_call": ("MAX_PAIRS_PER_CALL", "int"),
-        "page_size": ("PAGE_SIZE", "int"),
-    },
-    "input": {
-        "max_file_mb": ("MAX_FILE_MB", "number"),
-        "max_uncompressed_mb": ("MAX_UNCOMPRESSED_MB", "number"),
-        "date_order": ("DATE_ORDER", "text"),
-        "aliases": ("ALIASES", "table"),  # {"Header as written" = "field" or "ignore"}
-        "include_hidden_rows": ("INCLUDE_HIDDEN_ROWS", "bool"),
-    },
-    "lookups": {
-        "cache": ("LOOKUP_CACHE", "path"),
-        "cache_hours": ("LOOKUP_CACHE_HOURS", "number"),
-    },
-    "inbox": {
-        "dir": ("INBOX_DIR", "path"),
-        "archive_dir": ("INBOX_ARCHIVE_DIR", "path"),
-        "reports_dir": ("INBOX_REPORTS_DIR", "path"),
-        "stable_seconds": ("INBOX_STABLE_SECONDS", "number"),
-        "max_new_enrollments_per_file": ("INBOX_MAX_NEW_PER_FILE", "int"),
-        "max_new_enrollments_per_run": ("INBOX_MAX_NEW_PER_RUN", "int"),
-        "max_invalid_share": ("INBOX_MAX_INVALID_SHARE", "number"),
-        "check_server": ("INBOX_CHECK_SERVER", "bool"),
-    },
-    "notify": {
-        "when": ("NOTIFY_WHEN", "text"),
-        "webhook_url": ("WEBHOOK_URL", "secret-url"),  # may hold a token: redacted
-        "webhook_timeout": ("WEBHOOK_TIMEOUT", "number"),
-    },
-    "notify.email": {
-        "host": ("SMTP_HOST", "text"),
-        "port": ("SMTP_PORT", "int"),
-        "from": ("SMTP_FROM", "text"),
-        "to": ("SMTP_TO", "list"),
-        "starttls": ("SMTP_STARTTLS", "bool"),
-        "ssl": ("SMTP_SSL", "bool"),
-        "username": ("SMTP_USERNAME", "text"),
-        "password_file": ("SMTP_PASSWORD_FILE", "path"),
-        "password": ("SMTP_PASSWORD", "secret"),
-        "timeout": ("SMTP_TIMEOUT", "number"),
-        "attach_reports": ("SMTP_ATTACH_REPORTS", "bool"),
-    },
-    "log": {
-        "format": ("LOG_FORMAT", "text"),
-        "file": ("LOG_FILE", "path"),
-        "level": ("LOG_LEVEL", "text"),
-        "max_bytes": ("LOG_MAX_BYTES", "int"),
-        "backups": ("LOG_BACKUPS", "int"),
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -178,6 +104,28 @@ def effective_environ(file: ConfigFile | None,
     merged = dict(file.values) if file else {}
     merged.update({name: value for name, value in env.items() if value.strip()})
     return merged
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """The settings of one process or job: the configuration file (if any) under the
+    environment. Read once with `read_configuration`, then handed to every loader."""
+
+    file: ConfigFile | None
+    environ: Mapping[str, str]
+
+
+def read_configuration(explicit: Path | None = None,
+                       environ: Mapping[str, str] | None = None) -> Configuration:
+    """Find and read the configuration file (`explicit`, else BULK_ENROLL_CONFIG, else the
+    default path), merge it under the environment, and mask its secrets (and those of the
+    environment) in every log line from now on."""
+    path = find_config_file(explicit, environ)
+    file = load_config_file(path) if path else None
+    merged = effective_environ(file, environ)
+    register_secrets([*(file.secrets if file else ()),
+                      *(merged.get(PREFIX + name) for name in SECRET_NAMES)])
+    return Configuration(file, merged)
 
 
 def known_names() -> list[str]:

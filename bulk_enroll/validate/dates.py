@@ -79,7 +79,10 @@ def parse_datetime(cell: object, order: DateOrder | None = None) -> tuple[dt.dat
 def _parse(cell: object, order: DateOrder | None) -> tuple[dt.datetime, bool, str | None]:
     """(moment, whether a time of day was given, note)."""
     if isinstance(cell, dt.datetime):
-        return cell.replace(microsecond=0, tzinfo=None), True, None
+        if cell.tzinfo is not None:  # a time zone: which wall clock the LMS should get is unsaid
+            raise CellError(f"{cell_text(cell)!r} has a time zone; write the local time "
+                            "without it", KIND_DATE)
+        return cell.replace(microsecond=0), True, None
     if isinstance(cell, dt.date):
         return dt.datetime(cell.year, cell.month, cell.day), False, None
     if isinstance(cell, dt.time | dt.timedelta):

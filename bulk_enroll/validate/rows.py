@@ -123,15 +123,18 @@ def _field_parser(field_: Field, order: DateOrder | None) -> Callable[[object], 
 
 
 def parse_defaults(
-    defaults: RowDefaults, date_order: DateOrder | None = None
+    defaults: RowDefaults,
+    date_order: DateOrder | None = None,
+    names: Mapping[Field, str] = OPTION_NAMES,
 ) -> dict[Field, object]:
-    """Parse command-line defaults once; a bad one is a usage error, not a row problem."""
+    """Parse command-line defaults once; a bad one is a usage error, not a row problem. Its
+    message names the option as `names` spell it (the Python API: keyword names)."""
     parsed: dict[Field, object] = {}
     for field_, raw in defaults.raw().items():
         try:
             parsed[field_] = _field_parser(field_, date_order)(raw)
         except ValueError as exc:
-            raise InputFileError(f"{OPTION_NAMES[field_]}: {exc}") from None
+            raise InputFileError(f"{names[field_]}: {exc}") from None
     return parsed
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.model import Batch
 from bulk_enroll.plan.planner import PlanLimits, plan
 from bulk_enroll.read.reader import read_table
@@ -67,7 +67,7 @@ def cohort_file(path: Path) -> Path:
 
 def start_sandbox(port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bulk_enroll.cli.main", "sandbox", "--port", str(port),
+        [sys.executable, "-m", "bulk_enroll.cli", "sandbox", "--port", str(port),
          "--latency", str(LATENCY), "--rate-limit", str(LIMIT), "--accept-any-learner"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

@@ -20,7 +20,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.sandbox import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
@@ -87,7 +87,7 @@ def test_thirty_percent_transient_failures_still_enroll_everything_exactly_once(
 
 
 def command(path: Path, report: Path) -> list[str]:
-    return [sys.executable, "-m", "bulk_enroll.cli.main", "run", str(path), "--report", str(report)]
+    return [sys.executable, "-m", "bulk_enroll.cli", "run", str(path), "--report", str(report)]
 
 
 def run_to_completion(path: Path, env: dict[str, str], report: Path) -> int:

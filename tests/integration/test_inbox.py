@@ -20,7 +20,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.connect import connect
 from bulk_enroll.inbox.runner import LOCK_NAME, Outcome, load_inbox_settings, run_inbox
 from bulk_enroll.sandbox import SandboxServer, default_directory
@@ -222,7 +222,7 @@ def test_two_real_invocations_at_once_one_runs_one_exits_3(tmp_path):
 
         server.app.routes[("POST", server.soap_path)] = Route(held, route.faulty)
         env = {**os.environ, **sandbox_env(server), "BULK_ENROLL_INBOX_STABLE_SECONDS": "0"}
-        command = [sys.executable, "-m", "bulk_enroll.cli.main", "inbox", str(inbox)]
+        command = [sys.executable, "-m", "bulk_enroll.cli", "inbox", str(inbox)]
         first = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
         try:
             assert in_call.wait(30), "the first run never called the server"
@@ -582,3 +582,67 @@ webhook_url = "http://127.0.0.1:{webhook.server_address[1]}/hook"
     assert summary["exit_code"] == 3 and summary["files"] == []
     assert summary["verdict"].startswith("inbox not processed: another bulk-enroll inbox is "
                                          f"running (pid {lock_holder.pid} on ")
+
+
+# --- the inbox from Python (a scheduler's own script) ------------------------------------------
+
+
+def test_a_python_scheduler_gets_the_notifications_too(sandbox, inbox, webhook):
+    from bulk_enroll.inbox.job import inbox_job
+
+    write_csv(inbox / "a.csv", rows_for(ACTIVE[:5], COURSES[0], bad=1))  # 1 of 6 invalid
+    environ = {**os.environ, "BULK_ENROLL_NOTIFY_WHEN": "always",
+               "BULK_ENROLL_WEBHOOK_URL": f"http://127.0.0.1:{webhook.server_address[1]}/h"}
+    result = inbox_job(environ, inbox=inbox)
+    assert result.exit_code == 1 and [f.outcome for f in result.files] == [
+        Outcome.NEEDS_ATTENTION]
+    [summary] = webhook.received
+    assert summary["exit_code"] == 1 and summary["files"][0]["file"] == "a.csv"
+    assert enrolled(sandbox) == {(learner, COURSES[0]) for learner in ACTIVE[:5]}
+
+
+def test_an_internal_error_exits_4_and_is_notified(sandbox, inbox, webhook, tmp_path,
+                                                    monkeypatch, capsys):
+    import bulk_enroll.inbox.runner as runner
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("journal table vanished")
+
+    monkeypatch.setattr(runner, "run_job", crash)
+    config = write_config(tmp_path / "config.toml", f"""
+[notify]
+webhook_url = "http://127.0.0.1:{webhook.server_address[1]}/hook"
+""")
+    write_csv(inbox / "a.csv", rows_for(ACTIVE[:2], COURSES[0]))
+    log_file = tmp_path / "inbox.log"
+    assert main(["--config", str(config), "--log-file", str(log_file), "inbox", str(inbox)]) == 4
+    [summary] = webhook.received
+    assert summary["exit_code"] == 4 and summary["verdict"] == (
+        "inbox stopped by an internal error: RuntimeError: journal table vanished (details in "
+        "the log)")
+    err = capsys.readouterr().err
+    assert err.startswith("Internal error: RuntimeError: journal table vanished.")
+    assert f"the details are in {log_file}" in err and "Traceback" not in err
+    assert "Traceback (most recent call last)" in log_file.read_text(encoding="utf-8")
+    assert (inbox / "a.csv").exists()  # left for the next run
+
+
+def test_a_send_stopped_by_a_full_disk_leaves_the_file_and_exits_4(sandbox, inbox, monkeypatch):
+    import errno
+
+    from bulk_enroll.send.journal import Journal
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Journal, "confirm", disk_full)
+    write_csv(inbox / "a.csv", rows_for(ACTIVE[:2], COURSES[0]))
+    write_csv(inbox / "b.csv", rows_for(ACTIVE[2:4], COURSES[1]))
+    settings = load_inbox_settings({}, inbox=inbox)
+    run = load_run_settings()
+    account = load_account()
+    result = run_inbox(settings, run, lambda: connect(account, run), sleep=lambda s: None)
+    assert result.exit_code == 4 and len(result.files) == 1  # no other file is started
+    [item] = result.files
+    assert item.outcome is Outcome.INTERRUPTED and item.as_dict()["exit_code"] == 4
+    assert (inbox / "a.csv").exists() and (inbox / "b.csv").exists()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import openpyxl
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.read.feedback import NEEDS_ATTENTION_SHEET, REASON_HEADER
 from bulk_enroll.sandbox import SandboxServer, default_directory

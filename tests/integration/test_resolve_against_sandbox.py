@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.resolve.lookups import References, fetch_lookups
 from bulk_enroll.sandbox import SandboxServer, default_directory

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.sandbox import Faults, SandboxServer, default_directory
 from bulk_enroll.sandbox.directory import sandbox_id
@@ -130,6 +130,34 @@ def test_dry_run_sends_nothing(sandbox, tmp_path):
     assert sandbox.state.calls() == []
 
 
+def test_a_disk_failing_during_the_send_exits_4_and_keeps_the_report(sandbox, tmp_path,
+                                                                     monkeypatch, capsys):
+    import errno
+
+    from bulk_enroll.send.journal import Journal
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Journal, "confirm", disk_full)
+    rows = [list(HEADER)] + [[learner, COURSES[7], "unlimited", "", "", "", ""]
+                             for learner in ACTIVE[:3]]
+    path = write_xlsx(tmp_path / "clean.xlsx", rows)
+    log_file = tmp_path / "run.log"
+    assert main(["--log-file", str(log_file), "run", str(path), "--report", "out.xlsx"]) == 4
+    assert {r["Status"] for r in sheet_rows(tmp_path / "out.xlsx")} == {"unknown"}
+    err = capsys.readouterr().err
+    assert err.endswith(
+        "Internal error: the send stopped on an unexpected error (the report shows the rows it "
+        "left unknown or not sent; the next run settles them). This is a bug in bulk-enroll or "
+        f"a problem of this machine (such as a full disk), not of your file; the details are in "
+        f"{log_file}.\n")
+    assert "Traceback" not in err
+    logged = log_file.read_text(encoding="utf-8")
+    assert "internal error: OSError: [Errno 28] No space left on device" in logged
+    assert "Traceback (most recent call last)" in logged and "in disk_full" in logged
+
+
 def test_a_refused_static_token_is_a_clear_message_not_a_traceback(
     sandbox, tmp_path, capsys, monkeypatch
 ):
@@ -149,7 +177,7 @@ def test_installed_command_runs_the_samples_against_its_own_sandbox(tmp_path, sa
         [
             sys.executable,
             "-m",
-            "bulk_enroll.cli.main",
+            "bulk_enroll.cli",
             "run",
             "--sandbox",
             str(ROOT / "sample_data" / sample),

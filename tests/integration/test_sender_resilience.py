@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.sandbox import Faults, SandboxServer, SandboxState, default_directory
 from bulk_enroll.sandbox.directory import sandbox_id
 from bulk_enroll.sandbox.state import (

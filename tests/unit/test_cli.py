@@ -6,13 +6,11 @@ import json
 import re
 from pathlib import Path
 
-import click
 import openpyxl
 import pytest
 
-from bulk_enroll.cli.main import cli, exit_status_for, main
-from bulk_enroll.errors import AuthError, ConfigError, InputFileError, SafetyStop
-from bulk_enroll.model import ExitStatus
+from bulk_enroll.cli import main
+from bulk_enroll.cli.app import cli
 from bulk_enroll.settings.config import NO_ACCOUNT
 from tests.support import HEADER, forget_account, make_id
 
@@ -23,21 +21,6 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def no_account(monkeypatch, tmp_path):
     forget_account(monkeypatch)
     monkeypatch.chdir(tmp_path)
-
-
-@pytest.mark.parametrize(
-    "error,status",
-    [
-        (InputFileError("x"), ExitStatus.USAGE),
-        (ConfigError("x"), ExitStatus.USAGE),
-        (AuthError("x"), ExitStatus.USAGE),
-        (SafetyStop("x"), ExitStatus.SAFETY_STOP),
-        (KeyboardInterrupt(), ExitStatus.INTERRUPTED),
-        (click.UsageError("x"), ExitStatus.USAGE),
-    ],
-)
-def test_exit_status_mapping(error, status):
-    assert exit_status_for(error) is status
 
 
 def test_run_without_account_exits_2_and_says_what_to_set(csv_file, capsys):
@@ -90,3 +73,17 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme():
     for name, command in cli.commands.items():
         assert command.help and "Example:" in command.help, name
         assert f"bulk-enroll {name}" in readme, name
+
+
+def test_only_the_first_problems_are_printed(csv_file, capsys):
+    bad = [[f"bad-{n}", make_id("c"), "unlimited", "", "", "", ""] for n in range(12)]
+    path = csv_file([HEADER, *bad])
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    listed = [line for line in out if line.startswith("  input.csv, row ")]
+    assert len(listed) == 10 and listed[0].startswith("  input.csv, row 2, column 'learner_id'")
+    assert "  ... and 2 more in the report." in out
+    assert main(["run", "--dry-run", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert "12 problems in the file:" in out and "  ... and 2 more in the report." in out
+    assert sum(1 for line in out if line.startswith("  input.csv, row ")) == 10

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bulk_enroll.errors import ConfigError
-from bulk_enroll.settings.config import NO_ACCOUNT, check_url, load_account, load_run_settings
+from bulk_enroll.settings.config import NO_ACCOUNT, load_account, load_run_settings
+from bulk_enroll.settings.environment import Environment
 
 P = "BULK_ENROLL_"
 
@@ -54,7 +55,7 @@ def test_credentials_missing():
     ],
 )
 def test_allowed_urls(url):
-    check_url(url, "X")
+    assert Environment({P + "SOAP_URL": url}).url("SOAP_URL") == url
 
 
 @pytest.mark.parametrize(
@@ -67,8 +68,10 @@ def test_allowed_urls(url):
     ],
 )
 def test_refused_urls(url, message):
-    with pytest.raises(ConfigError, match=message):
-        check_url(url, "X")
+    with pytest.raises(ConfigError, match=message) as caught:
+        Environment({P + "SOAP_URL": url}).url("SOAP_URL")
+    assert str(caught.value).startswith("BULK_ENROLL_SOAP_URL")
+    assert "pw@" not in str(caught.value)
 
 
 def test_secret_file_must_be_private(tmp_path):
@@ -90,14 +93,19 @@ def test_secret_file_must_be_private(tmp_path):
 def test_run_settings_parse_and_refuse_nonsense():
     settings = load_run_settings({P + "MAX_LEARNERS_PER_CALL": "100", P + "CONCURRENCY": "2"})
     assert settings.limits.max_learners == 100 and settings.concurrency == 2
-    with pytest.raises(ConfigError, match="is not a number"):
+    with pytest.raises(ConfigError) as caught:
         load_run_settings({P + "MAX_ATTEMPTS": "lots"})
-    with pytest.raises(ConfigError, match="at least 1"):
+    assert str(caught.value) == (
+        "BULK_ENROLL_MAX_ATTEMPTS='lots' (max_attempts in [limits]) is not a whole number")
+    with pytest.raises(ConfigError, match=r"^BULK_ENROLL_CONCURRENCY='2.5' \(concurrency in "
+                                          r"\[limits\]\) is not a whole number$"):
+        load_run_settings({P + "CONCURRENCY": "2.5"})  # was silently read as 2
+    with pytest.raises(ConfigError, match=r"COURSES_PER_CALL='0' \(.*\) must be at least 1$"):
         load_run_settings({P + "MAX_COURSES_PER_CALL": "0"})
 
 
 def test_pairs_per_call_limit_is_off_unless_set():
     assert load_run_settings({}).limits.max_pairs is None
     assert load_run_settings({P + "MAX_PAIRS_PER_CALL": "5000"}).limits.max_pairs == 5000
-    with pytest.raises(ConfigError, match="MAX_PAIRS_PER_CALL must be at least 1"):
+    with pytest.raises(ConfigError, match="MAX_PAIRS_PER_CALL='0' .* must be at least 1"):
         load_run_settings({P + "MAX_PAIRS_PER_CALL": "0"})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.errors import ConfigError
 from bulk_enroll.inbox.runner import load_inbox_settings
 from bulk_enroll.settings.config import load_account, load_run_settings
@@ -16,6 +16,7 @@ from bulk_enroll.settings.config_file import (
     find_config_file,
     known_names,
     load_config_file,
+    read_configuration,
 )
 
 FULL = """
@@ -178,8 +179,7 @@ def test_a_bad_log_setting_in_the_file_is_not_ignored(tmp_path, capsys):
     path = write(tmp_path, "[log]\nformat = 'jsn'\n")
     assert main(["--config", str(path), "run", "--dry-run", "x.csv"]) == 2
     assert capsys.readouterr().err == (
-        "Error: log format 'jsn' (BULK_ENROLL_LOG_FORMAT, or format in [log]) is not one of: "
-        "human, json\n")
+        "Error: BULK_ENROLL_LOG_FORMAT='jsn' (format in [log]) is not one of: human, json\n")
 
 
 def test_input_section_gives_aliases_and_date_order_to_every_command(tmp_path, monkeypatch,
@@ -203,7 +203,8 @@ def test_input_section_gives_aliases_and_date_order_to_every_command(tmp_path, m
 
 
 @pytest.mark.parametrize("env,message", [
-    ({"BULK_ENROLL_DATE_ORDER": "ymd"}, "use dmy or mdy"),
+    ({"BULK_ENROLL_DATE_ORDER": "ymd"},
+     r"^BULK_ENROLL_DATE_ORDER='ymd' \(date_order in \[input\]\) is not one of: dmy, mdy$"),
     ({"BULK_ENROLL_ALIASES": '{"Mail": "nonsense"}'}, "BULK_ENROLL_ALIASES"),
     ({"BULK_ENROLL_ALIASES": "[1, 2]"}, "BULK_ENROLL_ALIASES"),
 ])
@@ -221,3 +222,20 @@ def test_the_inbox_checks_the_server_by_default_when_the_rest_api_is_configured(
     assert load_inbox_settings(with_api).check_server is True
     assert load_inbox_settings({**with_api, "BULK_ENROLL_INBOX_CHECK_SERVER": "false"}
                                ).check_server is False
+
+
+def test_read_configuration_merges_once_and_masks_the_secrets(tmp_path):
+    from bulk_enroll.logs import redact
+
+    path = write(tmp_path, "[account]\nclient_secret = 'literal-secret'\nclient_id = 'c1'\n"
+                           "[limits]\nconcurrency = 3\n", 0o600)
+    env = {"BULK_ENROLL_CONCURRENCY": "5", "BULK_ENROLL_TOKEN": "token-from-env"}
+    try:
+        configuration = read_configuration(path, env)
+        assert configuration.file is not None and configuration.file.path == path
+        assert configuration.environ["BULK_ENROLL_CONCURRENCY"] == "5"  # the environment wins
+        assert configuration.environ["BULK_ENROLL_CLIENT_ID"] == "c1"
+        assert redact("sent literal-secret and token-from-env") == "sent *** and ***"
+        assert read_configuration(None, {"XDG_CONFIG_HOME": str(tmp_path / "none")}).file is None
+    finally:
+        redact.clear()

@@ -27,7 +27,8 @@ def test_rest_needs_the_api_url_but_not_the_soap_url():
 def test_soap_still_needs_its_url_and_unknown_transports_are_refused():
     with pytest.raises(ConfigError, match="BULK_ENROLL_SOAP_URL is not set"):
         load_account({P + "API_URL": API, P + "TOKEN": "t"})
-    with pytest.raises(ConfigError, match="'grpc' is not a transport; use soap or rest"):
+    with pytest.raises(ConfigError, match=r"TRANSPORT='grpc' \(transport in \[account\]\) is "
+                                          "not one of: soap, rest"):
         load_account({P + "TRANSPORT": "grpc", P + "API_URL": API, P + "TOKEN": "t"})
     assert load_transport({}) == "soap"
 
@@ -65,5 +66,5 @@ def test_lookup_settings_have_documented_defaults_and_limits(tmp_path):
     )
     assert settings.page_size == 200 and settings.lookup_cache_max_age_h == 6
     assert settings.lookup_cache == Path("~/c.json").expanduser()
-    with pytest.raises(ConfigError, match="at most 1000"):
+    with pytest.raises(ConfigError, match="PAGE_SIZE='5000' .* must be between 1 and 1000"):
         load_run_settings({P + "PAGE_SIZE": "5000"})

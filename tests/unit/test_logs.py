@@ -10,7 +10,8 @@ import pytest
 
 from bulk_enroll import logs
 from bulk_enroll.errors import ConfigError
-from bulk_enroll.logs import LogSettings, load_log_settings, redact, setup_logging
+from bulk_enroll.logs import LogSettings, redact, setup_logging
+from bulk_enroll.settings.log_settings import load_log_settings
 
 
 @pytest.fixture(autouse=True)
@@ -87,16 +88,16 @@ def test_log_settings_from_options_and_environment(tmp_path):
     assert (settings.format, settings.file, settings.level, settings.backups) == (
         "json", tmp_path / "a.log", logging.DEBUG, 3)
     assert load_log_settings(env, log_format="human").format == "human"
-    with pytest.raises(ConfigError, match="log format 'xml' .* is not one of: human, json"):
+    with pytest.raises(ConfigError, match="LOG_FORMAT='xml' .* is not one of: human, json"):
         load_log_settings({"BULK_ENROLL_LOG_FORMAT": "xml"})
-    with pytest.raises(ConfigError, match="BULK_ENROLL_LOG_MAX_BYTES must be at least 1024"):
+    with pytest.raises(ConfigError, match="BULK_ENROLL_LOG_MAX_BYTES='10' .* at least 1024"):
         load_log_settings({"BULK_ENROLL_LOG_MAX_BYTES": "10"})
 
 
 def test_a_run_leaves_its_one_line_summary_in_the_log_file(tmp_path, monkeypatch):
     import json as _json
 
-    from bulk_enroll.cli.main import main
+    from bulk_enroll.cli import main
     from tests.support import HEADER, make_id, write_csv
 
     monkeypatch.chdir(tmp_path)

@@ -61,11 +61,13 @@ def test_when_failure_only_a_clean_run_sends_nothing(requests_mock):
 
 
 @pytest.mark.parametrize("env,message", [
-    ({"BULK_ENROLL_NOTIFY_WHEN": "sometimes"}, "NOTIFY_WHEN='sometimes' is not one of"),
+    ({"BULK_ENROLL_NOTIFY_WHEN": "sometimes"},
+     "NOTIFY_WHEN='sometimes' (when in [notify]) is not one of: failure, always, never"),
     ({"BULK_ENROLL_WEBHOOK_URL": "http://hooks.example.com/T/secret"},
      "uses plain http:// to hooks.example.com; use https://"),
     ({"BULK_ENROLL_WEBHOOK_URL": "ftp://hooks.example.com/T/secret"},
-     "BULK_ENROLL_WEBHOOK_URL='ftp://hooks.example.com/...' is not an http(s) URL"),
+     "BULK_ENROLL_WEBHOOK_URL='ftp://hooks.example.com/...' (webhook_url in [notify]) is not "
+     "an http(s) URL"),
     ({"BULK_ENROLL_SMTP_TO": "a@example.com"}, "SMTP_TO is set but BULK_ENROLL_SMTP_HOST"),
     ({"BULK_ENROLL_SMTP_HOST": "mail", "BULK_ENROLL_SMTP_FROM": "x@example.com"},
      "SMTP_TO (to in [notify.email]) must list e-mail addresses"),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.model import InputRow, RowResult, SendStats, SourceRef, Status
 from bulk_enroll.report.csv_file import csv_text
 from bulk_enroll.report.workbook import ReportData, RunFacts, write_report

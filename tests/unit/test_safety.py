@@ -10,10 +10,12 @@ import msoffcrypto
 import openpyxl
 import pytest
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.errors import ConfigError, InputFileError, InputRefused
+from bulk_enroll.jobs import JobOptions, validate_job
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.read.safety import ReadLimits
+from bulk_enroll.settings.config import load_read_limits, load_run_settings
 from tests.inputs import rewrite_zip, write_text, write_workbook
 from tests.support import make_id
 
@@ -34,19 +36,26 @@ def refusal(path: Path, **kwargs: object) -> str:
 def test_file_over_the_size_limit(tmp_path, monkeypatch):
     path = write_text(tmp_path / "big.csv", DATA * 2000)
     monkeypatch.setenv("BULK_ENROLL_MAX_FILE_MB", "0.05")
-    assert refusal(path) == (
+    assert refusal(path, limits=load_read_limits()) == (
         "big.csv is 0.2 MB, over the 0 MB limit; split the file, or raise the limit with "
         "BULK_ENROLL_MAX_FILE_MB"
     )
+    with pytest.raises(InputRefused):  # a job without limits of its own reads the environment
+        validate_job(JobOptions(input_path=path, reports_dir=tmp_path), load_run_settings())
     monkeypatch.setenv("BULK_ENROLL_MAX_FILE_MB", "1")
-    assert len(read_table(path).rows) == 3999  # the header repeats are rows too (invalid later)
+    rows = read_table(path, limits=load_read_limits()).rows
+    assert len(rows) == 3999  # the header repeats are rows too (invalid later)
 
 
-def test_size_limit_must_be_a_positive_number(tmp_path, monkeypatch):
-    path = write_text(tmp_path / "in.csv", DATA)
+def test_size_limit_must_be_a_positive_number(monkeypatch):
     monkeypatch.setenv("BULK_ENROLL_MAX_FILE_MB", "lots")
-    with pytest.raises(ConfigError, match="^BULK_ENROLL_MAX_FILE_MB='lots' is not a number"):
-        read_table(path)
+    with pytest.raises(ConfigError) as caught:
+        load_read_limits()
+    assert str(caught.value) == (
+        "BULK_ENROLL_MAX_FILE_MB='lots' (max_file_mb in [input]) is not a number of megabytes")
+    monkeypatch.setenv("BULK_ENROLL_MAX_FILE_MB", "0")
+    with pytest.raises(ConfigError, match=r"MAX_FILE_MB='0' \(.*\) must be more than 0$"):
+        load_read_limits()
 
 
 def test_zip_bomb_is_refused_before_calamine_opens_it(good_xlsx, tmp_path):
@@ -59,7 +68,7 @@ def test_zip_bomb_is_refused_before_calamine_opens_it(good_xlsx, tmp_path):
 
 def test_uncompressed_size_limit_is_configurable(good_xlsx, monkeypatch):
     monkeypatch.setenv("BULK_ENROLL_MAX_UNCOMPRESSED_MB", "0.001")
-    assert "refused as a possible zip bomb" in refusal(good_xlsx)
+    assert "refused as a possible zip bomb" in refusal(good_xlsx, limits=load_read_limits())
     assert read_table(good_xlsx, limits=ReadLimits()).rows  # the default allows it
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.inbox.notify import load_notify_settings
 from bulk_enroll.inbox.runner import load_inbox_settings
 from bulk_enroll.logs import LogSettings, setup_logging

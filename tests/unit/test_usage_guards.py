@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.errors import ConfigError
 from bulk_enroll.settings.config import load_run_settings
 from tests.support import HEADER, make_id

@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bulk_enroll.cli.main import main
+from bulk_enroll.cli import main
 from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.validate.rows import validate_table

@@ -1,0 +1,198 @@
+"""What the commands print: summaries of a job, the first problems, the one-line error.
+
+Pure presentation of library results; nothing here decides an outcome or an exit code.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import click
+
+from bulk_enroll.errors import ExitStatus
+from bulk_enroll.jobs import JobResult
+from bulk_enroll.logs import log_file, redact
+from bulk_enroll.model import Status
+from bulk_enroll.plan.summary import describe_plan
+from bulk_enroll.results import held_back_count, status_counts
+
+MAX_PROBLEMS_SHOWN = 10
+Item = TypeVar("Item")
+
+
+def print_first(heading: str, items: Sequence[Item], describe: Callable[[Item], str]) -> None:
+    """The heading, the first few items, and how many more the report holds."""
+    if not items:
+        return
+    click.echo(heading)
+    for item in items[:MAX_PROBLEMS_SHOWN]:
+        click.echo(f"  {describe(item)}")
+    if len(items) > MAX_PROBLEMS_SHOWN:
+        click.echo(f"  ... and {len(items) - MAX_PROBLEMS_SHOWN} more in the report.")
+
+
+def print_run(result: JobResult, *, sandbox: bool = False, show_traceback: bool = False) -> None:
+    """`run`: the counts by status, the calls made, the first problems and the next step."""
+    data, stats = result.data, result.data.stats
+    click.echo(f"{data.facts.input_file}: {count(len(data.rows), 'row')}" + (
+        f": {_breakdown(result)}." if data.rows else ": the file has a header but no data rows."))
+    click.echo(
+        f"{count(len(data.planned), 'call')} planned, {count(stats.api_calls, 'API call')} "
+        f"made ({count(stats.retries, 'retry')}, "
+        f"{count(stats.isolation_calls, 'isolation call')})."
+    )
+    lookups = stats.extra.get("lookup_calls", 0)
+    if lookups:
+        click.echo(f"{count(lookups, 'lookup call')} to check people and courses.")
+    _print_issues(result)
+    dry_run = result.data.facts.dry_run
+    unsettled = [] if dry_run else [  # rows the sheet hides are left out on purpose
+        (row, outcome)
+        for row, outcome in zip(result.data.rows, result.data.results, strict=True)
+        if outcome.status in (Status.FAILED, Status.UNKNOWN, Status.NOT_SENT)
+        and not outcome.held_back
+    ]
+    print_first(f"{count(len(unsettled), 'row')} not enrolled:", unsettled,
+                lambda pair: f"{pair[0].source.describe()}: {pair[1].status.value}: "
+                             f"{pair[1].message}")
+    if dry_run:
+        _print_plan(result)
+    print_reading(result)
+    click.echo(f"Report: {result.report_path}")
+    if result.exit_status is ExitStatus.INTERNAL:
+        print_internal_error("the send stopped on an unexpected error (the report shows the rows "
+                             "it left unknown or not sent; the next run settles them)",
+                             show_traceback=show_traceback)
+        return
+    _print_next_step(result, sandbox=sandbox)
+
+
+def print_plan(result: JobResult) -> None:
+    """`plan`: the rows, the calls per settings group and the first problems."""
+    invalid = sum(1 for row in result.data.rows if row.issues)
+    click.echo(
+        f"{result.summary['input']}: {count(len(result.data.rows), 'row')}"
+        + (f", {invalid:,} invalid (not planned)." if invalid else ".")
+    )
+    _print_plan(result)
+    _print_issues(result)
+    print_reading(result)
+    click.echo(f"Report: {result.report_path}")
+
+
+def print_validation(result: JobResult) -> None:
+    """`validate`: rows, valid pairs, calls, warnings and the problems by kind."""
+    data = result.data
+    valid_rows = [row for row in data.rows if not row.issues]
+    pairs = sum(len(row.pairs) for row in valid_rows)
+    unique = len({pair for row in valid_rows for pair in row.pairs})
+    click.echo(f"{data.facts.input_file}: {count(len(data.rows), 'row')} "
+               f"({_breakdown(result) or 'none'}).")
+    click.echo(
+        f"{count(pairs, 'valid pair')} ({unique} distinct), "
+        f"{count(len(data.planned), 'call')} would be needed."
+    )
+    for note in result.notes:
+        click.echo(f"Note: {note}")
+    warned = [row for row in data.rows if row.notes]
+    if warned:
+        first = warned[0]
+        click.echo(
+            f"{count(len(warned), 'row')} with warnings (see the report's Message column), e.g. "
+            f"{first.source.describe()}: {first.notes[0]}"
+        )
+    if result.issues:
+        kinds = Counter(issue.kind or "other" for issue in result.issues)
+        listed = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+        print_first(f"{count(len(result.issues), 'problem')}: {listed}.", result.issues,
+                    lambda issue: issue.describe())
+    else:
+        click.echo("No problems found.")
+    print_reading(result)
+    click.echo(f"Report: {result.report_path}")
+
+
+def print_reading(result: JobResult) -> None:
+    """How the file was read: the columns used, the rows its sheet hides."""
+    facts = result.data.facts
+    if facts.columns:
+        click.echo(f"Columns used: {facts.columns}.")
+    hidden = held_back_count(result.data.results)
+    if hidden:
+        click.echo(f"{count(hidden, 'row')} hidden in the sheet (by hand or by a filter) "
+                   f"{'was' if hidden == 1 else 'were'} not sent; --include-hidden-rows sends "
+                   "them.")
+
+
+def print_error(error: BaseException, status: ExitStatus, *, show_traceback: bool) -> None:
+    """The one line a failed command leaves on stderr (secrets masked), after the traceback
+    when asked for. An internal error's traceback was logged (`logs.log_internal_error`)."""
+    if status is ExitStatus.INTERNAL:
+        print_internal_error(f"{type(error).__name__}: {error}", show_traceback=show_traceback)
+        return
+    if show_traceback:
+        click.echo(redact("".join(traceback.format_exception(error))), err=True, nl=False)
+    click.echo(f"Error: {redact(_describe(error))}", err=True)
+
+
+def print_internal_error(what: str, *, show_traceback: bool) -> None:
+    """Says an unexpected error happened, that it is not the user's file, and where to look."""
+    where = log_file()
+    if show_traceback:
+        details = "the traceback is above"
+    elif where is not None:
+        details = f"the details are in {where}"
+    else:
+        details = "run again with --traceback (or --log-file FILE) to see the details"
+    click.echo(redact(f"Internal error: {what}. This is a bug in bulk-enroll or a problem of "
+                      f"this machine (such as a full disk), not of your file; {details}."),
+               err=True)
+
+
+def count(number: int, noun: str) -> str:
+    """"1 row", "2 rows", "3 retries": a count with its noun in the right number."""
+    if number == 1:
+        return f"{number:,} {noun}"
+    return f"{number:,} {noun[:-1]}ies" if noun.endswith("ry") else f"{number:,} {noun}s"
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename or ''}".rstrip(": ")
+    return str(error) or type(error).__name__
+
+
+def _breakdown(result: JobResult) -> str:
+    counts = status_counts(result.data.results)
+    return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+
+
+def _print_issues(result: JobResult) -> None:
+    print_first(f"{count(len(result.issues), 'problem')} in the file:", result.issues,
+                lambda issue: issue.describe())
+
+
+def _print_plan(result: JobResult) -> None:
+    if result.plan is not None:
+        for line in describe_plan(result.plan):
+            click.echo(line)
+
+
+def _print_next_step(result: JobResult, *, sandbox: bool) -> None:
+    """What to do with the report's Needs attention sheet, when there is something to do."""
+    counts = status_counts(result.data.results)
+    to_fix = counts[Status.INVALID.value] + counts[Status.FAILED.value]
+    to_send = (counts[Status.NOT_SENT.value] + counts[Status.UNKNOWN.value]
+               - held_back_count(result.data.results))
+    if result.data.facts.dry_run or result.report_path.suffix.lower() != ".xlsx":
+        return
+    again = f"bulk-enroll run {'--sandbox ' if sandbox else ''}{result.report_path}"
+    if to_fix:
+        click.echo(f"To retry: fix the {count(to_fix, 'row')} marked invalid or failed on its "
+                   f"'Needs attention' sheet, save it, and run: {again}")
+    elif to_send:
+        click.echo(f"{count(to_send, 'row')} {'was' if to_send == 1 else 'were'} not confirmed "
+                   f"(see the report); when the cause is dealt with, run: {again}")
