@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.read.reader import read_table
@@ -305,3 +306,19 @@ def test_a_csv_cannot_hide_rows_and_reads_as_before(tmp_path):
     validated = validate_table(read_table(path))
     assert [row.source.row for row in validated.rows if row.requests] == [2, 4, 5, 6, 7]
     assert not any(row.held_back for row in validated.rows)
+
+
+def test_the_python_api_takes_the_same_choice(tmp_path, monkeypatch):
+    """`bulk_enroll.validate(..., include_hidden_rows=)` mirrors --include-hidden-rows."""
+    import bulk_enroll
+
+    monkeypatch.chdir(tmp_path)
+    path = filtered_workbook(tmp_path / "staff.xlsx")
+    held = bulk_enroll.validate(path, report=tmp_path / "a.xlsx")
+    assert held.counts["not_sent"] == 6 and held.counts["invalid"] == 0
+    assert held.exit_status == 0  # hidden rows are left out on purpose
+    assert held.job.summary["hidden_rows_not_sent"] == 3
+    sent = bulk_enroll.validate(path, report=tmp_path / "b.xlsx", include_hidden_rows=True)
+    assert sent.counts["invalid"] == 1 and sent.exit_status == 1  # Bob's email is seen now
+    with pytest.raises(bulk_enroll.ConfigError, match="include_hidden_rows='yes': give True"):
+        bulk_enroll.validate(path, include_hidden_rows="yes")  # type: ignore[typeddict-item]
