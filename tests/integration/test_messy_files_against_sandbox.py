@@ -19,7 +19,7 @@ from bulk_enroll.read.feedback import NEEDS_ATTENTION_SHEET
 from bulk_enroll.sandbox import default_directory
 from bulk_enroll.sandbox.directory import Course
 from bulk_enroll.validate.rows import HIDDEN_ROW
-from tests.inputs import write_text
+from tests.inputs import write_filtered_workbook, write_text
 from tests.support import enrolled_once, forget_account, sheet_rows
 
 DIRECTORY = default_directory()
@@ -37,18 +37,13 @@ def summary_facts(report: Path) -> dict[str, object]:
 
 def filtered_sheet(path: Path, course: Course = FIRE) -> tuple[Path, set[int]]:
     """HR's export filtered to Sales (autofilter) with one more row hidden by hand."""
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(["Name", "Email", "Department", "Course", "Due date type"])
     departments = ["Sales", "HR", "Sales", "HR", "Sales", "Sales"]
-    for user, department in zip(ACTIVE, departments, strict=False):
-        sheet.append([user.first_name, user.email, department, course.title, "unlimited"])
-    sheet.auto_filter.ref = f"A1:E{len(departments) + 1}"
-    sheet.auto_filter.add_filter_column(2, ["Sales"])
-    hidden = {3, 5, 6}  # HR rows (filtered out) and row 6, hidden by hand
-    for row in hidden:
-        sheet.row_dimensions[row].hidden = True
-    book.save(path)
+    rows = [[user.first_name, user.email, department, course.title, "unlimited"]
+            for user, department in zip(ACTIVE, departments, strict=False)]
+    hidden = write_filtered_workbook(path, ["Name", "Email", "Department", "Course",
+                                            "Due date type"], rows, filter_column=2,
+                                     shown="Sales", hidden_by_hand=[6])
+    assert hidden == {3, 5, 6}  # HR rows (filtered out) and row 6, hidden by hand
     return path, hidden
 
 

@@ -18,6 +18,8 @@ from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.validate.rows import ValidatedInput, validate_table
 from tests.inputs import by_email, by_id, by_login, course_id, rewrite_zip, titled, write_text
+from tests.inputs import problems_of as problems
+from tests.inputs import requests_of as requests
 from tests.inputs import write_workbook as workbook
 from tests.support import make_id
 
@@ -33,18 +35,6 @@ ROWS = [
 def read(path: Path, **options: object) -> ValidatedInput:
     sheet = options.pop("sheet", None)
     return validate_table(read_table(path, sheet=sheet), **options)  # type: ignore[arg-type]
-
-
-def requests(validated: ValidatedInput) -> list[tuple[int, object, object, DueSettings]]:
-    return [
-        (row.source.row, r.learner, r.course, r.settings)
-        for row in validated.rows
-        for r in row.requests
-    ]
-
-
-def problems(validated: ValidatedInput) -> list[tuple[int, str | None, str]]:
-    return [(i.source.row, i.column, i.message) for r in validated.rows for i in r.issues]
 
 
 EXPECTED = [

@@ -10,22 +10,11 @@ from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.read.footer import footer_text
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.read.table import KIND_OVERFLOW
-from bulk_enroll.validate.rows import ValidatedInput, validate_table
+from bulk_enroll.validate.rows import validate_table
 from tests.inputs import by_email, titled, write_text
+from tests.inputs import problems_of as problems
+from tests.inputs import requests_of as requests
 from tests.inputs import write_workbook as workbook
-
-
-def requests(validated: ValidatedInput) -> list[tuple[int, object, object, DueSettings]]:
-    return [
-        (row.source.row, r.learner, r.course, r.settings)
-        for row in validated.rows
-        for r in row.requests
-    ]
-
-
-def problems(validated: ValidatedInput) -> list[tuple[int, str | None, str]]:
-    return [(i.source.row, i.column, i.message) for r in validated.rows for i in r.issues]
-
 
 PERIOD_48 = DueSettings(DueDateType.DUE_PERIOD, due_period_hours=48)
 SHIFTED = (

@@ -21,7 +21,7 @@ from bulk_enroll.read.reader import read_table
 from bulk_enroll.read.sheet_xml import NO_FACTS, sheet_facts
 from bulk_enroll.read.table import KIND_FORMULA
 from bulk_enroll.validate.rows import HIDDEN_ROW, ValidatedInput, validate_table
-from tests.inputs import by_email, by_id, rewrite_zip, titled
+from tests.inputs import by_email, by_id, rewrite_zip, titled, write_filtered_workbook
 from tests.support import make_id
 
 UNLIMITED = DueSettings(DueDateType.UNLIMITED)
@@ -49,17 +49,9 @@ def problems(validated: ValidatedInput) -> list[tuple[int, str | None, str, str]
 def filtered_workbook(path: Path) -> Path:
     """HR's sheet filtered to Sales (rows 3 and 5 hidden by the filter, as Excel writes it) and
     row 6 hidden by hand."""
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "Staff"
-    sheet.append(HEADER)
-    for person in PEOPLE:
-        sheet.append(person)
-    sheet.auto_filter.ref = "A1:E7"
-    sheet.auto_filter.add_filter_column(3, ["Sales"])
-    for row in (3, 5, 6):
-        sheet.row_dimensions[row].hidden = True
-    book.save(path)
+    hidden = write_filtered_workbook(path, HEADER, PEOPLE, filter_column=3, shown="Sales",
+                                     hidden_by_hand=[6])
+    assert hidden == {3, 5, 6}
     return path
 
 
