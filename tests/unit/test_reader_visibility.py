@@ -240,6 +240,7 @@ ODS_CONTENT = """<?xml version="1.0" encoding="UTF-8"?>
 <table:table-row table:visibility="filter">{carl}</table:table-row>
 <table:table-row>{dana}</table:table-row>
 </table:table-row-group>
+<table:table-row>{eve}</table:table-row>
 <table:table-row table:number-rows-repeated="1048570" table:visibility="collapse">
 <table:table-cell table:number-columns-repeated="5"/></table:table-row>
 </table:table>
@@ -271,6 +272,9 @@ def test_ods_rows_collapsed_or_filtered_are_held_back_counting_repeats(tmp_path)
         bob=ods_row("Bob", "bob@example.com", "HR", "Ethics", "unlimited"),
         carl=ods_row("Carl", "carl@example.com", "HR", "Ethics", "unlimited"),
         dana=ods_row("Dana", "dana@example.com", "Sales", "Ethics", "unlimited"),
+        eve=ods_row("Eve").replace("</table:table-cell>", "</table:table-cell>"
+                                   '<table:table-cell table:formula="of:=LOWER([.A7])"/>', 1)
+        + ods_row("Sales", "Ethics", "unlimited"),  # a formula a program wrote, no value
     )
     path = tmp_path / "staff.ods"
     with zipfile.ZipFile(path, "w") as archive:
@@ -287,6 +291,10 @@ def test_ods_rows_collapsed_or_filtered_are_held_back_counting_repeats(tmp_path)
         (6, by_email("dana@example.com"), titled("Ethics")),
     ]
     assert [row.source.row for row in validated.rows if row.held_back] == [3, 4, 5]
+    assert [(i.source.row, i.column, i.message) for r in validated.rows for i in r.issues] == [
+        (7, "Email", "the cell holds a formula with no saved value (=LOWER([.A7])); open and "
+                     "save the file in Excel or LibreOffice"),
+    ]  # fmt: skip
 
 
 def test_a_csv_cannot_hide_rows_and_reads_as_before(tmp_path):
