@@ -322,3 +322,19 @@ def test_the_python_api_takes_the_same_choice(tmp_path, monkeypatch):
     assert sent.counts["invalid"] == 1 and sent.exit_status == 1  # Bob's email is seen now
     with pytest.raises(bulk_enroll.ConfigError, match="include_hidden_rows='yes': give True"):
         bulk_enroll.validate(path, include_hidden_rows="yes")  # type: ignore[typeddict-item]
+
+
+def test_a_sheet_written_with_a_namespace_prefix_reads_the_same(tmp_path):
+    """Some generators (the .NET Open XML SDK) write <x:row>, <x:c>, <x:f>."""
+    source = filtered_workbook(tmp_path / "plain.xlsx")
+
+    def prefixed(name: str, data: bytes) -> bytes:
+        if name != "xl/worksheets/sheet1.xml":
+            return data
+        data = re.sub(rb"<(/?)(?![?!])([A-Za-z]+)", rb"<\1x:\2", data)
+        return data.replace(b'xmlns="http', b'xmlns:x="http', 1)
+
+    path = rewrite_zip(source, tmp_path / "prefixed.xlsx", prefixed)
+    with zipfile.ZipFile(path) as archive:
+        assert b"<x:row " in archive.read("xl/worksheets/sheet1.xml")
+    assert read_table(path).hidden_rows == read_table(source).hidden_rows == {3, 5, 6}
