@@ -121,3 +121,39 @@ def test_architecture_page_names_only_modules_that_exist() -> None:
     existing = {p.name for p in PACKAGE.rglob("*.py")}
     missing = sorted(module for _, module in named if module not in existing)
     assert not missing, f"docs/ARCHITECTURE.md names modules that do not exist: {missing}"
+
+
+# Distribution names whose import name differs.
+IMPORT_NAMES = {"python-calamine": "python_calamine", "charset-normalizer": "charset_normalizer"}
+
+
+def _runtime_dependencies(extra: str | None = None) -> set[str]:
+    """Import names of the core's dependencies, or of one extra's."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    specs = project["optional-dependencies"].get(extra, []) if extra else project["dependencies"]
+    names = {re.split(r"[<>=!~\[ ;]", spec, maxsplit=1)[0] for spec in specs}
+    return {IMPORT_NAMES.get(name, name.lower().replace("-", "_")) for name in names}
+
+
+def _third_party_imports() -> set[str]:
+    import sys
+
+    found: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+    return {name for name in found if name not in sys.stdlib_module_names} - {"bulk_enroll"}
+
+
+def test_every_runtime_dependency_is_imported_by_the_package() -> None:
+    assert _runtime_dependencies() - _third_party_imports() == set()
+
+
+def test_every_third_party_import_is_declared() -> None:
+    declared = _runtime_dependencies() | _runtime_dependencies("web")
+    assert _third_party_imports() - declared == set()
