@@ -54,7 +54,7 @@ from bulk_enroll.report.workbook import (
 from bulk_enroll.resolve.cache import LookupCache
 from bulk_enroll.resolve.lookups import Lookups, References, fetch_lookups, gather_references
 from bulk_enroll.resolve.rows import resolve_rows
-from bulk_enroll.results import settle_rows, unique_pairs
+from bulk_enroll.results import asked_statuses, settle_rows, unique_pairs
 from bulk_enroll.run_records import load_run_record, new_run_id, save_run_record
 from bulk_enroll.send.interrupt import CancelToken, stop_on_cancel, stop_on_signals
 from bulk_enroll.send.journal import Journal, RunEntry
@@ -113,7 +113,8 @@ class JobOptions:
     check_server: bool = False  # ask the server which planned pairs exist; don't send those
     sheet: str | None = None  # a sheet name or 1-based position; default: first recognisable
     date_order: str | None = None  # "dmy" or "mdy", for slash dates like 03/04/2027
-    aliases: dict[str, str] = field(default_factory=dict)  # extra header -> field names
+    aliases: dict[str, str] = field(default_factory=dict)  # extra header -> field (or "ignore")
+    include_hidden_rows: bool = False  # send rows hidden in the sheet (by hand or a filter)
     last_row_wins: bool = False  # same pair, different settings: use the last row's
     read_limits: ReadLimits | None = None  # file size limits; None: from the environment
     guard: Guard | None = None  # safety limits: a reason to stop, checked before any call
@@ -206,11 +207,11 @@ def _run_job(options: JobOptions, settings: RunSettings,
     batches = plan(prepared.to_send, settings.limits)
     plan_summary = summarize_plan(batches, prepared.to_send, settings.limits)
     log.info(
-        "%s: %d rows, %d invalid, %d calls planned",
+        "%s: %s, %d invalid, %s planned",
         validated.file,
-        len(rows),
+        _count(len(rows), "row"),
         sum(1 for r in rows if r.issues),
-        len(batches),
+        _count(len(batches), "call"),
     )
 
     sent = SendReport()
@@ -231,7 +232,8 @@ def _run_job(options: JobOptions, settings: RunSettings,
         sent.outcomes = _not_sent(batches, "dry run: would be sent in batch {batch}")
         note = "dry run: nothing was sent"
     elif options.strict and issues:
-        reason = f"not sent: --strict is on and {len(issues)} problem(s) were found"
+        found = "was" if len(issues) == 1 else "were"
+        reason = f"not sent: --strict is on and {_count(len(issues), 'problem')} {found} found"
         sent.outcomes = _not_sent(batches, reason)
         note = reason
     elif batches:
@@ -280,6 +282,7 @@ def _run_job(options: JobOptions, settings: RunSettings,
             transport_name,
             note,
             input_sha256=input_sha256,
+            columns=validated.columns.describe(),
         ),
         headers=validated.headers,
         rows=rows,
@@ -290,10 +293,10 @@ def _run_job(options: JobOptions, settings: RunSettings,
         names_looked_up=bool(connection and connection.directory and not prepared.stop),
         rows_covered=rows_covered(rows, [*batches, *(call.batch for call in sent.batches)]),
     )
-    exit_status = run_exit_status((r.status for r in results), dry_run=options.dry_run,
+    exit_status = run_exit_status(asked_statuses(results), dry_run=options.dry_run,
                                   lookup_failed=prepared.stop is not None,
                                   stopped_by_limit=stop_reason is not None,
-                                  internal_error=sent.internal_error,
+                                  internal_error=sent.internal_error, no_rows=not rows,
                                   stopped_by_signal=signals[0] if signals else None)
     # Before the report: its rows and results go to the journal, so a report that cannot be
     # written (a full disk) can be written later with `bulk-enroll report RUN_ID`.
@@ -402,24 +405,35 @@ def _attempt(what: str, path: Path, write: Callable[[], object]) -> str | None:
             write()
         except Exception as exc:  # a full disk, a folder gone, a bug in a writer
             log_internal_error(exc)
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            failed = f"{what} could not be written to {path}: {reason or type(exc).__name__}"
+            failed = f"{what} could not be written to {path}: {_os_reason(exc)}"
         else:
             return None
         gc.collect()  # the writer's objects, freed now that the exception is gone
     return failed
 
 
+def _os_reason(error: BaseException) -> str:
+    """What the system said ("No space left on device"), also when a writer wrapped it in an
+    error of its own (XlsxWriter's FileCreateError); else the error's own words."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror
+        cause = cause.__cause__ or cause.__context__
+    return str(error) or type(error).__name__
+
+
 def with_configuration(options: JobOptions,
                        environ: Mapping[str, str] | None = None) -> JobOptions:
     """Fill what the caller left open from the configuration (`environ`: the configuration
     file merged with the environment, default the environment): the date order, the aliases
-    (the caller's win) and the input size limits."""
+    (the caller's win), hidden rows and the input size limits."""
     configured = load_input_settings(environ)
     return dataclasses.replace(
         options,
         date_order=options.date_order or configured.date_order,
         aliases={**configured.aliases, **options.aliases},
+        include_hidden_rows=options.include_hidden_rows or configured.include_hidden_rows,
         read_limits=options.read_limits or load_read_limits(environ),
     )
 
@@ -431,7 +445,8 @@ def read_and_validate(options: JobOptions) -> ValidatedInput:
                                         aliases=options.aliases,
                                         limits=options.read_limits or load_read_limits())
     validated = validate_table(
-        table, options.defaults, date_order=options.date_order, aliases=options.aliases
+        table, options.defaults, date_order=options.date_order, aliases=options.aliases,
+        include_hidden_rows=options.include_hidden_rows,
     )
     return validated
 
@@ -463,7 +478,8 @@ def validate_job(
     note = "; ".join(("validate only: nothing was looked up or sent",
                       *file_notes_of(validated, options.report_format)))
     data = ReportData(
-        facts=RunFacts(validated.file, validated.sheet, started, now(), True, note=note),
+        facts=RunFacts(validated.file, validated.sheet, started, now(), True, note=note,
+                       columns=validated.columns.describe()),
         headers=validated.headers,
         rows=rows,
         results=results,
@@ -473,7 +489,7 @@ def validate_job(
         names_looked_up=False,
         rows_covered=rows_covered(rows, batches),
     )
-    exit_status = run_exit_status((r.status for r in results), dry_run=True)
+    exit_status = run_exit_status(asked_statuses(results), dry_run=True, no_rows=not rows)
     _stage(events, "report")
     write_report(report_path, data)
     summary = summary_dict(data, report_path, int(exit_status))
@@ -664,6 +680,10 @@ def _check_writable(path: Path) -> None:
         ) from None
     if not os.access(path.parent, os.W_OK):
         raise InputFileError(f"cannot write the report into {path.parent}: permission denied")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _not_sent(batches: list[Batch], template: str) -> dict[Pair, PairOutcome]:

@@ -1,10 +1,12 @@
 """A run's report data as compact bytes, and back: what the journal keeps to write a report
 again (`bulk-enroll report RUN_ID`) when it could not be written the first time.
 
-Only what the report shows is kept: the run's facts, the headers, each row's cells, what it
-asked for (as written and as IDs) and its result, the calls and the counters. Repeated settings
-are stored once. The bytes are zlib-compressed JSON: no pickle, so a journal from elsewhere can
-be read without running anything it holds. Cells keep their types (dates stay dates).
+What the report shows is kept: the run's facts, the headers, each row's cells, what it asked
+for (as written and as IDs) and its result, the calls and the counters. The fields of facts,
+results and rows are stored by name, so a field added to them later is kept without a change
+here (a record from a newer version drops what this one does not know). Repeated settings are
+stored once. The bytes are zlib-compressed JSON: no pickle, so a journal from elsewhere can be
+read without running anything it holds. Cells keep their types (dates stay dates).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import dataclasses
 import datetime as dt
 import json
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bulk_enroll.model import (
@@ -36,6 +38,11 @@ from bulk_enroll.model import (
 from bulk_enroll.report.data import ReportData, RunFacts
 
 FORMAT = 1
+# InputRow fields stored in their own shape; the others (notes, held_back...) go by name.
+# Issues and references are left out: the report shows a row's problems through its result.
+_ROW_SHAPED = ("source", "values", "requests", "pairs", "issues", "references")
+_ROW_FIELDS = tuple(f.name for f in dataclasses.fields(InputRow) if f.name not in _ROW_SHAPED)
+_RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(RowResult))
 
 
 class RecordError(ValueError):
@@ -47,49 +54,48 @@ def encode_report_data(data: ReportData) -> bytes:
     settings = _Interned()
     record = {
         "format": FORMAT,
-        "facts": {f.name: _cell(getattr(data.facts, f.name))
-                  for f in dataclasses.fields(RunFacts)},
-        "headers": list(data.headers),
+        "facts": dataclasses.asdict(data.facts),
+        "headers": data.headers,
+        "row_fields": _ROW_FIELDS,
         "rows": [_row(row, settings) for row in data.rows],
-        # Statuses and keys are StrEnums: JSON writes them as their values (and faster than
-        # `.value` would read them).
-        "results": [[r.status, r.message, r.batch_ids, r.attempts, _cell(r.at)]
-                    for r in data.results],
+        "result_fields": _RESULT_FIELDS,
+        # Statuses and keys are StrEnums: JSON writes them as their values.
+        "results": [[getattr(r, name) for name in _RESULT_FIELDS] for r in data.results],
         "planned": [_batch(b, settings) for b in data.planned],
         "calls": [[_batch(c.batch, settings), c.status, c.message, c.attempts,
                    c.duration_s, c.parent_id] for c in data.calls],
         "stats": dataclasses.asdict(data.stats),
         "names_looked_up": data.names_looked_up,
-        "rows_covered": dict(data.rows_covered) if data.rows_covered is not None else None,
+        "rows_covered": data.rows_covered,
         "settings": [_settings(s) for s in settings.items],
     }
-    # Cells go in as they are: JSON writes plain values itself and asks `_cell` only for the
+    # Cells go in as they are: JSON writes plain values itself and asks `_tagged` only for the
     # others (dates), which is much faster than looking at every cell here.
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_cell)
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_tagged)
     return zlib.compress(text.encode("utf-8"), 6)
 
 
 def decode_report_data(blob: bytes) -> ReportData:
     """The `ReportData` that `encode_report_data` stored; raises `RecordError`."""
     try:
-        record = json.loads(zlib.decompress(blob).decode("utf-8"))
+        record = json.loads(zlib.decompress(blob).decode("utf-8"), object_hook=_untagged)
         if record.get("format") != FORMAT:
             raise RecordError(f"run record format {record.get('format')!r} is not {FORMAT}")
         settings = [_settings_from(s) for s in record["settings"]]
-        facts = dict(record["facts"])
-        known = {f.name for f in dataclasses.fields(RunFacts)}
+        facts = _known(RunFacts, {name: _tuples(v) for name, v in record["facts"].items()})
         file_name = str(facts.get("input_file", ""))
+        row_fields, result_fields = record["row_fields"], record["result_fields"]
         return ReportData(
-            facts=RunFacts(**{k: _value(v) for k, v in facts.items() if k in known}),
+            facts=RunFacts(**facts),
             headers=tuple(record["headers"]),
-            rows=[_row_from(row, file_name, settings) for row in record["rows"]],
-            results=[RowResult(Status(status), message, tuple(batches), attempts, _value(at))
-                     for status, message, batches, attempts, at in record["results"]],
+            rows=[_row_from(row, row_fields, file_name, settings) for row in record["rows"]],
+            results=[_result_from(dict(zip(result_fields, r, strict=True)))
+                     for r in record["results"]],
             planned=[_batch_from(b, settings) for b in record["planned"]],
             calls=[BatchOutcome(_batch_from(b, settings), Status(status), message, attempts,
                                 duration, parent)
                    for b, status, message, attempts, duration, parent in record["calls"]],
-            stats=SendStats(**record["stats"]),
+            stats=SendStats(**_known(SendStats, record["stats"])),
             names_looked_up=bool(record["names_looked_up"]),
             rows_covered=record["rows_covered"],
         )
@@ -99,36 +105,55 @@ def decode_report_data(blob: bytes) -> ReportData:
         raise RecordError(f"not a readable run record ({type(exc).__name__}: {exc})") from None
 
 
-# --- rows -------------------------------------------------------------------------------------
+# --- rows and results ---------------------------------------------------------------------------
 
 
 def _row(row: InputRow, settings: _Interned) -> list[Any]:
     requests = [[r.learner.key, r.learner.value, r.course.key, r.course.value,
                  settings.index(r.settings)] for r in row.requests]
     pairs = [[p.learner_id, p.course_id, settings.index(p.settings)] for p in row.pairs]
-    return [row.source.row, row.source.sheet, row.values, requests, pairs]
+    return [row.source.row, row.source.sheet, row.values, requests, pairs,
+            *(getattr(row, name) for name in _ROW_FIELDS)]
 
 
-def _row_from(row: Sequence[Any], file_name: str, settings: Sequence[DueSettings]) -> InputRow:
-    number, sheet, values, requests, pairs = row
+def _row_from(row: Sequence[Any], fields: Sequence[str], file_name: str,
+              settings: Sequence[DueSettings]) -> InputRow:
+    number, sheet, values, requests, pairs, *rest = row
     return InputRow(
         source=SourceRef(file_name, number, sheet),
-        values=tuple(_value(v) for v in values),
+        values=tuple(values),
         requests=tuple(
             Request(LearnerRef(LearnerKey(lk), lv), CourseRef(CourseKey(ck), cv), settings[s])
             for lk, lv, ck, cv, s in requests),
         pairs=tuple(Pair(learner, course, settings[s]) for learner, course, s in pairs),
+        **_known(InputRow, {name: _tuples(v) for name, v in zip(fields, rest, strict=True)}),
     )
 
 
+def _result_from(stored: dict[str, Any]) -> RowResult:
+    stored["status"] = Status(stored["status"])
+    stored["batch_ids"] = tuple(stored.get("batch_ids", ()))
+    return RowResult(**_known(RowResult, stored))
+
+
 def _batch(batch: Batch, settings: _Interned) -> list[Any]:
-    return [batch.batch_id, settings.index(batch.settings), list(batch.learner_ids),
-            list(batch.course_ids)]
+    return [batch.batch_id, settings.index(batch.settings), batch.learner_ids, batch.course_ids]
 
 
 def _batch_from(batch: Sequence[Any], settings: Sequence[DueSettings]) -> Batch:
     batch_id, index, learners, courses = batch
     return Batch(batch_id, settings[index], tuple(learners), tuple(courses))
+
+
+def _known(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values `cls` has fields for (a newer version's extra fields are dropped)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {name: value for name, value in values.items() if name in names}
+
+
+def _tuples(value: Any) -> Any:
+    """JSON gives lists; the model's sequences are tuples (hashable, as it built them)."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 # --- settings, stored once each ------------------------------------------------------------------
@@ -150,43 +175,45 @@ class _Interned:
 
 
 def _settings(settings: DueSettings) -> list[Any]:
-    return [settings.due_date_type, _cell(settings.access_date), _cell(settings.due_date),
+    return [settings.due_date_type, settings.access_date, settings.due_date,
             settings.due_period_hours, settings.lock_after_due_date]
 
 
 def _settings_from(stored: Sequence[Any]) -> DueSettings:
     due_type, access, due, period, lock = stored
-    return DueSettings(DueDateType(due_type), _value(access), _value(due), period, lock)
+    return DueSettings(DueDateType(due_type), access, due, period, lock)
 
 
-# --- one value, its type kept -------------------------------------------------------------------
+# --- values JSON has no type for ----------------------------------------------------------------
 
-# A plain JSON value stands for itself; anything else is a two-item list: [kind, text] (a cell
-# is never a list, so the two cannot be confused).
-_KINDS: Mapping[str, Any] = {
-    "datetime": dt.datetime.fromisoformat,
-    "date": dt.date.fromisoformat,
-    "time": dt.time.fromisoformat,
-    "timedelta": lambda seconds: dt.timedelta(seconds=float(seconds)),
+# Written as {"$kind": text}: a cell is never a JSON object, so the two cannot be confused.
+_FROM_TEXT: Mapping[str, Callable[[Any], object]] = {
+    "$datetime": dt.datetime.fromisoformat,
+    "$date": dt.date.fromisoformat,
+    "$time": dt.time.fromisoformat,
+    "$timedelta": lambda seconds: dt.timedelta(seconds=float(seconds)),
 }
 
 
-def _cell(value: object) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
+def _tagged(value: object) -> object:
+    """JSON's `default`: a date, time or duration as a tagged object; anything else a reader
+    may hand over is shown as its text."""
     if isinstance(value, dt.datetime):  # before date: a datetime is a date too
-        return ["datetime", value.isoformat()]
+        return {"$datetime": value.isoformat()}
     if isinstance(value, dt.date):
-        return ["date", value.isoformat()]
+        return {"$date": value.isoformat()}
     if isinstance(value, dt.time):
-        return ["time", value.isoformat()]
+        return {"$time": value.isoformat()}
     if isinstance(value, dt.timedelta):
-        return ["timedelta", value.total_seconds()]
-    return str(value)  # anything else a reader may hand over is shown as its text
+        return {"$timedelta": value.total_seconds()}
+    return str(value)
 
 
-def _value(stored: Any) -> Any:
-    if isinstance(stored, list):
-        kind, text = stored
-        return _KINDS[kind](text)
+def _untagged(stored: dict[str, Any]) -> object:
+    """JSON's `object_hook`: a tagged object back to its value; other objects as they are."""
+    if len(stored) == 1:
+        [(kind, text)] = stored.items()
+        convert = _FROM_TEXT.get(kind)
+        if convert is not None:
+            return convert(text)
     return stored

@@ -64,18 +64,22 @@ def report_data(headers: tuple[str, ...] = ("Email", "Course", "Due date", "Note
                  (Request(LearnerRef(LearnerKey.ID, make_id("bob")),
                           CourseRef(CourseKey.ID, make_id("onb")), PERIOD),),
                  (Pair(make_id("bob"), make_id("onb"), PERIOD),)),
+        InputRow(SourceRef("hires.xlsx", 5, "Sheet1"),
+                 ("eve@example.com", "Onboarding", None, None), notes=("a note",),
+                 held_back="the row is hidden in the sheet"),
     ]
     results = [
         RowResult(Status.ENROLLED, "", ("b-1",), 1, dt.datetime(2027, 1, 5, 9, 0, 3)),
         RowResult(Status.INVALID, "Email: 'x' is not an email"),
         RowResult(Status.FAILED, "Permission denied", ("b-2", "b-2.1"), 2),
+        RowResult(Status.NOT_SENT, "not sent: the row is hidden in the sheet", held_back=True),
     ]
     batch = Batch("b-1", DUE, (learner,), (course,))
     other = Batch("b-2", PERIOD, (make_id("bob"),), (make_id("onb"),))
     return ReportData(
         facts=RunFacts("hires.xlsx", "Sheet1", STARTED, STARTED + dt.timedelta(seconds=42),
                        False, "https://acme.example.com/soap", "soap", "a note",
-                       input_sha256="ab" * 32),
+                       input_sha256="ab" * 32, columns="A 'Email' -> learner_email"),
         headers=headers, rows=rows, results=results, planned=[batch, other],
         calls=[BatchOutcome(batch, Status.ENROLLED, "ok", 1, 0.25),
                BatchOutcome(other, Status.FAILED, "split: Permission denied", 2, 0.5)],
@@ -90,8 +94,8 @@ def test_the_record_reads_back_as_the_same_report_data():
     again = decode_report_data(encode_report_data(data))
     assert again.facts == data.facts and again.headers == data.headers
     assert [r.values for r in again.rows] == [r.values for r in data.rows]  # types kept
-    assert [(r.requests, r.pairs, r.source) for r in again.rows] == [
-        (r.requests, r.pairs, r.source) for r in data.rows]
+    assert [(r.requests, r.pairs, r.source, r.notes, r.held_back) for r in again.rows] == [
+        (r.requests, r.pairs, r.source, r.notes, r.held_back) for r in data.rows]
     assert list(again.results) == list(data.results)
     assert list(again.planned) == list(data.planned) and list(again.calls) == list(data.calls)
     assert again.stats == data.stats and again.rows_covered == data.rows_covered
@@ -121,7 +125,7 @@ def test_runs_are_found_by_id_or_a_unique_beginning_and_old_ones_go(tmp_path):
     assert save_run_record(path, "acct", "20270105T090000-bbbbbb", data, None, 0)
     entry, again = load_run_record(path, "20270105T090000-aaaaaa")
     assert entry == RunEntry("20270105T090000-aaaaaa", "2027-01-05 09:00:00", "hires.xlsx",
-                             "r.xlsx", 1, "1 enrolled, 2 need attention")
+                             "r.xlsx", 1, "1 enrolled, 2 need attention; 1 hidden row not sent")
     assert list(again.results) == list(data.results)
     assert load_run_record(path, "20270105T090000-b")[0].run_id == "20270105T090000-bbbbbb"
     with pytest.raises(ConfigError, match="keeps no run '20270105T0900' .or several start"):
