@@ -367,6 +367,8 @@ class _Processor:
             item = self._classify(path, sha256, job, previews)
         item.duration_s = time.monotonic() - started
         item.archived_to = self._archive(path, item.outcome)
+        if item.outcome is Outcome.UNREADABLE and item.archived_to is not None:
+            _write_reason(item.archived_to, item.reason or "")
         if item.outcome in (Outcome.PROCESSED, Outcome.NEEDS_ATTENTION):
             # Recorded after the move: a crash in between leaves the file archived but not
             # remembered, so a copy dropped again would be run again, and the journal still
@@ -446,12 +448,23 @@ def _write_duplicate_note(archived: Path | None, earlier: ProcessedFile) -> None
     )
 
 
+def _write_reason(archived: Path, message: str) -> None:
+    """Why an archived file could not be read, beside it (`NAME.reason.txt`)."""
+    note = archived.with_name(archived.name + ".reason.txt")
+    try:
+        write_shared_text(note, f"{archived.name} could not be read; nothing was sent.\n"
+                                f"{message}\n")
+    except OSError as exc:  # a full disk: the log line still says why
+        log.error("%s: could not write the note %s: %s", archived.name, note,
+                  exc.strerror or exc)
+
+
 def _write_error_note(path: Path, name: str, message: str) -> Path | None:
     target = free_name(path.parent, path.name)
     try:
         write_shared_text(target, f"{name} could not be processed; nothing was sent.\n"
                                   f"{message}\n")
-    except OSError as exc:  # a full disk: the log line and the ledger still say why
+    except OSError as exc:  # a full disk: the log line still says why
         log.error("%s: could not write the note %s: %s", name, target, exc.strerror or exc)
         return None
     return target

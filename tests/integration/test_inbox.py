@@ -290,9 +290,11 @@ def test_max_new_enrollments_per_run_counts_earlier_files(sandbox, inbox, monkey
 def test_unreadable_file_goes_to_failed_with_a_note(sandbox, inbox):
     (inbox / "garbage.xlsx").write_bytes(b"not a workbook")
     assert main(["inbox", str(inbox)]) == 1
-    assert archived(inbox, "failed") == ["garbage.xlsx"]
+    assert archived(inbox, "failed") == ["garbage.xlsx", "garbage.xlsx.reason.txt"]
     note = next((inbox / "reports").glob("garbage-*.txt")).read_text()
     assert "could not be processed; nothing was sent" in note
+    [reason] = (inbox / "archive" / "failed").glob("*/garbage.xlsx.reason.txt")
+    assert reason.read_text().startswith("garbage.xlsx could not be read; nothing was sent.\n")
 
 
 def test_wrong_credentials_stop_the_run_and_leave_the_files(sandbox, inbox, monkeypatch,
