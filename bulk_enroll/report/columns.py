@@ -23,9 +23,8 @@ from bulk_enroll.model import (
     RowResult,
     Status,
 )
-from bulk_enroll.read.columns import Field, map_columns
+from bulk_enroll.read.columns import Field, column_letter, map_columns
 from bulk_enroll.read.feedback import REASON_HEADER
-from bulk_enroll.read.header import column_letter
 from bulk_enroll.report.data import ReportData
 
 L = TypeVar("L")
