@@ -55,7 +55,8 @@ from bulk_enroll.send.reconcile import (
     split_already_enrolled,
 )
 from bulk_enroll.send.sender import RetryPolicy, Sender, SendReport
-from bulk_enroll.send.throttle import AdaptiveThrottle
+from bulk_enroll.send.rate_memory import RememberedRate, recall, remember
+from bulk_enroll.send.throttle import Throttle
 from bulk_enroll.settings.config import RunSettings
 from bulk_enroll.transport.lookup_client import RestClient
 from bulk_enroll.validate.conflicts import mark_conflicts
@@ -322,14 +323,22 @@ def file_sha256(path: Path) -> str:
 def _send(batches: list[Batch], connection: Connection, journal: Journal, settings: RunSettings,
           options: JobOptions, started: dt.datetime,
           now: Callable[[], dt.datetime]) -> SendReport:
-    """Send through the connection, journalled; Ctrl-C stops cleanly in a CLI run."""
+    """Send through the connection, journalled; Ctrl-C stops cleanly in a CLI run. The rate
+    limit learned for the account is recalled from the state folder and kept for next time."""
+    state_dir = options.state_dir or settings.state_dir
+    known = recall(state_dir, connection.account)
+    throttle = Throttle(settings.rate_limit, remembered=known.limit_per_s if known else None,
+                        window=known.window_s if known else None)
+    if known:
+        log.info("starting near the rate limit learned earlier: %.3g calls/s", known.limit_per_s)
     sender = Sender(
         connection.transport,
         connection.tokens,
         policy=RetryPolicy(max_attempts=settings.max_attempts,
-                           retry_budget=settings.retry_budget),
+                           retry_budget=settings.retry_budget,
+                           no_progress_s=settings.no_progress_timeout_s),
         concurrency=settings.concurrency,
-        throttle=AdaptiveThrottle(settings.rate_limit),
+        throttle=throttle,
         journal=journal,
         settler=connection.directory,
         progress=make_progress() if options.interactive else None,
@@ -338,7 +347,11 @@ def _send(batches: list[Batch], connection: Connection, journal: Journal, settin
     )
     guard = stop_on_signals(sender.stop) if options.interactive else contextlib.nullcontext()
     with guard:
-        return sender.send(batches)
+        report = sender.send(batches)
+    if throttle.learned_rate is not None:
+        remember(state_dir, connection.account,
+                 RememberedRate(throttle.learned_rate, throttle.window), now())
+    return report
 
 
 NEEDS_API = (
