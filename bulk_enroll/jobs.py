@@ -48,6 +48,7 @@ from bulk_enroll.send.interrupt import stop_on_signals
 from bulk_enroll.send.journal import Journal
 from bulk_enroll.send.lock import InstanceLock
 from bulk_enroll.send.progress import make_progress
+from bulk_enroll.send.rate_memory import RememberedRate, recall, remember
 from bulk_enroll.send.reconcile import (
     reconcile,
     server_enrollments,
@@ -55,7 +56,6 @@ from bulk_enroll.send.reconcile import (
     split_already_enrolled,
 )
 from bulk_enroll.send.sender import RetryPolicy, Sender, SendReport
-from bulk_enroll.send.rate_memory import RememberedRate, recall, remember
 from bulk_enroll.send.throttle import Throttle
 from bulk_enroll.settings.config import RunSettings
 from bulk_enroll.transport.lookup_client import RestClient
@@ -254,7 +254,8 @@ def run_job(
         write_summary_json(options.summary_json, summary)
     # The one line a log file keeps of this file (the console prints its own summary).
     fields = {key: summary[key] for key in ("input", "rows", "status_counts", "api_calls",
-                                            "retries", "report", "exit_code")}
+                                            "retries", "rate_limited", "learned_rate_per_s",
+                                            "rate_wait_s", "report", "exit_code")}
     summary_log.info("%s: %s; exit %d; report %s", validated.file, data.verdict(),
                      int(exit_status), report_path,
                      extra={"fields": {"event": "file_summary", **fields}})
@@ -349,6 +350,8 @@ def _send(batches: list[Batch], connection: Connection, journal: Journal, settin
     with guard:
         report = sender.send(batches)
     if throttle.learned_rate is not None:
+        log.info("server rate limit learned: %.3g calls/s; %.1f s waited on it, %d 429 "
+                 "answer(s)", throttle.learned_rate, throttle.waited_s, throttle.refusals)
         remember(state_dir, connection.account,
                  RememberedRate(throttle.learned_rate, throttle.window), now())
     return report

@@ -61,5 +61,27 @@ class ReportData:
         return f"{head}, {attention:,} need attention" if attention else f"{head}, all rows settled"
 
 
+@dataclass(frozen=True)
+class Fact:
+    """One fact for both the Summary sheet (label, shown) and the JSON summary (key, value)."""
+
+    label: str
+    key: str
+    value: object
+    shown: object
+
+
+def rate_limit_facts(stats: SendStats) -> list[Fact]:
+    """The server's rate limit as this run met it: learned rate, time paused, 429 answers."""
+    learned = stats.learned_rate
+    return [
+        Fact("Server rate limit learned", "learned_rate_per_s", learned,
+             f"{learned:.3g} calls/s" if learned is not None else "none met"),
+        Fact("Waited on the rate limit", "rate_wait_s", stats.rate_wait_s,
+             f"{stats.rate_wait_s:.1f} s"),
+        Fact("429 answers", "rate_limited", stats.rate_limited, stats.rate_limited),
+    ]
+
+
 def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"

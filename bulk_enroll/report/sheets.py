@@ -43,7 +43,7 @@ from bulk_enroll.report.columns import (
     result_columns,
     result_lines,
 )
-from bulk_enroll.report.data import ReportData
+from bulk_enroll.report.data import ReportData, rate_limit_facts
 from bulk_enroll.results import SETTLED_WELL, status_counts
 
 L = TypeVar("L")
@@ -290,6 +290,7 @@ def run_facts(data: ReportData) -> list[tuple[str, object]]:
         ("Retries", stats.retries),
         ("Isolation calls", stats.isolation_calls),
         ("Token renewals", stats.token_renewals),
+        *((fact.label, fact.shown) for fact in rate_limit_facts(stats)),
     ]
     if facts.note:
         rows.append(("Note", facts.note))

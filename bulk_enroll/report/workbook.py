@@ -29,6 +29,7 @@ from bulk_enroll.report.data import (
     ReportData,
     ReportFormat,
     RunFacts,
+    rate_limit_facts,
 )
 from bulk_enroll.report.sheets import next_step_lines, write_workbook_sheets
 from bulk_enroll.results import status_counts
@@ -82,6 +83,7 @@ def summary_dict(data: ReportData, report_path: Path | None, exit_code: int) -> 
         "token_renewals": stats.token_renewals,
         "send_seconds": stats.send_seconds,
         "lookup_calls": stats.extra.get("lookup_calls", 0),
+        **{fact.key: fact.value for fact in rate_limit_facts(stats)},
         "batches_planned": len(data.planned),
         "dry_run": facts.dry_run,
         "started": facts.started.isoformat(),

@@ -30,6 +30,7 @@ class BarProgress:
         self._bar: tqdm | None = None
         self._lock = threading.Lock()
         self.calls = self.retries = self.errors = 0
+        self.limit = ""
 
     def start(self, pairs: int, calls: int) -> None:
         self._bar = tqdm(total=pairs, unit="pair", desc="enrolling", file=self._stream,
@@ -49,14 +50,20 @@ class BarProgress:
                 self._bar.update(pairs)
             self._postfix()
 
+    def limited(self, learned_rate: float | None, waited_s: float) -> None:
+        with self._lock:
+            self.limit = rate_limit_text(learned_rate, waited_s)
+            self._postfix()
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
 
     def _postfix(self) -> None:
         if self._bar is not None:
+            extra = {"limit": self.limit} if self.limit else {}
             self._bar.set_postfix(calls=self.calls, retries=self.retries, errors=self.errors,
-                                  refresh=False)
+                                  **extra, refresh=False)
 
 
 class LogProgress:
@@ -68,6 +75,7 @@ class LogProgress:
         self._lock = threading.Lock()
         self.total = self.done = self.calls = self.retries = self.errors = 0
         self._started = self._last = 0.0
+        self.limit = ""
 
     def start(self, pairs: int, calls: int) -> None:
         self.total = pairs
@@ -89,6 +97,10 @@ class LogProgress:
                 self._last = now
                 log.info("%s", self.line(now))
 
+    def limited(self, learned_rate: float | None, waited_s: float) -> None:
+        with self._lock:
+            self.limit = rate_limit_text(learned_rate, waited_s)
+
     def close(self) -> None:
         log.info("%s", self.line(self._clock()))
 
@@ -97,9 +109,16 @@ class LogProgress:
         rate = self.done / elapsed
         # Nothing settled yet (or a zero rate): no honest ETA, so say so instead of "nan".
         eta = f"{(self.total - self.done) / rate:.0f} s" if rate > 0 else "-"
+        limit = f", server limit {self.limit}" if self.limit else ""
         return (f"progress: {self.done}/{self.total} pairs settled, {self.calls} calls "
-                f"({self.retries} retries), {self.errors} not enrolled, {rate:.0f} pairs/s, "
-                f"ETA {eta}")
+                f"({self.retries} retries), {self.errors} not enrolled, {rate:.0f} pairs/s"
+                f"{limit}, ETA {eta}")
+
+
+def rate_limit_text(learned_rate: float | None, waited_s: float) -> str:
+    """"~19.5 calls/s, 3 s waited": the learned limit and the time paused on it."""
+    rate = f"~{learned_rate:.3g} calls/s" if learned_rate is not None else "not learned yet"
+    return f"{rate}, {waited_s:.0f} s waited"
 
 
 def make_progress(stream: IO[str] | None = None) -> BarProgress | LogProgress:

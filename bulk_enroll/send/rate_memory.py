@@ -46,9 +46,9 @@ def recall(state_dir: Path, account: str) -> RememberedRate | None:
     if not isinstance(data, dict) or data.get("account") != account:
         return None
     limit, window = data.get("limit_per_s"), data.get("window_s")
-    if not _positive(limit):
+    if not isinstance(limit, int | float) or not _positive(limit):
         return None
-    return RememberedRate(float(limit), float(window) if _positive(window) else None)
+    return RememberedRate(float(limit), window if _positive(window) else None)
 
 
 def remember(state_dir: Path, account: str, rate: RememberedRate, when: dt.datetime) -> None:

@@ -30,7 +30,7 @@ class Throttle:
             clock, sleep = virtual.now, virtual.sleep
         self._clock, self._sleep = clock or time.monotonic, sleep
         self._lock = threading.Lock()
-        self._learner = RateLearner(clock(), ceiling=max_rate, remembered=remembered,
+        self._learner = RateLearner(self._clock(), ceiling=max_rate, remembered=remembered,
                                     window=window)
 
     def acquire(self, cancelled: Callable[[], bool] = lambda: False) -> float | None:

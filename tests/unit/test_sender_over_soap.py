@@ -53,7 +53,7 @@ def test_failures_before_the_server_took_the_call_are_resent_without_a_check(req
     assert requests_mock.call_count == 2
     if first.get("status_code") == 429:  # pacing, not a failure: no retry spent, the wait kept
         assert report.stats.retries == 0 and report.stats.rate_limited == 1
-        assert sum(sleeps) >= 2
+        assert sum(sleeps) >= 1.9  # Retry-After: 2, less the time the answer took
     else:
         assert report.stats.retries == 1
 
