@@ -147,7 +147,7 @@ class RateLearner:
         window = self.window or 1.0
         if self.limit is None:
             self._discover(now, wait, retry_after is None)
-        elif (self.generation and now - self._cycle_start <= 2 * window
+        elif (self.generation and now - self._cycle_start <= window
               or now - self._last_fresh_refusal <= window):
             self._exhausted(now, wait)
         else:
@@ -192,7 +192,7 @@ class RateLearner:
             estimate = self.limit / PROBE_STEP
         self.limit = self._capped(min(self.limit / PROBE_STEP, estimate))
         self.learned = True
-        self._probe_after = min(2 * self._probe_after, self._max_probe_interval())
+        self._probe_later()
         self._pause(now, now + wait)
 
     def _marginal(self, now: float) -> None:
@@ -203,7 +203,7 @@ class RateLearner:
         self.limit = self._capped(min(self.limit, in_window / window) if in_window else
                                   self.limit / PROBE_STEP)
         self.learned = True
-        self._probe_after = min(2 * self._probe_after, self._max_probe_interval())
+        self._probe_later()
 
     def _guess_wait(self, now: float) -> float:
         """No Retry-After: until the oldest call of the smallest window holding the recent
@@ -229,8 +229,9 @@ class RateLearner:
             self.learned = True
 
     def _maybe_probe(self, now: float) -> None:
-        """After a quiet spell in which the pace held calls back, try 5% more."""
-        if self.limit is None or now - self._calm_since < self._probe_after:
+        """After a quiet spell in which the pace held calls back, try 5% more. The spell
+        lasts two windows at least: an overshoot shows only once a window has passed."""
+        if self.limit is None or now - self._calm_since < self._quiet_spell():
             return
         self._calm_since = now
         if not self._held_back:
@@ -253,8 +254,13 @@ class RateLearner:
         caps = [c for c in (self.ceiling, self._server_cap) if c]
         return max(MIN_RATE / HEADROOM, min([limit, *caps]))
 
-    def _max_probe_interval(self) -> float:
-        return max(MAX_PROBE_INTERVAL_S, 10 * (self.window or 1.0))
+    def _quiet_spell(self) -> float:
+        return max(self._probe_after, 2 * (self.window or 1.0))
+
+    def _probe_later(self) -> None:
+        """A probe drew a 429: wait twice as long before the next one."""
+        ceiling = max(MAX_PROBE_INTERVAL_S, 10 * (self.window or 1.0))
+        self._probe_after = min(2 * self._quiet_spell(), ceiling)
 
     @property
     def paused_until(self) -> float:
