@@ -46,6 +46,7 @@ WINDOWS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1800, 3600)  # secon
 HISTORY_S = 3600.0
 HISTORY_MAX = 20_000
 MAX_PROBE_INTERVAL_S = 120.0
+MAX_GUESS_S = 60.0  # the longest wait guessed when the server gives none
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ class RateLearner:
         self._calm_since = now
         wait = retry_after if retry_after is not None else self._guess_wait(now)
         if retry_after is None:
-            self._backoff = max(2 * self._backoff, 0.25)
+            self._backoff = min(max(2 * self._backoff, 0.25), MAX_GUESS_S)
         window = self.window or 1.0
         if self.limit is None:
             self._discover(now, wait, retry_after is None)

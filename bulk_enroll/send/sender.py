@@ -359,18 +359,18 @@ class Sender:
             return result
 
     def _stop_without_progress(self) -> None:
-        """Stop the run once no call has been accepted for `no_progress_s`, counting a pause
-        the server asked for that would reach past it (no use waiting it out)."""
+        """Stop the run once no call has been accepted for `no_progress_s`, or at once when
+        the server's limit holds the next call longer than that (no use waiting it out)."""
         idle, ahead = self.throttle.stalled()
         limit = self.policy.no_progress_s
-        if idle + ahead < limit or self._stop.is_set():
+        if self._stop.is_set() or max(idle, ahead) < limit:
             return
         if idle >= limit:
             reason = (f"the server accepted no call for {_seconds(limit)} (it kept answering "
                       "429 Too Many Requests)")
         else:
-            reason = (f"the server asks to wait {_seconds(ahead)} before the next call, past "
-                      f"the no-progress limit of {_seconds(limit)}")
+            reason = (f"the server's rate limit holds the next call for {_seconds(ahead)}, "
+                      f"past the no-progress limit of {_seconds(limit)}")
         log.warning("%s; stopping", reason)
         self.stop(f"stopped: {reason} (BULK_ENROLL_NO_PROGRESS_TIMEOUT)")
 

@@ -239,24 +239,34 @@ class Timed(Throttle):
 
     def __init__(self, max_rate: float | None = None) -> None:
         super().__init__(max_rate)
-        self._t0 = time.monotonic()
+        self._t0: float | None = None  # the first call, not the sandbox's start-up
         self.refusal_times: list[float] = []
+
+    def acquire(self, cancelled: Callable[[], bool] = lambda: False) -> float | None:
+        if self._t0 is None:
+            self._t0 = time.monotonic()
+        return super().acquire(cancelled)
 
     def refused(self, sent_at: float, retry_after: float | None,
                 hint: RateLimitHint | None = None) -> float:
-        self.refusal_times.append(time.monotonic() - self._t0)
+        self.refusal_times.append(time.monotonic() - (self._t0 or 0.0))
         return super().refused(sent_at, retry_after, hint)
 
 
 class TimedBefore(Before):
     def __init__(self, max_rate: float | None = None) -> None:
         super().__init__(max_rate)
-        self._t0 = time.monotonic()
+        self._t0: float | None = None  # the first call, not the sandbox's start-up
         self.refusal_times: list[float] = []
+
+    def acquire(self, cancelled: Callable[[], bool] = lambda: False) -> float | None:
+        if self._t0 is None:
+            self._t0 = time.monotonic()
+        return super().acquire(cancelled)
 
     def refused(self, sent_at: float, retry_after: float | None,
                 hint: RateLimitHint | None = None) -> float:
-        self.refusal_times.append(time.monotonic() - self._t0)
+        self.refusal_times.append(time.monotonic() - (self._t0 or 0.0))
         return super().refused(sent_at, retry_after, hint)
 
 
