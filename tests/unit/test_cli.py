@@ -90,3 +90,19 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme():
     for name, command in cli.commands.items():
         assert command.help and "Example:" in command.help, name
         assert f"bulk-enroll {name}" in readme, name
+
+
+def test_sandbox_rate_options_build_the_shape_the_user_asked_for(monkeypatch, capsys):
+    import bulk_enroll.sandbox as sandbox_package
+    from bulk_enroll.sandbox.rate_shapes import RateRule, Shape
+
+    served = {}
+    monkeypatch.setattr(sandbox_package, "serve",
+                        lambda host, port, **kwargs: served.update(kwargs))
+    code = main(["sandbox", "--rate-limit", "20", "--rate-window", "1", "--rate-shape", "bucket",
+                 "--rate-burst", "40", "--no-retry-after", "--rate-headers"])
+    assert code == 0
+    faults = served["faults"]
+    assert faults.rule() == RateRule(20, 1.0, Shape.BUCKET, burst=40)
+    assert faults.retry_after is False and faults.rate_headers is True
+    assert main(["sandbox"]) == 0 and served["faults"].rule() is None
