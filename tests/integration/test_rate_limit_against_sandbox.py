@@ -8,6 +8,7 @@ every call must go through.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -75,3 +76,25 @@ def test_a_server_that_accepts_nothing_for_the_no_progress_time_stops_cleanly(mo
     assert all("accepted no call for 2 s" in r["Message"] for r in not_sent)
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["status_counts"]["not_sent"] == 5 and summary["rate_limited"] >= 1
+
+
+def test_the_next_run_starts_near_the_remembered_limit_without_a_burst_of_429s(monkeypatch,
+                                                                              tmp_path):
+    learners = [user.user_id for user in ACTIVE[:40]]
+    first = request_file(tmp_path / "first.csv", [(lr, COURSES[0]) for lr in learners[:20]])
+    second = request_file(tmp_path / "second.csv", [(lr, COURSES[1]) for lr in learners[20:]])
+    faults = Faults(rate_rule=RateRule(10, 2.0, Shape.SLIDING), latency_s=0.02,
+                    paths=("/soap",))
+    with SandboxServer(faults=faults).start() as server:
+        point_at(server, monkeypatch)
+        monkeypatch.setenv("BULK_ENROLL_MAX_LEARNERS_PER_CALL", "1")
+        assert main(["run", str(first), "--report", str(tmp_path / "r1.xlsx")]) == 0
+        learning = server.state.fault_counts().get("rate_limit", 0)
+        time.sleep(2)  # a night later: the window is empty again
+        assert main(["run", str(second), "--report", str(tmp_path / "r2.xlsx"),
+                     "--summary-json", str(tmp_path / "s2.json")]) == 0
+        again = server.state.fault_counts().get("rate_limit", 0) - learning
+    assert learning >= 1  # the first run met the limit
+    assert again == 0  # the second paced itself from its first call
+    summary = json.loads((tmp_path / "s2.json").read_text())
+    assert summary["send_seconds"] <= 20 / (5 * 0.8)  # ...at 80% of the limit or better
