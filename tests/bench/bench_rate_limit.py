@@ -16,9 +16,7 @@ configured (BULK_ENROLL_RATE_LIMIT): at least 95% and no 429.
 from __future__ import annotations
 
 import math
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -37,6 +35,7 @@ from bulk_enroll.transport.auth import ClientCredentialsToken
 from bulk_enroll.transport.http import make_session
 from bulk_enroll.transport.rate_headers import RateLimitHint
 from bulk_enroll.transport.soap import SoapTransport
+from tests.bench.sandbox_process import free_port, start_sandbox
 
 pytestmark = pytest.mark.bench
 
@@ -167,30 +166,14 @@ class Before(Throttle):
 # --- running one case --------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_sandbox(port: int, case: Case) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "bulk_enroll.cli.main", "sandbox", "--port", str(port),
-               "--latency", str(LATENCY), "--accept-any-learner",
-               "--rate-limit", str(case.limit), "--rate-window", str(case.window),
-               "--rate-shape", case.shape]
+def start_case(port: int, case: Case) -> subprocess.Popen[bytes]:
+    options = ["--latency", str(LATENCY), "--accept-any-learner", "--rate-limit",
+               str(case.limit), "--rate-window", str(case.window), "--rate-shape", case.shape]
     if case.burst:
-        command += ["--rate-burst", str(case.burst)]
+        options += ["--rate-burst", str(case.burst)]
     if not case.retry_after:
-        command.append("--no-retry-after")
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/_sandbox/stats", timeout=1)
-            return process
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("sandbox did not start")
+        options.append("--no-retry-after")
+    return start_sandbox(port, *options)
 
 
 def batches(count: int) -> list[Batch]:
@@ -201,7 +184,7 @@ def batches(count: int) -> list[Batch]:
 
 def run(case: Case, throttle: Throttle) -> dict[str, float]:
     port = free_port()
-    sandbox = start_sandbox(port, case)
+    sandbox = start_case(port, case)
     base = f"http://127.0.0.1:{port}"
     try:
         session = make_session("bench", pool_maxsize=WORKERS)
@@ -234,40 +217,29 @@ def run(case: Case, throttle: Throttle) -> dict[str, float]:
     }
 
 
-class Timed(Throttle):
-    """The learned limiter, noting when each 429 came (to tell the first window apart)."""
+class RefusalTimes:
+    """Notes when each 429 came, from the first call (to tell the first window apart)."""
 
-    def __init__(self, max_rate: float | None = None) -> None:
-        super().__init__(max_rate)
-        self._t0: float | None = None  # the first call, not the sandbox's start-up
-        self.refusal_times: list[float] = []
+    _t0: float | None = None
+    refusal_times: list[float]
 
     def acquire(self, cancelled: Callable[[], bool] = lambda: False) -> float | None:
         if self._t0 is None:
-            self._t0 = time.monotonic()
-        return super().acquire(cancelled)
+            self._t0, self.refusal_times = time.monotonic(), []
+        return super().acquire(cancelled)  # type: ignore[misc]
 
     def refused(self, sent_at: float, retry_after: float | None,
                 hint: RateLimitHint | None = None) -> float:
         self.refusal_times.append(time.monotonic() - (self._t0 or 0.0))
-        return super().refused(sent_at, retry_after, hint)
+        return super().refused(sent_at, retry_after, hint)  # type: ignore[misc]
 
 
-class TimedBefore(Before):
-    def __init__(self, max_rate: float | None = None) -> None:
-        super().__init__(max_rate)
-        self._t0: float | None = None  # the first call, not the sandbox's start-up
-        self.refusal_times: list[float] = []
+class Timed(RefusalTimes, Throttle):
+    """The learned limiter."""
 
-    def acquire(self, cancelled: Callable[[], bool] = lambda: False) -> float | None:
-        if self._t0 is None:
-            self._t0 = time.monotonic()
-        return super().acquire(cancelled)
 
-    def refused(self, sent_at: float, retry_after: float | None,
-                hint: RateLimitHint | None = None) -> float:
-        self.refusal_times.append(time.monotonic() - (self._t0 or 0.0))
-        return super().refused(sent_at, retry_after, hint)
+class TimedBefore(RefusalTimes, Before):
+    """The limiter before issue 13."""
 
 
 def line(label: str, case: Case, figures: dict[str, float]) -> str:
