@@ -66,7 +66,8 @@ class RateLearner:
         known = [r for r in (remembered, self.ceiling) if r and r > 0]
         self.limit: float | None = min(known) if known else None  # believed calls/s
         self.window = window  # believed window, seconds
-        self.learned = False  # the estimate comes from this run's answers, not only settings
+        self.learned = False  # the estimate comes from answers (now or remembered), not settings
+        self._from_memory = bool(remembered and self.limit == remembered)
         self.refusals = 0
         self.paused_s = 0.0  # time everyone waited on the server's limit
         self.last_accepted = now
@@ -239,6 +240,7 @@ class RateLearner:
             return  # the pace was not what limited us: nothing to learn
         self._held_back = False
         self.limit = self._capped(self.limit * PROBE_STEP)
+        self.learned = self.learned or self._from_memory  # more than remembered got through
 
     # --- helpers -----------------------------------------------------------------------------
 

@@ -178,3 +178,13 @@ def test_no_retry_after_doubles_the_guess_while_refusals_follow_each_other():
     learner.refused(learner.paused_until, learner.paused_until + 0.05, retry_after=None)
     pause2 = learner.paused_until - (T0 + 0.05 + pause1 + 0.05)
     assert first == 0.0 and pause2 >= 2 * 0.25 and pause2 >= pause1 / 2
+
+
+def test_headroom_found_above_a_remembered_rate_is_worth_remembering_a_setting_is_not():
+    rule = RateRule(100, 5, Shape.FIXED)
+    remembered = simulate(rule, seconds=12, learner=RateLearner(T0, remembered=15.0, window=5.0),
+                          start=T0)
+    assert remembered.refused == 0 and remembered.learner.learned
+    assert remembered.learner.limit > 15
+    configured = simulate(rule, seconds=12, learner=RateLearner(T0, ceiling=15.0), start=T0)
+    assert configured.refused == 0 and not configured.learner.learned
