@@ -147,7 +147,9 @@ class RateLearner:
         if retry_after is None:
             self._backoff = min(max(2 * self._backoff, 0.25), MAX_GUESS_S)
         window = self.window or 1.0
-        if self.limit is None:
+        if self.limit is None or (retry_after is not None and retry_after > window):
+            # First 429, or the server's wait outlasts the window we believed (a fixed window
+            # the first burst met halfway through): learn both again from this cycle.
             self._discover(now, wait, retry_after is None)
         elif (self.generation and now - self._cycle_start <= window
               or now - self._last_fresh_refusal <= window):
