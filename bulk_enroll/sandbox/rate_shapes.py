@@ -18,7 +18,7 @@ from enum import StrEnum
 
 class Shape(StrEnum):
     SLIDING = "sliding"  # at most N calls in any W seconds
-    FIXED = "fixed"  # at most N calls in each W-second window [kW, (k+1)W)
+    FIXED = "fixed"  # at most N calls in each W-second window, counted from the start
     BUCKET = "bucket"  # N/W calls per second on average, bursts up to `burst`
 
 
@@ -54,7 +54,8 @@ class RateModel:
     def __init__(self, rule: RateRule, start: float = 0.0) -> None:
         self.rule = rule
         self._admitted: deque[float] = deque()  # sliding: admission times within the window
-        self._window_index = math.floor(start / rule.window_s)  # fixed: the current window
+        self._origin = start  # fixed: windows start every window_s seconds from here
+        self._window_index = 0  # fixed: the current window
         self._count = 0
         capacity = float(rule.burst or rule.limit)
         self._capacity, self._tokens, self._refilled_at = capacity, capacity, start
@@ -80,12 +81,12 @@ class RateModel:
 
     def _fixed(self, now: float) -> Admission:
         rule = self.rule
-        index = math.floor(now / rule.window_s)
+        index = math.floor((now - self._origin) / rule.window_s)
         if index != self._window_index:
             self._window_index, self._count = index, 0
         admitted = self._count < rule.limit
         self._count += admitted
-        reset = (index + 1) * rule.window_s - now
+        reset = self._origin + (index + 1) * rule.window_s - now
         wait = reset if self._count >= rule.limit else 0.0
         return Admission(admitted, wait, rule.limit, rule.limit - self._count, reset)
 
