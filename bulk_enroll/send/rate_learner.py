@@ -10,7 +10,9 @@ sometimes `RateLimit-*` headers. From those:
   the time from its start to the end of the server's wait, is the limit. A whole-second
   Retry-After is rounded up, so that span is snapped to the usual windows (1, 2, 5, 10, 15, 30,
   60 s...) when one fits within the rounding. Without Retry-After the wait is guessed: until the
-  burst's first call leaves the smallest window that can hold the burst.
+  burst's first call leaves the smallest window that can hold the burst. A later wait longer
+  than the window believed means that burst met a fixed window halfway: both are learned again
+  from the cycle that wait ends.
 - **Cruising.** Calls are spaced evenly at 95% of the estimate: slots are handed out one
   interval apart, so after a pause the workers resume one by one instead of all at once.
 - **Marginal 429s** (cruising for a while, then one refusal): the estimate was a little high.
