@@ -44,6 +44,11 @@ def print_run(result: JobResult, *, sandbox: bool = False, show_traceback: bool 
     )
     if summary.get("lookup_calls"):
         click.echo(f"{summary['lookup_calls']} lookup call(s) to check people and courses.")
+    if summary.get("learned_rate_per_s") is not None or summary.get("rate_limited"):
+        learned = summary["learned_rate_per_s"]
+        limit = f"~{learned:.3g} calls/s" if learned is not None else "not learned"
+        click.echo(f"Server rate limit: {limit}; {summary['rate_wait_s']:.1f} s waited on it, "
+                   f"{summary['rate_limited']} 429 answer(s) (sent again, no retry spent).")
     _print_issues(result)
     dry_run = result.data.facts.dry_run
     unsettled = [] if dry_run else [
