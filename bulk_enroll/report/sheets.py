@@ -48,7 +48,7 @@ from bulk_enroll.report.columns import (
     result_lines,
 )
 from bulk_enroll.report.data import ReportData
-from bulk_enroll.results import status_counts
+from bulk_enroll.results import held_back_count, status_counts
 
 L = TypeVar("L")
 
@@ -61,7 +61,7 @@ STATUS_MEANING: dict[Status, str] = {
     Status.INVALID: "The row has a mistake; the message names the column. Fix and run again.",
     Status.FAILED: "The API refused it; the message gives its reason.",
     Status.UNKNOWN: "Sent, but the answer was lost; run again to confirm (no double enrollment).",
-    Status.NOT_SENT: "Not sent (dry run, --strict, or the run stopped). Run again to send.",
+    Status.NOT_SENT: "Not sent (dry run, --strict, the run stopped, or hidden in the sheet).",
 }
 SUMMARY_WIDTHS = (20, 21, 9, 62)  # columns A to D
 CHART_SIZE_CM = (17.0, 6.5)
@@ -167,6 +167,8 @@ def _count_rows(data: ReportData) -> list[list[SummaryCell]]:
     percent = Style(number_format="0.0%")
     meaning = Style(indent=1)
     good = sum(counts[s.value] for s in SETTLED_WELL)
+    held = held_back_count(data.results)  # rows the sheet hides: not sent, nothing to do
+    hidden = f", {held:,} hidden in the sheet (not sent)" if held else ""
     header: list[SummaryCell] = [
         ("Status", header_style()),
         ("Rows", header_style(horizontal="right")),
@@ -186,7 +188,8 @@ def _count_rows(data: ReportData) -> list[list[SummaryCell]]:
         ("Total", BOLD),
         (total, BOLD),
         (1.0 if total else 0.0, replace(BOLD, number_format="0.0%")),
-        (f"{good:,} settled well, {total - good:,} need attention", replace(NOTE, indent=1)),
+        (f"{good:,} settled well, {total - good - held:,} need attention{hidden}",
+         replace(NOTE, indent=1)),
     ]
     return [header, *per_status, total_row]
 
@@ -201,8 +204,9 @@ def next_step_lines(data: ReportData, report_name: str) -> list[str]:
     """What the person should do next, in two lines (the second may be empty): it depends on
     why rows need attention (rows to fix, a dry run, or a run that was stopped)."""
     counts = status_counts(data.results)
-    attention = sum(counts[s.value] for s in NEEDS_ATTENTION)
-    invalid, not_sent = counts[Status.INVALID.value], counts[Status.NOT_SENT.value]
+    held = held_back_count(data.results)  # hidden rows: not sent on purpose, nothing to do
+    attention = sum(counts[s.value] for s in NEEDS_ATTENTION) - held
+    invalid, not_sent = counts[Status.INVALID.value], counts[Status.NOT_SENT.value] - held
     to_fix = sum(counts[s.value] for s in NEEDS_ATTENTION if s is not Status.NOT_SENT)
     note = (data.facts.note or "").strip().rstrip(".")
     if data.facts.dry_run and attention:
@@ -297,6 +301,8 @@ def run_facts(data: ReportData) -> list[tuple[str, object]]:
         ("API host", public_url(facts.api_host or facts.endpoint, path=False)),
         ("Endpoint", public_url(facts.endpoint)),
         ("Transport", facts.transport or ""),
+        ("Columns used", facts.columns or ""),
+        ("Hidden rows not sent", held_back_count(data.results)),
         ("Calls planned", len(data.planned)),
         ("API calls made", stats.api_calls),
         ("Retries", stats.retries),

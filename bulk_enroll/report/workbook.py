@@ -26,7 +26,7 @@ from bulk_enroll.report.data import (
     RunFacts,
 )
 from bulk_enroll.report.sheets import next_step_lines, write_workbook_sheets
-from bulk_enroll.results import status_counts
+from bulk_enroll.results import held_back_count, needs_attention, status_counts
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -83,7 +83,8 @@ def summary_dict(data: ReportData, report_path: Path | None, exit_code: int) -> 
         "input_sha256": facts.input_sha256,
         "sheet": facts.sheet,
         "rows": len(data.rows),
-        "needs_attention": sum(1 for r in data.results if r.status in NEEDS_ATTENTION),
+        "needs_attention": sum(map(needs_attention, data.results)),
+        "hidden_rows_not_sent": held_back_count(data.results),
         "status_counts": status_counts(data.results),
         "api_calls": stats.api_calls,
         "retries": stats.retries,

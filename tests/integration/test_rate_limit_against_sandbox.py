@@ -46,7 +46,7 @@ def test_a_retry_budget_of_3_under_an_unknown_limit_enrolls_everything(monkeypat
     assert enrolled == set(pairs)
     console = capsys.readouterr().out
     assert (f"Server rate limit: ~{summary['learned_rate_per_s']:.3g} calls/s; "
-            f"{summary['rate_wait_s']:.1f} s waited on it, {refused} 429 answer(s)") in console
+            f"{summary['rate_wait_s']:.1f} s waited on it, {refused} 429 answer") in console
     assert refused >= 1 and summary["rate_limited"] == refused  # the limit was really met
     assert summary["retries"] == 0  # and no 429 was counted as a retry
     assert summary["learned_rate_per_s"] == pytest.approx(5, rel=0.3)
