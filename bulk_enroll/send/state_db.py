@@ -92,7 +92,8 @@ def unusable_message(what: str, path: Path, problem: str) -> str:
 
 def file_problem(path: Path) -> str | None:
     """Why `path` cannot be a database, judged without opening it; None when it is missing
-    (a first run) or looks like an SQLite database."""
+    (a first run) or looks like an SQLite database. A file that cannot be read (permissions)
+    raises `ConfigError`: that is no reason to start over."""
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -103,8 +104,8 @@ def file_problem(path: Path) -> str | None:
             return (f"is missing while its write-ahead log {wal.name} remains (the database "
                     f"was deleted or moved)")
         return None
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror})"
+    except OSError as exc:  # permissions, I/O: the machine's problem, not the file's content
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     if stat.S_ISDIR(info.st_mode):
         return "is a folder, not a file"
     if not stat.S_ISREG(info.st_mode):
@@ -115,7 +116,7 @@ def file_problem(path: Path) -> str | None:
         with path.open("rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
     except OSError as exc:
-        return f"cannot be read ({exc.strerror})"
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     if header != SQLITE_HEADER:
         if not header.strip(b"\x00"):
             return f"holds only zero bytes ({info.st_size} bytes): it is not a database"
@@ -147,6 +148,11 @@ def _sidecar(path: Path, suffix: str) -> Path:
     return path.with_name(path.name + suffix)
 
 
+# What SQLite says of a file whose content is not (or no longer) a database. Any other error
+# (read-only, locked, permissions, I/O) is the machine's: the file is never moved aside for it.
+DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+
+
 def _open_existing(path: Path,
                    check: KindCheck) -> tuple[sqlite3.Connection | None, str | None]:
     try:
@@ -154,7 +160,7 @@ def _open_existing(path: Path,
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True,
                              check_same_thread=False, isolation_level=None, timeout=30)
     except sqlite3.Error as exc:
-        return None, f"cannot be opened ({exc})"
+        raise ConfigError(f"cannot open {path}: {exc}") from None
     try:
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         problem = check(db)  # before any write: another program's database stays untouched
@@ -162,7 +168,10 @@ def _open_existing(path: Path,
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
     except sqlite3.Error as exc:
-        problem = f"is damaged ({exc})"
+        db.close()
+        if getattr(exc, "sqlite_errorname", None) not in DAMAGED:
+            raise ConfigError(f"cannot use {path}: {exc}") from None
+        return None, f"is damaged ({exc})"
     if problem is not None:
         db.close()
         return None, problem

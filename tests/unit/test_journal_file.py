@@ -263,3 +263,31 @@ def test_the_inbox_ledger_is_checked_and_upgraded_the_same_way(tmp_path):
     with InboxLedger(path, "host|c", replace_unusable=True) as ledger:
         assert ledger.find("ab" * 32) is None
     assert any(".unusable-" in p.name for p in tmp_path.iterdir())
+
+
+def test_a_journal_the_machine_cannot_read_now_is_never_moved_aside(tmp_path, monkeypatch):
+    """Permissions, a read-only disk, an I/O error: the file may be fine; starting over would
+    send everything again, so even --new-journal stops."""
+    from bulk_enroll.send import state_db
+
+    path = tmp_path / "journal.sqlite3"
+    journal_with_a_call(path)
+    real_connect = sqlite3.connect
+
+    class Failing:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            self.db = real_connect(*args, **kwargs)  # type: ignore[arg-type]
+
+        def execute(self, *args: object) -> object:
+            error = sqlite3.OperationalError("disk I/O error")
+            error.sqlite_errorname = "SQLITE_IOERR"  # type: ignore[attr-defined]
+            raise error
+
+        def close(self) -> None:
+            self.db.close()
+
+    monkeypatch.setattr(state_db.sqlite3, "connect", Failing)
+    with pytest.raises(ConfigError, match="disk I/O error") as raised:
+        Journal(path, "host|client", replace_unusable=True)
+    assert not isinstance(raised.value, UnusableStateFile)
+    assert sorted(p.name for p in tmp_path.iterdir() if ".unusable-" in p.name) == []
