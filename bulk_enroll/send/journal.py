@@ -257,6 +257,8 @@ class Journal:
         missing = [name for name in _TABLES if name not in tables]
         if missing:
             return f"is damaged: its table {missing[0]!r} is missing"
+        if not str(row[0]).isdigit():
+            return f"is damaged: its schema version {row[0]!r} is not a number"
         version = int(row[0])
         if version > SCHEMA_VERSION:
             db.close()

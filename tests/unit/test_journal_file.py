@@ -80,6 +80,13 @@ def table_dropped(path: Path) -> None:
     db.close()
 
 
+def version_garbled(path: Path) -> None:
+    journal_with_a_call(path)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = 'two' WHERE key = 'schema'")
+    db.close()
+
+
 def log_without_database(path: Path) -> None:
     """What deleting the journal while a run had it open leaves: the -wal alone."""
     db = sqlite3.connect(path, isolation_level=None)
@@ -102,6 +109,7 @@ DAMAGE = {
     "not a bulk-enroll journal": another_database,
     "is damaged (database disk image is malformed)": truncated,
     "its table 'calls' is missing": table_dropped,
+    "its schema version 'two' is not a number": version_garbled,
     "is missing while its write-ahead log journal.sqlite3-wal remains": log_without_database,
 }
 
