@@ -86,6 +86,8 @@ class EnrollOptions(ValidateOptions, total=False):
     check_server: bool
     report_format: str | None  # "xlsx" or "csv"; default from the report's name, else xlsx
     resend_unknown: bool
+    respect_removals: bool | None  # None: respect_removals in the configuration
+    new_journal: bool  # a journal that exists but cannot be read: move it aside, start anew
     state_dir: str | os.PathLike[str] | None  # the journal's folder
     account: AccountSettings | None  # instead of the configuration file and environment
     cancel: CancelToken | None
@@ -191,6 +193,8 @@ def enroll(
         strict=_flag("strict", options.get("strict", False)),
         check_server=_flag("check_server", options.get("check_server", False)),
         resend_unknown=_flag("resend_unknown", options.get("resend_unknown", False)),
+        respect_removals=_optional_flag("respect_removals", options.get("respect_removals")),
+        new_journal=_flag("new_journal", options.get("new_journal", False)),
         state_dir=_path("state_dir", options.get("state_dir")),
         report_format=_report_format(report_format, job.report_path),
     )
@@ -311,6 +315,10 @@ def _flag(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{name}={value!r}: give True or False")
     return value
+
+
+def _optional_flag(name: str, value: object) -> bool | None:
+    return None if value is None else _flag(name, value)
 
 
 def _choice(name: str, value: object, choices: Collection[str]) -> str | None:

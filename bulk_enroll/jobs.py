@@ -57,6 +57,8 @@ from bulk_enroll.send.lock import InstanceLock
 from bulk_enroll.send.progress import EventProgress, ProgressCallback, Stage, make_progress
 from bulk_enroll.send.rate_memory import RememberedRate, recall, remember
 from bulk_enroll.send.reconcile import (
+    confirmed_in_journal,
+    note_removals,
     reconcile,
     server_enrollments,
     settle_leftovers,
@@ -102,6 +104,10 @@ class JobOptions:
     reports_dir: Path = Path("reports")
     report_format: ReportFormat = "xlsx"
     resend_unknown: bool = False
+    # Pairs an earlier run enrolled that were removed in the LMS since (seen with check_server):
+    # True leaves them out (not_sent), False sends them again; None: the settings' choice.
+    respect_removals: bool | None = None
+    new_journal: bool = False  # a journal that exists but cannot be read: move it aside
     state_dir: Path | None = None  # journal folder; None: the settings' state_dir
     interactive: bool = False  # a CLI run: progress display and Ctrl-C handling
     check_server: bool = False  # ask the server which planned pairs exist; don't send those
@@ -128,6 +134,9 @@ class JobResult:
     notes: tuple[str, ...] = ()  # facts about the input file (guessed encoding, sheet chosen)
     plan: PlanSummary | None = None
     stop_reason: str | None = None  # the guard's reason when a safety limit stopped the file
+    # Some pairs were left unsent by a stop (a signal, the retry budget, a failed lookup): a
+    # rerun resumes them. Pairs left out on purpose (--respect-removals) do not count.
+    cut_short: bool = False
 
 
 def default_report_path(
@@ -187,6 +196,7 @@ def run_job(
     sent = SendReport()
     endpoint = transport_name = None
     note = stop_reason = None
+    kept_out: set[Pair] = set()  # not sent on purpose (--respect-removals)
 
     def guard(to_send: list[Pair], settled: int, calls: int) -> str | None:
         if options.guard is None or options.dry_run or options.strict and issues:
@@ -214,16 +224,28 @@ def run_job(
         # Two runs sending with one journal could both find a pair unconfirmed and both send
         # it: the second waits for nothing, it stops (exit 3) before sending anything.
         sending = InstanceLock(journal_path.with_name(SEND_LOCK_NAME), "run using this journal")
-        with sending, Journal(journal_path, connection.account, now=now) as journal:
-            wanted = prepared.to_send
+        with sending, Journal(journal_path, connection.account,
+                              aliases=connection.account_aliases,
+                              replace_unusable=options.new_journal, now=now) as journal:
             unknown = settle_leftovers(journal, connection.directory,
-                                       resend_unknown=options.resend_unknown, wanted=wanted)
-            to_send, already = reconcile(wanted, journal.confirmed(wanted), unknown)
-            batches = plan(to_send, settings.limits)
-            stop_reason = guard(to_send, len(already) + len(prepared.already), len(batches))
+                                       resend_unknown=options.resend_unknown,
+                                       wanted=prepared.to_send)
+            view = confirmed_in_journal(journal, prepared.to_send,
+                                        connection.directory if options.check_server else None)
+            respect = (settings.respect_removals if options.respect_removals is None
+                       else options.respect_removals)
+            reconciled = reconcile(view.wanted, view.confirmed, unknown,
+                                   server_checked=view.server_checked, respect_removals=respect)
+            already = {**view.on_server, **reconciled.settled}
+            kept_out.update(p for p, o in reconciled.settled.items()
+                            if o.status is Status.NOT_SENT)
+            batches = plan(reconciled.to_send, settings.limits)
+            stop_reason = guard(reconciled.to_send, len(already) + len(prepared.already),
+                                len(batches))
             if stop_reason is None:
                 sent = _send(batches, connection, journal, settings, options, started, now,
                              events)
+                sent.outcomes = note_removals(sent.outcomes, reconciled.removed)
             else:
                 sent.outcomes = _stopped(batches, stop_reason)
             sent.outcomes.update(already)
@@ -234,6 +256,9 @@ def run_job(
     if connection is not None and connection.directory is not None:
         sent.stats.extra["lookup_calls"] = connection.directory.requests_made
     results = settle_rows(rows, {**prepared.already, **sent.outcomes}, prepared.unresolved)
+    cut_short = prepared.stop is not None or sent.internal_error or any(
+        outcome.status is Status.NOT_SENT
+        for pair, outcome in sent.outcomes.items() if pair not in kept_out)
     note = "; ".join(n for n in (*validated.notes, note or "") if n) or None
     data = ReportData(
         facts=RunFacts(
@@ -276,7 +301,7 @@ def run_job(
                      extra={"fields": {"event": "file_summary", **fields}})
     _stage(events, "done")
     return JobResult(exit_status, report_path, summary, data, issues, validated.notes,
-                     plan_summary, stop_reason)
+                     plan_summary, stop_reason, cut_short=cut_short and not options.dry_run)
 
 
 def with_configuration(options: JobOptions,

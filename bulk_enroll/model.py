@@ -151,6 +151,18 @@ class Pair:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerEnrollment:
+    """A learner's enrollment in a course as the account lists it (`/enrollments`): what the
+    LMS tells of its settings (None when it does not say)."""
+
+    learner_id: str
+    course_id: str
+    access_date: dt.date | None = None
+    due_date: dt.date | None = None
+    lock_after_due_date: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InputRow:
     """One data row of the input file after validation (and, later, resolution).
 

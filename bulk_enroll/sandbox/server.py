@@ -51,6 +51,7 @@ class FaultKind(StrEnum):
     RATE_LIMIT = "rate_limit"  # 429 (with Retry-After unless turned off)
     DROP_BEFORE = "drop_before"  # connection closed, nothing applied
     DROP_AFTER = "drop_after"  # applied, then connection closed without an answer
+    DROP_ANSWER = "drop_answer"  # a chosen enrollment call: applied, answer dropped
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class Faults:
 
     The three rates are fractions of calls and are mutually exclusive (one random draw per call
     decides), so they must add up to at most 1. `seed` makes the sequence reproducible.
+    `drop_answers` picks enrollment calls by number (1 is the first the server receives, SOAP
+    and REST `POST /enrollment` counted together): each is applied, and its connection then
+    closed without an answer, whatever the other faults draw.
 
     The rate limit is `rate_rule` (calls per window, sliding, fixed or a token bucket), or the
     shorthand `rate_limit_per_s` (a bucket of that rate holding one second's calls). A 429
@@ -78,6 +82,7 @@ class Faults:
     drop_after_rate: float = 0.0
     seed: int = 0
     paths: tuple[str, ...] | None = None  # only these routes misbehave (None: every API route)
+    drop_answers: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         rates = (self.error_rate, self.drop_before_rate, self.drop_after_rate)
@@ -108,8 +113,18 @@ class FaultInjector:
         self._clock = clock
         self._random = random.Random(faults.seed)
         self._lock = threading.Lock()
+        self._enrollment_calls = 0
         rule = faults.rule()
         self._limit = RateModel(rule, start=clock()) if rule is not None else None
+
+    def answer_dropped(self) -> bool:
+        """Count one enrollment call; True if its answer is to be dropped after applying it."""
+        with self._lock:
+            self._enrollment_calls += 1
+            chosen = self._enrollment_calls in self.faults.drop_answers
+        if chosen:
+            self._state.record_fault(FaultKind.DROP_ANSWER)
+        return chosen
 
     def draw(self) -> tuple[FaultKind | None, Admission | None]:
         """The fault to inject into this call (after waiting out any configured latency), and
@@ -200,6 +215,7 @@ Handler = Callable[[Request], Response]
 class Route:
     handler: Handler
     faulty: bool = True  # API calls get injected faults; the token endpoint does not
+    enrolls: bool = False  # an enrollment call (SOAP, POST /enrollment): see `drop_answers`
 
 
 class SandboxApp:
@@ -213,12 +229,13 @@ class SandboxApp:
         self.injector = FaultInjector(faults or Faults(), state)
         self.routes: dict[tuple[str, str], Route] = {
             ("POST", TOKEN_PATH): Route(self.issue_token, faulty=False),
-            ("POST", soap_path): Route(self.soap),
+            ("POST", soap_path): Route(self.soap, enrolls=True),
             ("GET", STATS_PATH): Route(self.stats, faulty=False),
         }
         self.rest = RestApi(state)
         for key, rest_handler in self.rest.routes().items():
-            self.routes[key] = Route(_json_route(rest_handler))
+            self.routes[key] = Route(_json_route(rest_handler),
+                                     enrolls=key in self.rest.enrollment_routes)
 
     def dispatch(self, request: Request) -> Response:
         response = self._route(request)
@@ -236,6 +253,9 @@ class SandboxApp:
             return Response.error(HTTPStatus.NOT_FOUND, f"no such endpoint: {request.path}")
         if not route.faulty:
             return route.handler(request)
+        if route.enrolls and self.injector.answer_dropped():
+            route.handler(request)  # applied (or refused) as usual; the client never hears
+            return Response(0, drop=True)
         return self._with_faults(route.handler, request)
 
     def _with_faults(self, handler: Handler, request: Request) -> Response:

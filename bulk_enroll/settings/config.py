@@ -59,6 +59,8 @@ class RunSettings:
     page_size: int = MAX_PAGE_SIZE  # items per page of the API's list calls (lookups)
     lookup_cache: Path | None = None  # remember lookups between runs in this file
     lookup_cache_max_age_h: float = 24.0
+    # With the server checked: leave out pairs removed in the LMS since a run enrolled them.
+    respect_removals: bool = False
 
 
 def load_account(environ: Mapping[str, str] | None = None) -> AccountSettings:
@@ -126,6 +128,7 @@ def load_run_settings(environ: Mapping[str, str] | None = None) -> RunSettings:
         page_size=env.whole("PAGE_SIZE", MAX_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE),
         lookup_cache=env.path("LOOKUP_CACHE"),
         lookup_cache_max_age_h=env.number("LOOKUP_CACHE_HOURS", 24.0, minimum=0, unit="hours"),
+        respect_removals=env.flag("RESPECT_REMOVALS", default=False),
     )
 
 

@@ -14,6 +14,7 @@ Kind = Literal["text", "path", "int", "number", "bool", "list", "table", "secret
 SCHEMA: dict[str, dict[str, tuple[str, Kind]]] = {
     "": {
         "state_dir": ("STATE_DIR", "path"),
+        "respect_removals": ("RESPECT_REMOVALS", "bool"),
     },
     "account": {
         "soap_url": ("SOAP_URL", "text"),
