@@ -57,6 +57,7 @@ from bulk_enroll.settings.config import (
     load_transport,
 )
 from bulk_enroll.settings.config_file import read_configuration
+from bulk_enroll.settings.environment import Environment
 from bulk_enroll.validate.dates import DateOrder
 from bulk_enroll.validate.rows import OPTION_NAMES, RowDefaults, parse_defaults
 
@@ -79,6 +80,7 @@ __all__ = [
     "load_setup",
     "outline",
     "preview",
+    "recognise",
     "send_lock_holder",
     "validate",
     "write_template",
@@ -571,6 +573,18 @@ def outline(path: str | os.PathLike[str], *, sheet: str | int | None = None,
                         limits=load_read_limits(environ), max_rows=max_rows)
 
 
+def recognise(headers: Collection[str], *, aliases: Mapping[str, str] | None = None,
+              config: object = None) -> dict[str, str | None]:
+    """The field each header means (built-in names, the configuration's aliases, then
+    `aliases`), None for a header no name matches: what a mapping can start from."""
+    from bulk_enroll.read.columns import HeaderMatcher
+
+    known = {**load_input_settings(_environ(config)).aliases, **_aliases(aliases)}
+    matcher = HeaderMatcher(known)
+    return {header: (found.value if (found := matcher.field_of(header)) else None)
+            for header in headers}
+
+
 @dataclass(frozen=True)
 class Setup:
     """What a front end shows and enforces from the configuration, read once at its start.
@@ -585,6 +599,7 @@ class Setup:
     max_file_bytes: int  # files larger than this are refused (the CLI's limit)
     limits: tuple[str, ...]
     aliases: dict[str, str]  # the configuration's header -> field names
+    web_password: str | None = field(default=None, repr=False)  # [web] password
 
 
 def load_setup(config: object = None, *, account: AccountSettings | None = None) -> Setup:
@@ -603,7 +618,8 @@ def load_setup(config: object = None, *, account: AccountSettings | None = None)
         register_secrets([account.client_secret, account.token])
     return Setup(account, problem, settings.state_dir, read_limits.max_file_bytes,
                  describe_limits(settings, read_limits.max_file_bytes),
-                 load_input_settings(environ).aliases)
+                 load_input_settings(environ).aliases,
+                 web_password=Environment(environ).text("WEB_PASSWORD"))
 
 
 def describe_limits(settings: RunSettings, max_file_bytes: int) -> tuple[str, ...]:
