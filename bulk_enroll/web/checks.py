@@ -97,6 +97,22 @@ class Check:
                     self.sheets = ()
             self._remember_originals(result)
 
+    def problems_workbook(self, page: Page) -> Path | None:
+        """A workbook of the rows with problems only (its Needs attention sheet is the list
+        to fix in Excel and upload again): the same check, on those rows."""
+        if self.result is None or not self.result.problems:
+            return None
+        with self.lock:
+            choices = self.choices
+            rows = {problem.row for problem in self.result.problems}
+            report = self.folder / f"{Path(self.name).stem}-problems-{self.counter}.xlsx"
+            if not report.is_file():
+                preview(self.source, report=report, sheet=choices.sheet,
+                        date_order=choices.date_order, due_date_type=choices.due_date_type,
+                        aliases={**page.history.aliases(), **choices.aliases},
+                        edits=choices.edits, rows=rows, **page.api_options())
+        return report
+
     def _failed(self, error: BulkEnrollError, *, refused: bool) -> None:
         self.result, self.error, self.refused = None, redact(str(error)), refused
 

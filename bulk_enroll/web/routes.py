@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from bulk_enroll.api import FIELDS, write_template
+from bulk_enroll.errors import BulkEnrollError
+from bulk_enroll.logs import redact
 from bulk_enroll.web.checks import Check
 from bulk_enroll.web.page import Page, private_folder
 from bulk_enroll.web.runs import Run, RunRefused
@@ -150,7 +152,11 @@ async def choose(request: Request) -> Response:
 
 async def check_workbook(request: Request) -> Response:
     check = _check(request)
-    return _download(check.report, f"{Path(check.name).stem}-problems.xlsx")
+    try:
+        workbook = await run_in_threadpool(check.problems_workbook, _page(request))
+    except BulkEnrollError as exc:  # the file changed under the page, or the account
+        raise HTTPException(409, redact(str(exc))) from None
+    return _download(workbook, f"{Path(check.name).stem}-problems.xlsx")
 
 
 async def start(request: Request) -> Response:
