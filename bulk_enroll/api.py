@@ -633,7 +633,8 @@ def describe_limits(settings: RunSettings, max_file_bytes: int) -> tuple[str, ..
             else "slows down by itself when the server answers 429 (rate limit)")
     return (
         per_call,
-        f"{settings.concurrency} calls at once; {rate}",
+        f"{settings.concurrency} {'call' if settings.concurrency == 1 else 'calls'} at once; "
+        f"{rate}",
         f"up to {settings.max_attempts} attempts per call and {settings.retry_budget} retries "
         "in all: a failing server ends the run instead of retrying for hours",
         "nothing is sent twice: the journal remembers every enrollment confirmed",

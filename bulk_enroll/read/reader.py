@@ -300,8 +300,9 @@ def outline(
             raise InputRefused(f"{path.name} is not a text file: {exc}") from None
         with _open_text(path, detected) as handle:
             sample = handle.read(_SAMPLE_CHARS)
+            truncated = bool(handle.read(1))
         records = csv.reader(io.StringIO(sample, newline=""),
-                             delimiter=choose_delimiter(sample, matcher, truncated=True))
+                             delimiter=choose_delimiter(sample, matcher, truncated=truncated))
         return _outline(path.name, (), None, enumerate(records, start=1), matcher, max_rows)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))

@@ -57,10 +57,6 @@ class Check:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     counter: int = 0
 
-    @property
-    def report(self) -> Path | None:
-        return self.result.report_path if self.result is not None else None
-
     def run(self, page: Page) -> None:
         """Check the file again with the current choices (blocking: call it off the loop)."""
         with self.lock:
@@ -165,7 +161,7 @@ class Check:
         return cells
 
     def problem_kinds(self) -> list[tuple[str, int]]:
-        kinds = Counter(problem.kind or "other" for problem in
+        kinds = Counter(problem.kind or "lookup problem" for problem in
                         (self.result.problems if self.result else ()))
         return kinds.most_common()
 

@@ -213,22 +213,24 @@ def test_a_whole_flow_on_the_sample(page: Page, tmp_path: Path) -> None:
         assert (shots / name).read_bytes().startswith(b"\x89PNG")
 
 
+def fix(page: Page, row: int, column: str, value: str) -> None:
+    """Correct a problem cell in place; the page says the row is fixed."""
+    cell = page.get_by_label(f"Row {row}, {column}")
+    expect(cell).to_have_attribute("aria-invalid", "true")
+    cell.fill(value)
+    cell.press("Enter")
+    expect(page.get_by_role("status").filter(has_text=f"Row {row} is fixed")).to_be_visible()
+
+
 def test_fix_cells_in_place_then_send_only_the_fixed_rows(page: Page, tmp_path: Path) -> None:
     source = people_file(tmp_path / "team.csv", 600, 6, bad={1: "asap", 4: "soon"})
     drop(page, source)
-    cell = page.get_by_label("Row 3, due_date_type")  # row 3 of the sheet: the 2nd person
-    expect(cell).to_have_attribute("aria-invalid", "true")
-    cell.fill("due_period")
-    cell.press("Enter")
-    expect(page.get_by_role("status").filter(has_text="Row 3 is fixed")).to_be_visible()
+    fix(page, 3, "due_date_type", "due_period")  # row 3 of the sheet: the 2nd person
     start = page.get_by_role("button", name=START)
     expect(start).to_have_text("Start enrolling 5 people in 1 course")
     start.click()
     expect(page.locator(".verdict")).to_have_text("5 enrolled, 1 need attention")
-    remaining = page.get_by_label("Row 6, due_date_type")  # on the result page
-    remaining.fill("due_period")
-    remaining.press("Enter")
-    expect(page.get_by_role("status").filter(has_text="Row 6 is fixed")).to_be_visible()
+    fix(page, 6, "due_date_type", "due_period")  # on the result page
     again = page.get_by_role("button", name=START)
     expect(again).to_have_text("Start enrolling 1 person in 1 course")
     again.click()

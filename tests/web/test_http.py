@@ -320,6 +320,18 @@ def test_reopening_a_finished_run_replays_its_state(web: Site) -> None:
     events = sse_events(web.client.get(f"{run_url}/events").text)
     assert [name for name, _ in events] == ["progress", "done"]  # the state now, at once
     assert settled_counts(events) == [(145, 145)]
+    assert "the report is written" in events[0][1]
+    finished = web.client.get(f"{run_url}/finished", headers=HTMX)  # what "done" asks for
+    assert finished.headers["HX-Redirect"] == run_url
+
+
+def test_unknown_checks_and_runs_are_404(web: Site) -> None:
+    for path in ("/checks/nope", "/checks/nope/problems.xlsx", "/runs/nope",
+                 "/runs/nope/events", "/runs/nope/report.xlsx", "/history/nope/report.xlsx"):
+        response = web.client.get(path)
+        assert response.status_code == 404, path
+    assert web.client.post("/checks/nope/start", headers=HTMX).status_code == 404
+    assert web.client.post("/runs/nope/cancel", headers=HTMX).status_code == 404
 
 
 def test_fixed_rows_are_sent_alone(web: Site) -> None:
