@@ -240,6 +240,11 @@ def test_fix_cells_in_place_then_send_only_the_fixed_rows(page: Page, tmp_path: 
 
 
 def test_a_file_that_needs_a_column_mapping(page: Page, tmp_path: Path) -> None:
+    disguised = tmp_path / "export.xlsx"
+    disguised.write_text("Mitarbeiter,Schulung\n", encoding="utf-8")
+    page.get_by_label("Spreadsheet", exact=True).set_input_files(disguised)
+    expect(page.get_by_role("alert")).to_contain_text(
+        "export.xlsx is a text file, not an Excel workbook (XLSX)")  # refused as by the CLI
     source = people_file(tmp_path / "export.csv", 650, 3,
                          header=("Mitarbeiter", "Schulung", "Fristart", "Stunden"))
     drop(page, source)
