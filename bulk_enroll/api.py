@@ -39,7 +39,7 @@ from bulk_enroll.logs import register_secrets
 from bulk_enroll.model import CourseKey, InputRow, LearnerKey
 from bulk_enroll.plan.summary import PlanSummary
 from bulk_enroll.read.cells import cell_text
-from bulk_enroll.read.columns import Field, field_named
+from bulk_enroll.read.columns import Field, alias_target
 from bulk_enroll.read.reader import Outline
 from bulk_enroll.report.workbook import REPORT_FORMATS, ReportData, ReportFormat
 from bulk_enroll.results import status_counts
@@ -92,7 +92,8 @@ class ValidateOptions(TypedDict, total=False):
 
     sheet: str | int | None  # a sheet name or 1-based position (workbooks only)
     date_order: str | None  # "dmy" or "mdy", for slash dates like 03/04/2027
-    aliases: Mapping[str, str] | None  # header as written -> field name
+    aliases: Mapping[str, str] | None  # header as written -> field name (or "ignore")
+    include_hidden_rows: bool  # send rows hidden in the sheet (by hand or by a filter)
     last_row_wins: bool
     due_date_type: str | None  # values for rows without them; a value in the input wins
     due_date: str | dt.date | None
@@ -365,6 +366,8 @@ def _job_options(
             date_order=_choice("date_order", options.get("date_order"), DATE_ORDERS),
             aliases=_aliases(options.get("aliases")),
             last_row_wins=_flag("last_row_wins", options.get("last_row_wins", False)),
+            include_hidden_rows=_flag("include_hidden_rows",
+                                      options.get("include_hidden_rows", False)),
             progress=_callable("progress", options.get("progress")),
             edits=_edits(options.get("edits")),
             rows=_rows(options.get("rows")),
@@ -427,7 +430,7 @@ def _aliases(value: object) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise ConfigError(f"aliases={value!r}: give a mapping of header -> field name")
     try:
-        return {str(header): field_named(str(name)).value for header, name in value.items()}
+        return {str(header): str(alias_target(str(name))) for header, name in value.items()}
     except ValueError as exc:
         raise ConfigError(f"aliases: {exc}") from None
 

@@ -96,19 +96,23 @@ def exit_status_for(error: BaseException) -> ExitStatus:
 
 def run_exit_status(statuses: Iterable[Status], *, dry_run: bool = False,
                     lookup_failed: bool = False, stopped_by_limit: bool = False,
-                    internal_error: bool = False) -> ExitStatus:
-    """The exit code of one file that was read and reported.
+                    internal_error: bool = False, no_rows: bool = False) -> ExitStatus:
+    """The exit code of one file that was read and reported; `statuses` are those of the rows
+    the file asks for (rows hidden in the sheet are left out on purpose and not counted).
 
     An unexpected error that stopped its send (the report is still written): 4. A safety
-    limit that stopped it: 3. A dry run (and `validate`) judges the file: 0 when no
-    row is invalid and the names could be looked up. A live run judges the outcome: 0 when every
-    row settled well; with --strict and invalid rows nothing is sent, so the valid rows are
-    `not_sent` and the run exits 1 like any run that leaves rows to deal with.
+    limit that stopped it: 3. A header without data rows (an export gone wrong): 1. A dry run
+    (and `validate`) judges the file: 0 when no row is invalid and the names could be looked
+    up. A live run judges the outcome: 0 when every row settled well; with --strict and invalid
+    rows nothing is sent, so the valid rows are `not_sent` and the run exits 1 like any run that
+    leaves rows to deal with.
     """
     if internal_error:
         return ExitStatus.INTERNAL
     if stopped_by_limit:
         return ExitStatus.SAFETY_STOP
+    if no_rows:
+        return ExitStatus.ROWS_NEED_ATTENTION
     if dry_run:
         clean = not lookup_failed and all(status is not Status.INVALID for status in statuses)
     else:

@@ -51,7 +51,7 @@ from bulk_enroll.report.workbook import (
 from bulk_enroll.resolve.cache import LookupCache
 from bulk_enroll.resolve.lookups import Lookups, References, fetch_lookups, gather_references
 from bulk_enroll.resolve.rows import resolve_rows
-from bulk_enroll.results import settle_rows, unique_pairs
+from bulk_enroll.results import asked_statuses, settle_rows, unique_pairs
 from bulk_enroll.send.interrupt import CancelToken, stop_on_cancel, stop_on_signals
 from bulk_enroll.send.journal import Journal
 from bulk_enroll.send.lock import InstanceLock
@@ -108,7 +108,8 @@ class JobOptions:
     check_server: bool = False  # ask the server which planned pairs exist; don't send those
     sheet: str | None = None  # a sheet name or 1-based position; default: first recognisable
     date_order: str | None = None  # "dmy" or "mdy", for slash dates like 03/04/2027
-    aliases: dict[str, str] = field(default_factory=dict)  # extra header -> field names
+    aliases: dict[str, str] = field(default_factory=dict)  # extra header -> field (or "ignore")
+    include_hidden_rows: bool = False  # send rows hidden in the sheet (by hand or a filter)
     last_row_wins: bool = False  # same pair, different settings: use the last row's
     read_limits: ReadLimits | None = None  # file size limits; None: from the environment
     guard: Guard | None = None  # safety limits: a reason to stop, checked before any call
@@ -181,11 +182,11 @@ def run_job(
     batches = plan(prepared.to_send, settings.limits)
     plan_summary = summarize_plan(batches, prepared.to_send, settings.limits)
     log.info(
-        "%s: %d rows, %d invalid, %d calls planned",
+        "%s: %s, %d invalid, %s planned",
         validated.file,
-        len(rows),
+        _count(len(rows), "row"),
         sum(1 for r in rows if r.issues),
-        len(batches),
+        _count(len(batches), "call"),
     )
 
     sent = SendReport()
@@ -212,7 +213,8 @@ def run_job(
                          **settled}
         note = "dry run: nothing was sent"
     elif options.strict and issues:
-        reason = f"not sent: --strict is on and {len(issues)} problem(s) were found"
+        found = "was" if len(issues) == 1 else "were"
+        reason = f"not sent: --strict is on and {_count(len(issues), 'problem')} {found} found"
         sent.outcomes = _not_sent(batches, reason)
         note = reason
     elif batches:
@@ -255,6 +257,7 @@ def run_job(
             transport_name,
             note,
             input_sha256=input_sha256,
+            columns=validated.columns.describe(),
         ),
         headers=validated.headers,
         rows=rows,
@@ -265,10 +268,10 @@ def run_job(
         names_looked_up=bool(connection and connection.directory and not prepared.stop),
         rows_covered=rows_covered(rows, [*batches, *(call.batch for call in sent.batches)]),
     )
-    exit_status = run_exit_status((r.status for r in results), dry_run=options.dry_run,
+    exit_status = run_exit_status(asked_statuses(results), dry_run=options.dry_run,
                                   lookup_failed=prepared.stop is not None,
                                   stopped_by_limit=stop_reason is not None,
-                                  internal_error=sent.internal_error)
+                                  internal_error=sent.internal_error, no_rows=not rows)
     _stage(events, "report")
     write_report(report_path, data, report_format=options.report_format)
     summary = summary_dict(data, report_path, int(exit_status))
@@ -307,12 +310,13 @@ def with_configuration(options: JobOptions,
                        environ: Mapping[str, str] | None = None) -> JobOptions:
     """Fill what the caller left open from the configuration (`environ`: the configuration
     file merged with the environment, default the environment): the date order, the aliases
-    (the caller's win) and the input size limits."""
+    (the caller's win), hidden rows and the input size limits."""
     configured = load_input_settings(environ)
     return dataclasses.replace(
         options,
         date_order=options.date_order or configured.date_order,
         aliases={**configured.aliases, **options.aliases},
+        include_hidden_rows=options.include_hidden_rows or configured.include_hidden_rows,
         read_limits=options.read_limits or load_read_limits(environ),
     )
 
@@ -325,7 +329,8 @@ def read_and_validate(options: JobOptions) -> ValidatedInput:
                                         limits=options.read_limits or load_read_limits())
     table = keep_rows(apply_edits(table, options.edits), options.rows)
     validated = validate_table(
-        table, options.defaults, date_order=options.date_order, aliases=options.aliases
+        table, options.defaults, date_order=options.date_order, aliases=options.aliases,
+        include_hidden_rows=options.include_hidden_rows,
     )
     return validated
 
@@ -356,7 +361,8 @@ def validate_job(
     results = settle_rows(rows, _not_sent(batches, "valid: would be sent in batch {batch}"))
     note = "; ".join(("validate only: nothing was looked up or sent", *validated.notes))
     data = ReportData(
-        facts=RunFacts(validated.file, validated.sheet, started, now(), True, note=note),
+        facts=RunFacts(validated.file, validated.sheet, started, now(), True, note=note,
+                       columns=validated.columns.describe()),
         headers=validated.headers,
         rows=rows,
         results=results,
@@ -366,7 +372,7 @@ def validate_job(
         names_looked_up=False,
         rows_covered=rows_covered(rows, batches),
     )
-    exit_status = run_exit_status((r.status for r in results), dry_run=True)
+    exit_status = run_exit_status(asked_statuses(results), dry_run=True, no_rows=not rows)
     _stage(events, "report")
     write_report(report_path, data)
     summary = summary_dict(data, report_path, int(exit_status))
@@ -537,6 +543,10 @@ def _check_writable(path: Path) -> None:
         ) from None
     if not os.access(path.parent, os.W_OK):
         raise InputFileError(f"cannot write the report into {path.parent}: permission denied")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _not_sent(batches: list[Batch], template: str) -> dict[Pair, PairOutcome]:

@@ -160,7 +160,8 @@ class InputRow:
     is invalid and asks for nothing; its `references` (the learners and courses it names that
     could be read) are still looked up, so every problem of the row is reported at once.
     `notes` are warnings that do not make the row invalid ("'10 days' read as 240 hours"); the
-    report shows them in the row's message.
+    report shows them in the row's message. `held_back` says why a row is deliberately not
+    sent though nothing is wrong with it (a row hidden in the sheet); it asks for nothing.
     """
 
     source: SourceRef
@@ -170,6 +171,7 @@ class InputRow:
     issues: tuple[RowIssue, ...] = ()
     notes: tuple[str, ...] = ()
     references: tuple[LearnerRef | CourseRef, ...] = ()
+    held_back: str = ""
 
     @property
     def is_valid(self) -> bool:
@@ -210,13 +212,15 @@ class PairOutcome:
 
 @dataclass(frozen=True)
 class RowResult:
-    """The one status a row ends with, and why."""
+    """The one status a row ends with, and why. `held_back`: a `not_sent` row the file itself
+    left out (hidden in the sheet), which needs no attention."""
 
     status: Status
     message: str = ""
     batch_ids: tuple[str, ...] = ()
     attempts: int = 0
     at: dt.datetime | None = None
+    held_back: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bulk_enroll.model import InputRow, Pair, PairOutcome, RowResult, Status
+from bulk_enroll.model import SETTLED_WELL, InputRow, Pair, PairOutcome, RowResult, Status
 from bulk_enroll.validate.conflicts import is_superseded
 
 # Most serious first: the status a person must act on wins.
@@ -55,6 +55,8 @@ def _settle_row(
     first_row: Mapping[Pair, int],
     unresolved: str = "not sent",
 ) -> RowResult:
+    if row.held_back:
+        return RowResult(Status.NOT_SENT, _with_notes(row.held_back, row), held_back=True)
     if row.issues:
         message = "; ".join(
             f"{issue.column}: {issue.message}" if issue.column else issue.message
@@ -87,6 +89,22 @@ def _settle_row(
 def _with_notes(message: str, row: InputRow) -> str:
     """The row's notes (warnings that did not stop it) follow its message."""
     return "; ".join(part for part in (message, *row.notes) if part)
+
+
+def needs_attention(result: RowResult) -> bool:
+    """A row the person must act on: not settled well, and not left out by the file itself."""
+    return result.status not in SETTLED_WELL and not result.held_back
+
+
+def asked_statuses(results: Sequence[RowResult]) -> list[Status]:
+    """The statuses of the rows the file asks for: not those it hides (left out on purpose),
+    which the exit code does not count."""
+    return [result.status for result in results if not result.held_back]
+
+
+def held_back_count(results: Sequence[RowResult]) -> int:
+    """Rows the file itself left out (hidden in the sheet): not sent, and not a problem."""
+    return sum(1 for result in results if result.held_back)
 
 
 def status_counts(results: Sequence[RowResult]) -> dict[str, int]:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import openpyxl
 
-from bulk_enroll.model import CourseKey, CourseRef, LearnerKey, LearnerRef
+from bulk_enroll.model import CourseKey, CourseRef, DueSettings, LearnerKey, LearnerRef
+from bulk_enroll.validate.rows import ValidatedInput
 
 
 def write_text(
@@ -51,6 +52,48 @@ def write_workbook(
             sheet.sheet_state = "hidden"
     workbook.save(path)
     return path
+
+
+def write_filtered_workbook(
+    path: Path,
+    header: Sequence[object],
+    rows: Sequence[Sequence[object]],
+    *,
+    filter_column: int,
+    shown: str,
+    hidden_by_hand: Sequence[int] = (),
+) -> set[int]:
+    """An XLSX filtered as Excel writes it: an autofilter on `filter_column` (0-based) showing
+    `shown`, the other rows hidden, plus `hidden_by_hand` (sheet row numbers). Returns the
+    sheet row numbers that are hidden."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append(list(row))
+    last = openpyxl.utils.get_column_letter(len(header))
+    sheet.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
+    sheet.auto_filter.add_filter_column(filter_column, [shown])
+    hidden = {n for n, row in enumerate(rows, start=2) if row[filter_column] != shown}
+    hidden |= set(hidden_by_hand)
+    for number in hidden:
+        sheet.row_dimensions[number].hidden = True
+    book.save(path)
+    return hidden
+
+
+def requests_of(validated: ValidatedInput) -> list[tuple[int, object, object, DueSettings]]:
+    """(row, learner, course, settings) of every request read, in file order."""
+    return [
+        (row.source.row, r.learner, r.course, r.settings)
+        for row in validated.rows
+        for r in row.requests
+    ]
+
+
+def problems_of(validated: ValidatedInput) -> list[tuple[int, str | None, str]]:
+    """(row, column as written, message) of every problem, in file order."""
+    return [(i.source.row, i.column, i.message) for r in validated.rows for i in r.issues]
 
 
 def rewrite_zip(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,6 +50,29 @@ def sheet_rows(report: Path, sheet: str = "Results") -> list[dict[str, object]]:
 
     header, *rows = list(openpyxl.load_workbook(report)[sheet].iter_rows(values_only=True))
     return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+# OOXML's escape for a character in cell text (ST_Xstring): `_x000D_` is a carriage return and
+# `_x005F_` a literal underscore (so `_x005F_x0041_` is the text "_x0041_").
+_XSTRING_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def excel_text(text: str) -> str:
+    """Cell text as Excel, LibreOffice and our reader show it, escapes decoded."""
+    return _XSTRING_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
+
+
+def open_report(path: Path) -> openpyxl.Workbook:
+    """A report opened with openpyxl, its text as a spreadsheet shows it: openpyxl 3.1 leaves
+    OOXML escapes (a carriage return written as `_x000D_`) undecoded on reading."""
+    book = openpyxl.load_workbook(path)
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "s" and "_x" in str(cell.value):
+                    cell.value = excel_text(str(cell.value))
+                    cell.data_type = "s"  # still text, even when it reads like a formula
+    return book
 
 
 def enrolled_once(server: object) -> set[tuple[str, str, object]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from bulk_enroll.cli.console import count
 from bulk_enroll.cli.context import configuration_file, configured_environ
 from bulk_enroll.errors import ExitStatus
 
@@ -44,7 +45,7 @@ def config_check_command(offline: bool, test_notifications: bool) -> int:
         click.echo(check.line())
         failed += check.verdict == "fail"
     if failed:
-        click.echo(f"{failed} problem(s): fix them before a scheduler runs bulk-enroll.")
+        click.echo(f"{count(failed, 'problem')}: fix them before a scheduler runs bulk-enroll.")
         return int(ExitStatus.USAGE)
     click.echo("Configuration OK (nobody was enrolled).")
     return int(ExitStatus.OK)

@@ -17,7 +17,7 @@ from bulk_enroll.jobs import JobResult
 from bulk_enroll.logs import log_file, redact
 from bulk_enroll.model import Status
 from bulk_enroll.plan.summary import describe_plan
-from bulk_enroll.results import status_counts
+from bulk_enroll.results import held_back_count, status_counts
 
 MAX_PROBLEMS_SHOWN = 10
 Item = TypeVar("Item")
@@ -36,26 +36,31 @@ def print_first(heading: str, items: Sequence[Item], describe: Callable[[Item], 
 
 def print_run(result: JobResult, *, sandbox: bool = False, show_traceback: bool = False) -> None:
     """`run`: the counts by status, the calls made, the first problems and the next step."""
-    summary = result.summary
-    click.echo(f"{summary['input']}: {summary['rows']} rows: {_breakdown(result)}.")
+    data, stats = result.data, result.data.stats
+    click.echo(f"{data.facts.input_file}: {count(len(data.rows), 'row')}" + (
+        f": {_breakdown(result)}." if data.rows else ": the file has a header but no data rows."))
     click.echo(
-        f"{summary['batches_planned']} calls planned, {summary['api_calls']} API calls made"
-        f" ({summary['retries']} retries, {summary['isolation_calls']} isolation calls)."
+        f"{count(len(data.planned), 'call')} planned, {count(stats.api_calls, 'API call')} "
+        f"made ({count(stats.retries, 'retry')}, "
+        f"{count(stats.isolation_calls, 'isolation call')})."
     )
-    if summary.get("lookup_calls"):
-        click.echo(f"{summary['lookup_calls']} lookup call(s) to check people and courses.")
+    lookups = stats.extra.get("lookup_calls", 0)
+    if lookups:
+        click.echo(f"{count(lookups, 'lookup call')} to check people and courses.")
     _print_issues(result)
     dry_run = result.data.facts.dry_run
-    unsettled = [] if dry_run else [
+    unsettled = [] if dry_run else [  # rows the sheet hides are left out on purpose
         (row, outcome)
         for row, outcome in zip(result.data.rows, result.data.results, strict=True)
         if outcome.status in (Status.FAILED, Status.UNKNOWN, Status.NOT_SENT)
+        and not outcome.held_back
     ]
-    print_first(f"{len(unsettled)} row(s) not enrolled:", unsettled,
+    print_first(f"{count(len(unsettled), 'row')} not enrolled:", unsettled,
                 lambda pair: f"{pair[0].source.describe()}: {pair[1].status.value}: "
                              f"{pair[1].message}")
     if dry_run:
         _print_plan(result)
+    print_reading(result)
     click.echo(f"Report: {result.report_path}")
     if result.exit_status is ExitStatus.INTERNAL:
         print_internal_error("the send stopped on an unexpected error (the report shows the rows "
@@ -69,11 +74,12 @@ def print_plan(result: JobResult) -> None:
     """`plan`: the rows, the calls per settings group and the first problems."""
     invalid = sum(1 for row in result.data.rows if row.issues)
     click.echo(
-        f"{result.summary['input']}: {len(result.data.rows):,} rows"
+        f"{result.summary['input']}: {count(len(result.data.rows), 'row')}"
         + (f", {invalid:,} invalid (not planned)." if invalid else ".")
     )
     _print_plan(result)
     _print_issues(result)
+    print_reading(result)
     click.echo(f"Report: {result.report_path}")
 
 
@@ -95,17 +101,30 @@ def print_validation(result: JobResult) -> None:
     if warned:
         first = warned[0]
         click.echo(
-            f"{len(warned)} row(s) with warnings (see the report's Message column), e.g. "
+            f"{count(len(warned), 'row')} with warnings (see the report's Message column), e.g. "
             f"{first.source.describe()}: {first.notes[0]}"
         )
     if result.issues:
         kinds = Counter(issue.kind or "other" for issue in result.issues)
         listed = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
-        print_first(f"{len(result.issues)} problem(s): {listed}.", result.issues,
+        print_first(f"{count(len(result.issues), 'problem')}: {listed}.", result.issues,
                     lambda issue: issue.describe())
     else:
         click.echo("No problems found.")
+    print_reading(result)
     click.echo(f"Report: {result.report_path}")
+
+
+def print_reading(result: JobResult) -> None:
+    """How the file was read: the columns used, the rows its sheet hides."""
+    facts = result.data.facts
+    if facts.columns:
+        click.echo(f"Columns used: {facts.columns}.")
+    hidden = held_back_count(result.data.results)
+    if hidden:
+        click.echo(f"{count(hidden, 'row')} hidden in the sheet (by hand or by a filter) "
+                   f"{'was' if hidden == 1 else 'were'} not sent; --include-hidden-rows sends "
+                   "them.")
 
 
 def print_error(error: BaseException, status: ExitStatus, *, show_traceback: bool) -> None:
@@ -134,7 +153,10 @@ def print_internal_error(what: str, *, show_traceback: bool) -> None:
 
 
 def count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+    """"1 row", "2 rows", "3 retries": a count with its noun in the right number."""
+    if number == 1:
+        return f"{number:,} {noun}"
+    return f"{number:,} {noun[:-1]}ies" if noun.endswith("ry") else f"{number:,} {noun}s"
 
 
 def _describe(error: BaseException) -> str:
@@ -149,7 +171,7 @@ def _breakdown(result: JobResult) -> str:
 
 
 def _print_issues(result: JobResult) -> None:
-    print_first(f"{len(result.issues)} problem(s) in the file:", result.issues,
+    print_first(f"{count(len(result.issues), 'problem')} in the file:", result.issues,
                 lambda issue: issue.describe())
 
 
@@ -163,13 +185,14 @@ def _print_next_step(result: JobResult, *, sandbox: bool) -> None:
     """What to do with the report's Needs attention sheet, when there is something to do."""
     counts = status_counts(result.data.results)
     to_fix = counts[Status.INVALID.value] + counts[Status.FAILED.value]
-    to_send = counts[Status.NOT_SENT.value] + counts[Status.UNKNOWN.value]
+    to_send = (counts[Status.NOT_SENT.value] + counts[Status.UNKNOWN.value]
+               - held_back_count(result.data.results))
     if result.data.facts.dry_run or result.report_path.suffix.lower() != ".xlsx":
         return
     again = f"bulk-enroll run {'--sandbox ' if sandbox else ''}{result.report_path}"
     if to_fix:
-        click.echo(f"To retry: fix the {to_fix} row(s) marked invalid or failed on its "
+        click.echo(f"To retry: fix the {count(to_fix, 'row')} marked invalid or failed on its "
                    f"'Needs attention' sheet, save it, and run: {again}")
     elif to_send:
-        click.echo(f"{to_send} row(s) were not confirmed (see the report); when the cause is "
-                   f"dealt with, run: {again}")
+        click.echo(f"{count(to_send, 'row')} {'was' if to_send == 1 else 'were'} not confirmed "
+                   f"(see the report); when the cause is dealt with, run: {again}")

@@ -77,8 +77,14 @@ def input_options(command: Command) -> Command:
             multiple=True,
             callback=_parse_aliases,
             metavar="HEADER=FIELD",
-            help="Read column HEADER as FIELD (e.g. 'Mitarbeiter E-Mail=learner_email'); "
-            "repeatable.",
+            help="Read column HEADER as FIELD (e.g. 'Mitarbeiter E-Mail=learner_email'), or "
+            "drop it with 'HEADER=ignore'; repeatable.",
+        ),
+        click.option(
+            "--include-hidden-rows",
+            is_flag=True,
+            help="Send rows hidden in the sheet (by hand or by a filter) too; by default they "
+            "are reported and not sent.",
         ),
         click.option(
             "--last-row-wins",
@@ -98,7 +104,7 @@ def _parse_aliases(
     from bulk_enroll.read.columns import parse_alias_options
 
     try:
-        return {header: f.value for header, f in parse_alias_options(value).items()}
+        return {header: str(target) for header, target in parse_alias_options(value).items()}
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 

@@ -26,6 +26,7 @@ from bulk_enroll.cli.options import (
 from bulk_enroll.connect import connect
 from bulk_enroll.errors import ConfigError
 from bulk_enroll.jobs import run_job, validate_job, with_configuration
+from bulk_enroll.read.reader import check_input_path
 from bulk_enroll.settings.config import (
     AccountSettings,
     load_account,
@@ -104,6 +105,7 @@ def run(
     environ = configured_environ()
     settings = load_run_settings(environ)
     options = with_configuration(options, environ)
+    check_input_path(file)  # a missing file is said before a missing account
     with _account(sandbox, needed=not dry_run, environ=environ) as account, \
             _sandbox_state(sandbox) as scratch:
         if scratch is not None and state_dir is None:
@@ -160,6 +162,7 @@ def plan_command(file: Path, sandbox: bool, **file_options: Any) -> int:
     environ = configured_environ()
     settings = load_run_settings(environ)
     options = with_configuration(options, environ)
+    check_input_path(file)
     with _account(sandbox, needed=False, environ=environ) as account:
         connection = (lambda: connect(account, settings)) if account else None
         result = run_job(options, settings, connection)

@@ -1,1 +1,4 @@
-"""Inbox: the nightly folder import: scan, ledger, archive, safety limits, notifications."""
+"""Inbox: the nightly folder import: scan, ledger, archive, safety limits, notifications.
+
+Runs the `run` job once per file; see docs/ARCHITECTURE.md.
+"""

@@ -342,6 +342,7 @@ class _Processor:
                              check_server=self.settings.check_server,
                              date_order=self.settings.input.date_order,
                              aliases=dict(self.settings.input.aliases),
+                             include_hidden_rows=self.settings.input.include_hidden_rows,
                              read_limits=self.settings.read_limits)
         try:
             job = run_job(options, self.run, lambda: connection, now=self.now)
@@ -381,7 +382,8 @@ class _Processor:
             return item
         self.sent_this_run += new
         item.internal_error = job.exit_status is ExitStatus.INTERNAL
-        cut_short = any(r.status is Status.NOT_SENT for r in job.data.results)
+        cut_short = any(r.status is Status.NOT_SENT and not r.held_back
+                        for r in job.data.results)
         if cut_short or item.internal_error:  # the journal settles what was sent, next run
             item.outcome = Outcome.INTERRUPTED
             item.reason = (f"{job.data.facts.note or 'the send stopped early'}; the file stays "

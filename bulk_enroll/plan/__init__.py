@@ -1,1 +1,4 @@
-"""Plan: requested pairs -> the fewest exact batches (API calls) within the limits. Pure."""
+"""Plan: requested pairs -> the fewest exact batches (API calls) within the limits. Pure.
+
+The fourth stage of the flow; see docs/ARCHITECTURE.md.
+"""

@@ -35,6 +35,23 @@ _HYGIENE = str.maketrans(
 )
 _EXCEL_TEXT_FORMULA = re.compile(r'^="(.*)"$', re.DOTALL)  # ="00123", Excel's keep-as-text trick
 
+# What identifiers look like; the reader judges columns by them, validation parses cells.
+UUID_PATTERN = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
+# The WHATWG (HTML form) definition of an email address, with a dot required in the domain.
+EMAIL_PATTERN = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+VALUE_SEPARATORS = re.compile(r"[;,\r\n]+")  # several values in one cell
+
+
+def looks_like_id(text: str) -> bool:
+    """An LMS ID: a UUID, braces allowed ({...} is how some systems export GUIDs)."""
+    return bool(UUID_PATTERN.fullmatch(text.strip("{}")))
+
 
 def clean_text(text: str) -> str:
     """Trimmed text without invisible spaces, with straight quotes."""

@@ -41,7 +41,12 @@ def apply_edits(table: Table, edits: CellEdits) -> Table:
         if changed:
             cells = tuple(changed.get(index, cell) for index, cell in enumerate(cells))
         rows.append((number, cells))
-    return dataclasses.replace(table, rows=rows)
+    # A formula cell without a value that the person filled in is a value now.
+    unreadable = {number: {at: why for at, why in cells.items() if at not in by_row.get(number, {})}
+                  for number, cells in table.unreadable.items()}
+    return dataclasses.replace(table, rows=rows,
+                               unreadable={number: cells for number, cells in unreadable.items()
+                                           if cells})
 
 
 def keep_rows(table: Table, wanted: Collection[int] | None) -> Table:

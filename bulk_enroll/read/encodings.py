@@ -2,8 +2,10 @@
 
 In order: a byte-order mark (UTF-8, UTF-16 LE/BE as Excel's "Unicode Text" writes, UTF-32)
 decides; else a file that is valid UTF-8 throughout is UTF-8; else UTF-16 without a BOM is
-recognised by its zero bytes; else the encoding is guessed by charset-normalizer from the lines
-that contain non-ASCII bytes. A guess is reported as one, so the user can check the names.
+recognised by its zero bytes; else a file whose lines end in a lone CR (classic Mac line ends,
+which only Excel for Mac's "CSV (Macintosh)" still writes) is Mac Roman; else the encoding is
+guessed by charset-normalizer from the lines that contain non-ASCII bytes. A guess is reported
+as one, so the user can check the names.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ _NAMES = {
     "cp1251": "Windows-1251 (Cyrillic)",
     "iso8859_1": "ISO-8859-1 (Latin-1)",
     "iso8859_15": "ISO-8859-15 (Latin-9)",
+    "mac_roman": "Mac Roman (Excel for Mac's 'CSV (Macintosh)')",
 }
 
 
@@ -92,10 +95,18 @@ def detect_encoding(path: Path) -> Detected:
         except UnicodeDecodeError:
             pass
         handle.seek(0)
+        if _mac_line_ends(handle.read(_CHUNK)):
+            return Detected("mac_roman", guessed=True)
+        handle.seek(0)
         sample = bytearray()
         while len(sample) < _SAMPLE_LIMIT and (chunk := handle.read(_CHUNK)):
             sample += b"\n".join(line for line in chunk.splitlines() if not line.isascii())
     return Detected(_guess(bytes(sample[:_SAMPLE_LIMIT])), guessed=True)
+
+
+def _mac_line_ends(head: bytes) -> bool:
+    """Lines ending in CR alone (no LF anywhere): a classic Mac text file."""
+    return b"\r" in head and b"\n" not in head
 
 
 def _utf16_without_bom(head: bytes) -> bool:

@@ -54,10 +54,16 @@ def drop_reason_column(table: Table) -> Table:
     if REASON_HEADER not in table.headers:
         return table
     keep = [i for i, header in enumerate(table.headers) if header != REASON_HEADER]
+    moved = {old: new for new, old in enumerate(keep)}  # positions after the drop
     rows = [(number, tuple(cells[i] for i in keep)) for number, cells in table.rows]
     return dataclasses.replace(
         table,
         headers=tuple(table.headers[i] for i in keep),
+        hidden_columns=frozenset(moved[i] for i in table.hidden_columns if i in moved),
+        unreadable={
+            number: {moved[i]: why for i, why in marks.items() if i in moved}
+            for number, marks in table.unreadable.items()
+        },
         # A row the person emptied but whose reason is still there was deleted, not left blank.
         rows=[(number, cells) for number, cells in rows if not all(map(_is_blank, cells))],
     )

@@ -10,14 +10,19 @@ Meaning (which column is what, whether a value is valid) is decided later, in `v
   their leading zeros.
 - XLSX/XLSM/XLS/ODS: read with python-calamine; cells keep their types (dates stay dates).
   The first visible sheet with a recognisable header is used unless `sheet` names one.
-- `header.locate` skips title rows and blank rows and ignores trailing empty columns.
+- `header.locate` skips title rows and blank rows, ignores trailing empty columns, flags
+  values beyond the header's columns and sets footer lines ("Total: 3") aside.
+- XLSX/ODS: `sheet_xml.sheet_facts` adds what calamine does not say: hidden rows and columns,
+  and empty cells that hold a formula without a saved value (or an error).
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +30,8 @@ import python_calamine
 
 from bulk_enroll.errors import InputFileError, InputRefused
 from bulk_enroll.gc_pause import gc_paused
-from bulk_enroll.read.cells import cell_text
-from bulk_enroll.read.columns import Field, HeaderMatcher, expected_names
+from bulk_enroll.read.cells import cell_text, is_blank
+from bulk_enroll.read.columns import Field, HeaderMatcher, expected_names, map_columns
 from bulk_enroll.read.encodings import Detected, NotText, detect_encoding
 from bulk_enroll.read.feedback import drop_reason_column, pick_sheet_for_report
 from bulk_enroll.read.header import Located, NoHeader, is_blank_row, locate
@@ -38,6 +43,7 @@ from bulk_enroll.read.safety import (
     ReadLimits,
     check_input,
 )
+from bulk_enroll.read.sheet_xml import NO_FACTS, SheetFacts, sheet_facts
 from bulk_enroll.read.table import Cell, Table
 
 CSV_SUFFIXES = TEXT_SUFFIXES
@@ -59,16 +65,8 @@ def read_table(
 
     `sheet` is a sheet name or a 1-based position; `aliases` are extra header names.
     """
-    if path.is_dir():
-        raise InputFileError(f"{path} is a folder, not a file: give the spreadsheet's name")
-    if not path.is_file():
-        raise InputFileError(f"{path}: no such file")
+    check_input_path(path)
     suffix = path.suffix.lower()
-    if suffix not in CSV_SUFFIXES and suffix not in EXCEL_SUFFIXES:
-        raise InputFileError(
-            f"{path.name}: unsupported file type {suffix or '(none)'}; "
-            f"use one of {', '.join(SUPPORTED)}"
-        )
     check_input(path, limits or ReadLimits())
     matcher = HeaderMatcher(aliases)
     if suffix in CSV_SUFFIXES:
@@ -80,6 +78,21 @@ def read_table(
         with gc_paused():
             table = _read_workbook(path, sheet, matcher)
     return drop_reason_column(table)  # a report's Needs attention sheet, fed back
+
+
+def check_input_path(path: Path) -> None:
+    """Raise `InputFileError` unless `path` is a file of a supported type: the first thing a
+    command checks, before it looks for an account."""
+    if path.is_dir():
+        raise InputFileError(f"{path} is a folder, not a file: give the spreadsheet's name")
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in CSV_SUFFIXES and suffix not in EXCEL_SUFFIXES:
+        raise InputFileError(
+            f"{path.name}: unsupported file type {suffix or '(none)'}; "
+            f"use one of {', '.join(SUPPORTED)}"
+        )
 
 
 # ---- CSV ---------------------------------------------------------------------------------------
@@ -103,7 +116,7 @@ def _read_csv(path: Path, matcher: HeaderMatcher) -> Table:
     with _open_text(path, detected) as handle:
         records = csv.reader(handle, delimiter=delimiter)
         try:
-            located = _locate(path.name, _numbered_records(records), matcher)
+            located = _locate(path.name, _numbered_records(records), matcher, delimited=True)
         except csv.Error as exc:
             raise InputFileError(
                 f"{path.name}: not a readable CSV file near line {records.line_num} ({exc}); "
@@ -122,6 +135,8 @@ def _read_csv(path: Path, matcher: HeaderMatcher) -> Table:
         encoding=detected.encoding,
         notes=(*notes, *located.notes),
         typed=False,
+        row_problems=located.problems,
+        footer=located.footer,
     )
 
 
@@ -181,8 +196,12 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
         ) from None
     except Exception as exc:  # calamine raises several unrelated types for unreadable files
         raise InputFileError(f"{path.name}: not a readable workbook ({_short(exc)})") from None
-    with workbook:
+    kind = _zip_kind(path)
+    with workbook, ThreadPoolExecutor(max_workers=1) as pool:
         names = _candidate_sheets(path.name, workbook, sheet)
+        # The sheet's XML facts are read beside calamine's parse (which releases the GIL),
+        # starting with the likeliest sheet, so on a multi-core machine they cost nothing.
+        facts = {names[0]: pool.submit(sheet_facts, path, names[0], kind)} if names else {}
         misses: list[tuple[str, tuple[str, ...]]] = []
         for index, name in enumerate(names):
             try:
@@ -201,8 +220,38 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
             if index > 0:
                 notes = (f"read sheet {name!r}: the first sheet with a recognisable header",)
                 notes += located.notes
-            return Table(path.name, name, located.headers, located.rows, notes=notes)
+            first_column = cells.start[1] if cells.start else 0
+            table = Table(path.name, name, located.headers, located.rows, notes=notes,
+                          first_column=first_column, row_problems=located.problems,
+                          footer=located.footer)
+            found = facts.get(name) or pool.submit(sheet_facts, path, name, kind)
+            return _with_sheet_facts(table, found.result())
     raise InputFileError(no_header_message(path.name, misses))
+
+
+def _zip_kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    return "xlsx" if suffix in OOXML_SUFFIXES else "ods" if suffix in ODS_SUFFIXES else ""
+
+
+def _with_sheet_facts(table: Table, facts: SheetFacts) -> Table:
+    """The table with what the sheet's XML says about its rows, columns and empty cells."""
+    if facts is NO_FACTS:
+        return table
+    width, first = len(table.headers), table.first_column
+    cells_of = dict(table.rows) if facts.unreadable else {}
+    unreadable: dict[int, dict[int, str]] = {}
+    for (number, column), why in facts.unreadable.items():
+        cells = cells_of.get(number)
+        position = column - first
+        if cells is not None and 0 <= position < width and is_blank(cells[position]):
+            unreadable.setdefault(number, {})[position] = why
+    return dataclasses.replace(
+        table,
+        hidden_rows=facts.hidden_among(number for number, _ in table.rows),
+        hidden_columns=frozenset(i for i in range(width) if facts.column_hidden(first + i)),
+        unreadable=unreadable,
+    )
 
 
 def _candidate_sheets(
@@ -240,10 +289,14 @@ def _locate_sheet(sheet: python_calamine.CalamineSheet, matcher: HeaderMatcher) 
 
 
 def _locate(
-    file: str, numbered: Iterator[tuple[int, Sequence[Cell]]], matcher: HeaderMatcher
+    file: str,
+    numbered: Iterator[tuple[int, Sequence[Cell]]],
+    matcher: HeaderMatcher,
+    *,
+    delimited: bool = False,
 ) -> Located:
     try:
-        return locate(numbered, matcher)
+        return locate(numbered, matcher, delimited=delimited)
     except NoHeader as miss:
         raise InputFileError(no_header_message(file, [(None, miss.first_row)])) from None
 
@@ -254,6 +307,7 @@ def no_header_message(file: str, misses: Sequence[tuple[str | None, tuple[str, .
     for sheet, row in misses:
         cells = ", ".join(repr(c) for c in row if c) or "(nothing)"
         found.append(f"sheet {sheet!r}: {cells}" if sheet is not None else cells)
+        found.extend(map_columns(row).notes)  # "did you mean 'email'?" for a misspelt header
     where = "; ".join(found) if found else "(the file is empty)"
     return f"{file}: no header row with a learner and a course column; {expected}. Found: {where}"
 

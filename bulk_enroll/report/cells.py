@@ -1,27 +1,25 @@
-"""Cell values for the result workbook: safe text, real dates, styles applied cheaply.
+"""Cell values for the result workbook: safe text, real dates, formats made once.
 
-Every value a report writes goes through `CellMaker`, so one place guarantees that text never
-becomes a formula or an error value, that IDs stay text and that dates are real Excel dates.
-It also keeps the 100,000-row report fast: plain values go to openpyxl's write-only sheet as
-they are (openpyxl reuses one cell object for them), and styled cells share a style array built
-once per style instead of resolving fonts and fills cell by cell.
+Every value a report writes goes through a `CellWriter`, so one place guarantees that text never
+becomes a formula, a link or an error value, that IDs stay text and that dates are real Excel
+dates. The workbook is written with XlsxWriter's public API in `constant_memory` mode (a
+100,000-row report streams to disk row by row instead of living in memory); its typed
+`write_string`/`write_number`/`write_datetime` calls store exactly the type they are given, so
+nothing is ever guessed from the text. How a cell looks is a `Style` (plain data); each distinct
+style becomes one workbook format, made the first time it is used and shared after that.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
-from collections.abc import Hashable, Iterable, Iterator, Sequence
-from copy import copy
-from types import MethodType
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 
-import openpyxl
-from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.styles.cell_style import StyleArray
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
 
 from bulk_enroll.model import Status
 from bulk_enroll.read.cells import cell_text
@@ -29,11 +27,14 @@ from bulk_enroll.read.cells import cell_text
 # Text starting with one of these is a formula (or becomes one when edited) in Excel, LibreOffice
 # and Google Sheets: OWASP's list for CSV injection.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Excel's error values: typed into a cell they become errors, so such text is guarded too.
+ERROR_CODES = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
+# Control characters XML 1.0 forbids in a worksheet (tab, LF and CR are allowed).
+ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 TIME_FORMAT = "hh:mm:ss"
 BOOL_FORMAT = '"TRUE";"TRUE";"FALSE"'
-MAX_TEXT = 32767  # Excel's limit for one cell
 BIG_NUMBER = 1e11  # from 12 digits on, Excel's General format switches to 1.2E+11
 
 # Excel's own "Good" / "Neutral" / "Bad" cell styles (fill, font), so colours mean what they
@@ -48,9 +49,11 @@ STATUS_COLOURS: dict[Status, tuple[str, str]] = {
     Status.NOT_SENT: ("FFEB9C", "9C5700"),
 }
 HEADER_FILL = "D9E1F2"
-FONT, FONT_SIZE = "Calibri", 11  # the workbook default; a Font without a name renders as serif
 WIDTH_SAMPLE_ROWS = 500
 MIN_WIDTH, MAX_WIDTH = 6, 60
+# Column widths here are OOXML widths (characters of the default font, padding included); the
+# writer takes pixels, and Calibri 11's widest digit is 7 pixels wide.
+PIXELS_PER_WIDTH_UNIT = 7
 
 
 def has_time(moment: dt.datetime) -> bool:
@@ -59,15 +62,18 @@ def has_time(moment: dt.datetime) -> bool:
 
 
 def needs_text_guard(text: str) -> bool:
-    """True when openpyxl or a spreadsheet would not show `text` as the plain text it is."""
+    """True when a spreadsheet would not keep `text` as the plain text it is once edited."""
     return text.startswith(FORMULA_PREFIXES) or text in ERROR_CODES
 
 
 def clean_text(text: str) -> str:
-    """Text a worksheet can hold: control characters XML forbids become U+FFFD, cut to 32,767."""
-    if ILLEGAL_CHARACTERS_RE.search(text):
-        text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
-    return text[:MAX_TEXT]
+    """Text a worksheet can hold: control characters XML forbids become U+FFFD.
+
+    (Text over Excel's 32,767 characters is cut by the writer, counted in UTF-16 units.)
+    """
+    if ILLEGAL_CHARACTERS.search(text):
+        return ILLEGAL_CHARACTERS.sub("\ufffd", text)
+    return text
 
 
 def as_text(value: object) -> str:
@@ -114,181 +120,175 @@ def parse_iso_moment(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(stripped)
 
 
-class CellMaker:
-    """Builds the cells of one write-only sheet; styles are made once and shared.
+@dataclass(frozen=True)
+class Style:
+    """How a cell looks, as plain data: equal styles share one format in the workbook."""
 
-    With `reuse=True` every styled cell is the same object, refilled: a write-only sheet writes
-    a row's cells as soon as it is appended, so one maker per column can recycle its cell from
-    row to row (`stream_prepared_cells` must be installed on the sheet, see there).
-    """
+    bold: bool = False
+    italic: bool = False
+    size: float | None = None
+    colour: str | None = None  # font colour, RRGGBB
+    fill: str | None = None  # solid background, RRGGBB
+    number_format: str | None = None
+    horizontal: str | None = None
+    indent: int = 0
+    quote_prefix: bool = False  # Excel keeps the cell text when it is edited
 
-    def __init__(
-        self,
-        sheet: WriteOnlyWorksheet,
-        *,
-        styles: dict[Hashable, StyleArray] | None = None,
-        reuse: bool = False,
-    ) -> None:
-        self.sheet = sheet
-        self.styles: dict[Hashable, StyleArray] = {} if styles is None else styles
-        self._plain = StyleArray()
-        self._reused = WriteOnlyCell(sheet) if reuse else None
+    def quoted(self) -> Style:
+        return replace(self, quote_prefix=True)
 
-    def style(
-        self,
-        key: Hashable,
-        *,
-        bold: bool = False,
-        italic: bool = False,
-        size: float | None = None,
-        colour: str | None = None,
-        fill: str | None = None,
-        number_format: str | None = None,
-        wrap: bool = False,
-        horizontal: str | None = None,
-        indent: int = 0,
-    ) -> StyleArray:
-        """The style array for `key`, built from these attributes the first time it is asked."""
-        found = self.styles.get(key)
-        if found is not None:
-            return found
-        template = WriteOnlyCell(self.sheet)
-        if bold or italic or size or colour:
-            template.font = Font(
-                name=FONT, size=size or FONT_SIZE, bold=bold, italic=italic, color=colour
-            )
-        if fill:
-            template.fill = PatternFill("solid", fgColor=fill)
-        if number_format:
-            template.number_format = number_format
-        if indent and horizontal is None:
+    def properties(self) -> dict[str, object]:
+        """The style as XlsxWriter format properties."""
+        found: dict[str, object] = {}
+        if self.bold:
+            found["bold"] = True
+        if self.italic:
+            found["italic"] = True
+        if self.size:
+            found["font_size"] = self.size
+        if self.colour:
+            found["font_color"] = f"#{self.colour}"
+        if self.fill:
+            found.update(pattern=1, bg_color=f"#{self.fill}")
+        if self.number_format:
+            found["num_format"] = self.number_format
+        horizontal = self.horizontal
+        if self.indent and horizontal is None:
             horizontal = "left"  # Excel ignores an indent under General alignment
-        if wrap or horizontal or indent:
-            template.alignment = Alignment(
-                wrap_text=wrap, horizontal=horizontal, indent=indent, vertical="top"
-            )
-        self.styles[key] = template._style
-        return template._style
-
-    def styled(self, value: object, style: StyleArray) -> WriteOnlyCell:
-        """A cell showing `value` with a prepared style; text is always stored as text."""
-        cell = self._reused or WriteOnlyCell(self.sheet)
-        if isinstance(value, str):
-            if needs_text_guard(value):
-                style = self._quoted(style)
-            cell._value = clean_text(value)
-            cell.data_type = "s"
-        elif isinstance(value, dt.date | dt.time):
-            cell._value = value
-            cell.data_type = "d"
-        else:
-            cell.value = value
-        cell._style = style
-        return cell
-
-    def _quoted(self, style: StyleArray) -> StyleArray:
-        """`style` plus Excel's quote prefix, so editing the cell keeps it text."""
-        key = ("quoted", tuple(style))
-        found = self.styles.get(key)
-        if found is None:
-            found = copy(style)
-            found.quotePrefix = 1
-            self.styles[key] = found
+        if horizontal or self.indent:
+            found.update(align=horizontal, indent=self.indent, valign="top")
+        if self.quote_prefix:
+            found["quote_prefix"] = True
         return found
 
-    def text(self, value: str) -> object:
-        """`value` as text that no spreadsheet will evaluate; `None` for an empty string."""
-        if not value:
-            return None
-        if needs_text_guard(value):
-            return self.styled(value, self._plain)
-        if len(value) > MAX_TEXT or ILLEGAL_CHARACTERS_RE.search(value):
-            return clean_text(value)
-        return value
 
-    def value(self, value: object) -> object:
+PLAIN = Style()
+DATE = Style(number_format=DATE_FORMAT)
+DATETIME = Style(number_format=DATETIME_FORMAT)
+TIME = Style(number_format=TIME_FORMAT)
+BOOLEAN = Style(number_format=BOOL_FORMAT)
+WHOLE = Style(number_format="0")
+
+
+def status_style(status: Status) -> Style:
+    fill, colour = STATUS_COLOURS[status]
+    return Style(fill=fill, colour=colour)
+
+
+def header_style(
+    fill: str = HEADER_FILL, *, horizontal: str | None = None, indent: int = 0
+) -> Style:
+    return Style(bold=True, fill=fill, horizontal=horizontal, indent=indent)
+
+
+class Formats:
+    """The workbook's formats, one per `Style`, made the first time a style is used."""
+
+    def __init__(self, workbook: Workbook) -> None:
+        self._workbook = workbook
+        self._made: dict[Style, Format | None] = {PLAIN: None}  # no format: the workbook default
+
+    def __call__(self, style: Style) -> Format | None:
+        try:
+            return self._made[style]
+        except KeyError:
+            made = self._made[style] = self._workbook.add_format(style.properties())
+            return made
+
+
+Write = Callable[[int, int, object], None]
+
+
+class CellWriter:
+    """Writes values into one worksheet as what they are: text as text, numbers as numbers,
+    dates as dates. Methods take (row, column, value), zero-based, as XlsxWriter does."""
+
+    def __init__(self, sheet: Worksheet, formats: Formats) -> None:
+        self.sheet = sheet
+        self.formats = formats
+        self._write_string = sheet.write_string
+        self._write_number = sheet.write_number
+        self._plain_quoted = formats(PLAIN.quoted())
+        self._typed = {style: formats(style) for style in (DATE, DATETIME, TIME, BOOLEAN, WHOLE)}
+        self._statuses = {status: formats(status_style(status)) for status in Status}
+
+    def text(self, row: int, col: int, value: str) -> None:
+        """`value` as text that no spreadsheet will evaluate; nothing for an empty string."""
+        if not value:
+            return
+        if needs_text_guard(value):
+            self._write_string(row, col, clean_text(value), self._plain_quoted)
+        else:
+            self._write_string(row, col, clean_text(value))
+
+    def value(self, row: int, col: int, value: object) -> None:
         """Any input value as its own type: numbers stay numbers, dates get a date format."""
         kind = type(value)
         if kind is str:
-            return self.text(value)  # type: ignore[arg-type]
-        if value is None:
-            return value
-        if kind is bool:  # shown as TRUE/FALSE by LibreOffice too (it defaults to 1/0)
-            return self.styled(value, self.style("bool", number_format=BOOL_FORMAT))
-        if kind is int or kind is float:
-            if -BIG_NUMBER < value < BIG_NUMBER or value != value:  # type: ignore[operator]
-                return value
-            return self.big_number(value)  # type: ignore[arg-type]
-        if kind is dt.datetime:
-            stamp: dt.datetime = value  # type: ignore[assignment]
-            if stamp.tzinfo is not None:
-                stamp = stamp.replace(tzinfo=None)
-            if has_time(stamp):
-                return self.styled(stamp, self.style("datetime", number_format=DATETIME_FORMAT))
-            return self.styled(stamp, self.style("date", number_format=DATE_FORMAT))
-        if kind is dt.date:
-            return self.styled(value, self.style("date", number_format=DATE_FORMAT))
-        if kind is dt.time:
-            return self.styled(value, self.style("time", number_format=TIME_FORMAT))
-        if isinstance(value, int | float):  # subclasses of int and float
-            return value
-        return self.text(str(value))
+            self.text(row, col, value)  # type: ignore[arg-type]
+        elif value is None:
+            return
+        elif kind is int or kind is float:
+            number: float = value  # type: ignore[assignment]
+            if -BIG_NUMBER < number < BIG_NUMBER:
+                self._write_number(row, col, number)
+            else:
+                self._big_number(row, col, number)
+        elif kind is bool:  # shown as TRUE/FALSE by LibreOffice too (it defaults to 1/0)
+            self.sheet.write_boolean(row, col, value, self._typed[BOOLEAN])
+        elif isinstance(value, dt.datetime):  # a time zone is dropped (wall time): see workbook
+            style = DATETIME if has_time(value) else DATE
+            self.sheet.write_datetime(row, col, value, self._typed[style])
+        elif isinstance(value, dt.date):
+            self.sheet.write_datetime(row, col, value, self._typed[DATE])
+        elif isinstance(value, dt.time):
+            self.sheet.write_datetime(row, col, value, self._typed[TIME])
+        elif isinstance(value, int | float):  # subclasses of int and float (not bool: above)
+            self.value(row, col, int(value) if isinstance(value, int) else float(value))
+        else:
+            self.text(row, col, str(value))
 
-    def big_number(self, value: float) -> object:
-        """A long whole number (an employee or phone number) shown in full, not as 1.2E+15."""
-        if isinstance(value, float) and not value.is_integer():
-            return value
-        return self.styled(value, self.style("whole", number_format="0"))
+    def _big_number(self, row: int, col: int, number: float) -> None:
+        """A long whole number (an employee or phone number) shown in full, not as 1.2E+15;
+        NaN and infinity, which a cell cannot hold as numbers, as the text they print as."""
+        if isinstance(number, float) and not math.isfinite(number):
+            self.text(row, col, str(number))
+        elif isinstance(number, float) and not number.is_integer():
+            self._write_number(row, col, number)
+        else:
+            self._write_number(row, col, number, self._typed[WHOLE])
 
-    def id_text(self, value: object) -> object:
+    def id_text(self, row: int, col: int, value: object) -> None:
         """An identifier: always text, whatever type the input cell had."""
-        if value is None:
-            return None
-        return self.text(value if type(value) is str else as_text(value))  # type: ignore[arg-type]
+        if value is not None:
+            self.text(row, col, value if type(value) is str else as_text(value))  # type: ignore[arg-type]
 
-    def status(self, status: Status) -> WriteOnlyCell:
-        fill, colour = STATUS_COLOURS[status]
-        return self.styled(status.value, self.style(status, fill=fill, colour=colour))
+    def status(self, row: int, col: int, value: object) -> None:
+        """A `Status`, colour-coded; any other value (e.g. "planned") as it is."""
+        if isinstance(value, Status):
+            self._write_string(row, col, value.value, self._statuses[value])
+        else:
+            self.value(row, col, value)
 
-    def header(
-        self, name: str, *, fill: str = HEADER_FILL, horizontal: str | None = None, indent: int = 0
-    ) -> WriteOnlyCell:
-        style = self.style(
-            ("header", fill, horizontal, indent),
-            bold=True,
-            fill=fill,
-            horizontal=horizontal,
-            indent=indent,
-        )
-        return self.styled(name, style)
-
-
-def stream_prepared_cells(sheet: WriteOnlyWorksheet) -> None:
-    """Let `sheet` take our prepared cells directly, as openpyxl's own path would after a
-    failed conversion attempt (an exception and two string formats per styled cell: a third
-    of the styling cost on a 100,000-row report). Plain values take openpyxl's own path."""
-    # Only on the openpyxl line this copy was taken from; any other keeps openpyxl's own path.
-    if openpyxl.__version__.startswith("3.1.") and hasattr(sheet, "_values_to_row"):
-        sheet._values_to_row = MethodType(_values_to_row, sheet)
-
-
-def _values_to_row(
-    sheet: WriteOnlyWorksheet, values: Iterable[object], row_idx: int
-) -> Iterator[Cell]:
-    """openpyxl 3.1's `WriteOnlyWorksheet._values_to_row`, with prepared cells checked first."""
-    cell = WriteOnlyCell(sheet)
-    for col_idx, value in enumerate(values, 1):
-        if value is None:
-            continue
-        if isinstance(value, Cell):
-            value.column, value.row = col_idx, row_idx
-            yield value
-            continue
-        cell.value = value
-        cell.column, cell.row = col_idx, row_idx
-        yield cell
-        if cell.has_style:  # openpyxl gave a date a number format: the next value starts clean
-            cell = WriteOnlyCell(sheet)
+    def styled(self, row: int, col: int, value: object, style: Style) -> None:
+        """`value` with a chosen style (the Summary's cells); text is always stored as text."""
+        if isinstance(value, str):
+            if not value:
+                self.sheet.write_blank(row, col, None, self.formats(style))
+                return
+            if needs_text_guard(value):
+                style = style.quoted()
+            self._write_string(row, col, clean_text(value), self.formats(style))
+        elif isinstance(value, bool):
+            self.sheet.write_boolean(row, col, value, self.formats(style))
+        elif isinstance(value, dt.date | dt.time):
+            self.sheet.write_datetime(row, col, value, self.formats(style))
+        elif isinstance(value, int | float) and math.isfinite(value):
+            self._write_number(row, col, value, self.formats(style))
+        elif value is None:
+            self.sheet.write_blank(row, col, None, self.formats(style))
+        else:
+            self.styled(row, col, str(value), style)
 
 
 def display_width(value: object) -> int:
@@ -332,22 +332,26 @@ def fit_widths(
     ]
 
 
-def set_layout(sheet: WriteOnlyWorksheet, widths: Sequence[float], rows: int) -> None:
-    """Frozen header, autofilter over the data, column widths; before any row is appended."""
-    last = get_column_letter(max(len(widths), 1))
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{last}{max(rows + 1, 1)}"
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
+def set_widths(sheet: Worksheet, widths: Sequence[float]) -> None:
+    """Column widths, in OOXML width units (see PIXELS_PER_WIDTH_UNIT)."""
+    for index, width in enumerate(widths):
+        sheet.set_column_pixels(index, index, round(width * PIXELS_PER_WIDTH_UNIT))
+
+
+def set_layout(sheet: Worksheet, widths: Sequence[float], rows: int) -> None:
+    """Frozen header, autofilter over the data, column widths, printing; before any row."""
+    last = max(len(widths), 1) - 1
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, rows, last)
+    set_widths(sheet, widths)
     fit_to_page_width(sheet)
-    sheet.print_title_rows = "1:1"  # the header on every printed page
+    sheet.repeat_rows(0)  # the header on every printed page
 
 
-def fit_to_page_width(
-    sheet: WriteOnlyWorksheet, *, orientation: str = "landscape", pages_down: int = 0
-) -> None:
+def fit_to_page_width(sheet: Worksheet, *, landscape: bool = True, pages_down: int = 0) -> None:
     """Print all columns on one page width, on `pages_down` pages (0: as many as needed)."""
-    sheet.page_setup.orientation = orientation
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = pages_down
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    if landscape:
+        sheet.set_landscape()
+    else:
+        sheet.set_portrait()
+    sheet.fit_to_pages(1, pages_down)

@@ -167,7 +167,11 @@ def result_lines(data: ReportData) -> list[ResultLine]:
 
 
 def attention_lines(lines: Sequence[ResultLine]) -> list[ResultLine]:
-    return [line for line in lines if line.result.status in NEEDS_ATTENTION]
+    """Rows to act on; not the rows the file hides (fed back, they would be sent)."""
+    return [
+        line for line in lines
+        if line.result.status in NEEDS_ATTENTION and not line.result.held_back
+    ]
 
 
 BATCH_COLUMNS: tuple[Column[BatchLine], ...] = (

@@ -11,16 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bulk_enroll.model import (
-    SETTLED_WELL,
-    Batch,
-    BatchOutcome,
-    InputRow,
-    RowResult,
-    SendStats,
-    Status,
-)
-from bulk_enroll.results import status_counts
+from bulk_enroll.model import Batch, BatchOutcome, InputRow, RowResult, SendStats, Status
+from bulk_enroll.results import held_back_count, needs_attention, status_counts
 
 ReportFormat = Literal["xlsx", "csv"]
 REPORT_FORMATS: tuple[ReportFormat, ...] = ("xlsx", "csv")
@@ -41,6 +33,7 @@ class RunFacts:
     note: str | None = None
     input_sha256: str | None = None  # of the input file's bytes: which file exactly was run
     api_host: str | None = None  # scheme://host[:port]; derived from `endpoint` when None
+    columns: str | None = None  # the column mapping used: "B 'Email' -> learner_email, ..."
 
 
 @dataclass(frozen=True)
@@ -57,16 +50,21 @@ class ReportData:
 
     def verdict(self) -> str:
         """The report in one line, e.g. "1,204 enrolled, 37 need attention"."""
+        if not self.results:
+            return "nothing to do: the file has a header but no data rows"
         counts = status_counts(self.results)
+        held = held_back_count(self.results)
+        hidden = f"; {_count(held, 'hidden row')} not sent" if held else ""
         if self.facts.dry_run:  # every valid row is not_sent: only the invalid ones need work
             invalid = counts[Status.INVALID.value]
-            ready, calls = counts[Status.NOT_SENT.value], len(self.planned)
+            ready, calls = counts[Status.NOT_SENT.value] - held, len(self.planned)
             head = f"dry run, nothing sent: {_count(ready, 'row')} ready in {_count(calls, 'call')}"
-            return f"{head}, {invalid:,} need fixing" if invalid else f"{head}, no problems found"
-        good = sum(counts[s.value] for s in SETTLED_WELL)
-        attention = len(self.results) - good
+            tail = f"{invalid:,} need fixing" if invalid else "no problems found"
+            return f"{head}, {tail}{hidden}"
+        attention = sum(map(needs_attention, self.results))
         head = f"{counts['enrolled']:,} enrolled"
-        return f"{head}, {attention:,} need attention" if attention else f"{head}, all rows settled"
+        tail = f"{attention:,} need attention" if attention else "all rows settled"
+        return f"{head}, {tail}{hidden}"
 
 
 def _count(number: int, noun: str) -> str:

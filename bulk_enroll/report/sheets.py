@@ -1,22 +1,21 @@
 """The sheets of the result workbook: Summary, Needs attention, Results, Batches.
 
-Write-only openpyxl sheets (a 100,000-row report streams to disk instead of living in memory),
-so everything about a sheet's layout (frozen header, filter, widths) is decided before its
-first row, from the column lists in `report_columns` and a sample of the values.
+Written row by row in XlsxWriter's `constant_memory` mode (a 100,000-row report streams to disk
+instead of living in memory), so everything about a sheet's layout (frozen header, filter,
+widths) is decided before its first row, from the column lists in `report.columns` and a
+sample of the values.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
-from openpyxl.chart.label import DataLabelList
-from openpyxl.chart.marker import DataPoint
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
 
 from bulk_enroll._version import __version__
 from bulk_enroll.model import SETTLED_WELL, Status
@@ -25,12 +24,17 @@ from bulk_enroll.report.cells import (
     DATETIME_FORMAT,
     HEADER_FILL,
     STATUS_COLOURS,
-    CellMaker,
+    CellWriter,
     DateColumn,
+    Formats,
+    Style,
+    Write,
     fit_to_page_width,
     fit_widths,
+    header_style,
     set_layout,
-    stream_prepared_cells,
+    set_widths,
+    status_style,
 )
 from bulk_enroll.report.columns import (
     NEEDS_ATTENTION,
@@ -44,7 +48,7 @@ from bulk_enroll.report.columns import (
     result_lines,
 )
 from bulk_enroll.report.data import ReportData
-from bulk_enroll.results import status_counts
+from bulk_enroll.results import held_back_count, status_counts
 
 L = TypeVar("L")
 
@@ -57,30 +61,39 @@ STATUS_MEANING: dict[Status, str] = {
     Status.INVALID: "The row has a mistake; the message names the column. Fix and run again.",
     Status.FAILED: "The API refused it; the message gives its reason.",
     Status.UNKNOWN: "Sent, but the answer was lost; run again to confirm (no double enrollment).",
-    Status.NOT_SENT: "Not sent (dry run, --strict, or the run stopped). Run again to send.",
+    Status.NOT_SENT: "Not sent (dry run, --strict, the run stopped, or hidden in the sheet).",
 }
-SUMMARY_WIDTHS = {"A": 20, "B": 21, "C": 9, "D": 62}
+SUMMARY_WIDTHS = (20, 21, 9, 62)  # columns A to D
 CHART_SIZE_CM = (17.0, 6.5)
 CHART_ROWS = 14  # rows left empty under the chart (default rows are about 0.53 cm high)
+PIXELS_PER_CM = 96 / 2.54  # what the writer sizes a chart in
+
+# One Summary cell: a value and how it looks; None for an empty cell.
+SummaryCell = tuple[object, Style] | None
+NOTE = Style(italic=True, colour="595959")
+BOLD = Style(bold=True)
 
 
 def write_workbook_sheets(workbook: Workbook, data: ReportData, report_name: str) -> None:
-    """Add the four sheets to a write-only workbook, Summary first."""
+    """Add the four sheets to a workbook, Summary first."""
+    formats = Formats(workbook)
     lines = result_lines(data)
     attention = attention_lines(lines)
-    _write_summary(workbook.create_sheet("Summary"), data, report_name)
+    _write_summary(workbook, workbook.add_worksheet("Summary"), formats, data, report_name)
     _write_table(
-        workbook.create_sheet(NEEDS_ATTENTION_SHEET),
+        workbook.add_worksheet(NEEDS_ATTENTION_SHEET),
+        formats,
         attention_columns(data),
         attention,
         header_fills={REASON_HEADER: REASON_FILL},
     )
-    _write_table(workbook.create_sheet("Results"), result_columns(data), lines)
-    _write_table(workbook.create_sheet("Batches"), batch_columns(data), batch_lines(data))
+    _write_table(workbook.add_worksheet("Results"), formats, result_columns(data), lines)
+    _write_table(workbook.add_worksheet("Batches"), formats, batch_columns(data), batch_lines(data))
 
 
 def _write_table(
-    sheet: WriteOnlyWorksheet,
+    sheet: Worksheet,
+    formats: Formats,
     columns: Sequence[Column[L]],
     lines: Sequence[L],
     *,
@@ -96,103 +109,104 @@ def _write_table(
     widths = fit_widths([c.header for c in columns], sample, limits=limits)
     set_layout(sheet, widths, len(lines))
 
-    stream_prepared_cells(sheet)
-    maker = CellMaker(sheet)
+    cells = CellWriter(sheet, formats)
     fills = header_fills or {}
-    sheet.append([maker.header(c.header, fill=fills.get(c.header, HEADER_FILL)) for c in columns])
-    writers = [
-        _cell_writer(CellMaker(sheet, styles=maker.styles, reuse=True), column.kind)
-        for column in columns
-    ]
-    cells = list(zip(getters, writers, strict=True))
-    append = sheet.append
-    for line in lines:
-        append([write(get(line)) for get, write in cells])
+    for col, column in enumerate(columns):
+        fill = fills.get(column.header, HEADER_FILL)
+        cells.styled(0, col, column.header, header_style(fill))
+    writers = list(
+        enumerate(zip(getters, [_cell_writer(cells, c.kind) for c in columns], strict=True))
+    )
+    for row, line in enumerate(lines, start=1):
+        for col, (get, write) in writers:
+            write(row, col, get(line))
 
 
-def _cell_writer(maker: CellMaker, kind: Kind) -> Callable[[object], object]:
+def _cell_writer(cells: CellWriter, kind: Kind) -> Write:
     if kind is Kind.TEXT:
-        return maker.id_text
+        return cells.id_text
     if kind is Kind.DATE:
         as_date = DateColumn()
-        return lambda value: maker.value(as_date(value))
+        write = cells.value
+        return lambda row, col, value: write(row, col, as_date(value))
     if kind is Kind.STATUS:
-        return lambda value: (
-            maker.status(value) if isinstance(value, Status) else maker.value(value)
-        )
-    return maker.value
+        return cells.status
+    return cells.value
 
 
-def _write_summary(sheet: WriteOnlyWorksheet, data: ReportData, report_name: str) -> None:
+def _write_summary(
+    workbook: Workbook, sheet: Worksheet, formats: Formats, data: ReportData, report_name: str
+) -> None:
     """Verdict, what to do next, counts by status with a chart, and the run's facts."""
-    for letter, width in SUMMARY_WIDTHS.items():
-        sheet.column_dimensions[letter].width = width
-    fit_to_page_width(sheet, orientation="portrait", pages_down=1)
-    maker = CellMaker(sheet)
-    note = maker.style("note", italic=True, colour="595959")
-    total_note = maker.style("total-note", italic=True, colour="595959", indent=1)
-    sheet.append([maker.styled(data.verdict(), maker.style("verdict", bold=True, size=14))])
-    for line in next_step_lines(data, report_name):
-        sheet.append([maker.styled(line, note) if line else None])
-    sheet.append([])
+    set_widths(sheet, SUMMARY_WIDTHS)
+    fit_to_page_width(sheet, landscape=False, pages_down=1)
+    rows: list[list[SummaryCell]] = [[(data.verdict(), Style(bold=True, size=14))]]
+    rows += [[(line, NOTE) if line else None] for line in next_step_lines(data, report_name)]
+    rows += [[]]
+    first_count_row = len(rows) + 1  # under the count table's header
+    rows += [*_count_rows(data), []]
+    chart_row = len(rows)
+    rows += [[] for _ in range(CHART_ROWS)]
+    rows += [[("Run", header_style()), ("", header_style())]]
+    rows += [
+        [(name, BOLD), None if value in (None, "") else (value, _fact_style(value))]
+        for name, value in run_facts(data)
+    ]
+    cells = CellWriter(sheet, formats)
+    for row, summary_cells in enumerate(rows):
+        for col, cell in enumerate(summary_cells):
+            if cell is not None:
+                cells.styled(row, col, *cell)
+    _add_status_chart(workbook, sheet, first_count_row, chart_row)
 
+
+def _count_rows(data: ReportData) -> list[list[SummaryCell]]:
+    """The Summary's table: rows and share for each status, then the total."""
     counts = status_counts(data.results)
     total = len(data.results)
-    percent = maker.style("percent", number_format="0.0%")
-    sheet.append(
-        [
-            maker.header("Status"),
-            maker.header("Rows", horizontal="right"),
-            maker.header("Share", horizontal="right"),
-            maker.header("What it means", indent=1),
-        ]
-    )
-    meaning = maker.style("meaning", indent=1)
-    first_count_row = 6
-    for status in Status:
-        count = counts[status.value]
-        share = count / total if total else 0.0
-        sheet.append(
-            [
-                maker.status(status),
-                count,
-                maker.styled(share, percent),
-                maker.styled(STATUS_MEANING[status], meaning),
-            ]
-        )
-    bold = maker.style("bold", bold=True)
+    percent = Style(number_format="0.0%")
+    meaning = Style(indent=1)
     good = sum(counts[s.value] for s in SETTLED_WELL)
-    sheet.append(
+    held = held_back_count(data.results)  # rows the sheet hides: not sent, nothing to do
+    hidden = f", {held:,} hidden in the sheet (not sent)" if held else ""
+    header: list[SummaryCell] = [
+        ("Status", header_style()),
+        ("Rows", header_style(horizontal="right")),
+        ("Share", header_style(horizontal="right")),
+        ("What it means", header_style(indent=1)),
+    ]
+    per_status: list[list[SummaryCell]] = [
         [
-            maker.styled("Total", bold),
-            maker.styled(total, bold),
-            maker.styled(
-                1.0 if total else 0.0, maker.style("bold%", bold=True, number_format="0.0%")
-            ),
-            maker.styled(f"{good:,} settled well, {total - good:,} need attention", total_note),
+            (status.value, status_style(status)),
+            (counts[status.value], Style()),
+            (counts[status.value] / total if total else 0.0, percent),
+            (STATUS_MEANING[status], meaning),
         ]
-    )
-    sheet.append([])
-    chart_row = first_count_row + len(Status) + 2
-    _add_status_chart(sheet, first_count_row, f"A{chart_row}")
-    for _ in range(CHART_ROWS):
-        sheet.append([])
+        for status in Status
+    ]
+    total_row: list[SummaryCell] = [
+        ("Total", BOLD),
+        (total, BOLD),
+        (1.0 if total else 0.0, replace(BOLD, number_format="0.0%")),
+        (f"{good:,} settled well, {total - good - held:,} need attention{hidden}",
+         replace(NOTE, indent=1)),
+    ]
+    return [header, *per_status, total_row]
 
-    sheet.append([maker.header("Run"), maker.header("")])
-    value_style = maker.style("fact", horizontal="left")
-    time_style = maker.style("fact-time", horizontal="left", number_format=DATETIME_FORMAT)
-    for name, value in run_facts(data):
-        style = time_style if isinstance(value, dt.datetime) else value_style
-        cell = maker.styled(value, style) if value not in (None, "") else None
-        sheet.append([maker.styled(name, bold), cell])
+
+def _fact_style(value: object) -> Style:
+    if isinstance(value, dt.datetime):
+        return Style(horizontal="left", number_format=DATETIME_FORMAT)
+    return Style(horizontal="left")
 
 
 def next_step_lines(data: ReportData, report_name: str) -> list[str]:
     """What the person should do next, in two lines (the second may be empty): it depends on
     why rows need attention (rows to fix, a dry run, or a run that was stopped)."""
     counts = status_counts(data.results)
-    attention = sum(counts[s.value] for s in NEEDS_ATTENTION)
-    invalid, not_sent = counts[Status.INVALID.value], counts[Status.NOT_SENT.value]
+    held = held_back_count(data.results)  # hidden rows: not sent on purpose, nothing to do
+    attention = sum(counts[s.value] for s in NEEDS_ATTENTION) - held
+    invalid, not_sent = counts[Status.INVALID.value], counts[Status.NOT_SENT.value] - held
     to_fix = sum(counts[s.value] for s in NEEDS_ATTENTION if s is not Status.NOT_SENT)
     note = (data.facts.note or "").strip().rstrip(".")
     if data.facts.dry_run and attention:
@@ -220,41 +234,43 @@ def next_step_lines(data: ReportData, report_name: str) -> list[str]:
     return ["Nothing to fix: every row settled well.", ""]
 
 
-def _add_status_chart(sheet: WriteOnlyWorksheet, first_row: int, anchor: str) -> None:
-    """A horizontal bar per status, coloured like the status cells, under the table."""
-    statuses = list(Status)
-    last_row = first_row + len(statuses) - 1
-    chart = BarChart()
-    chart.type = "bar"
-    chart.style = 10
-    chart.title = "Rows by status"
-    chart.legend = None
-    chart.y_axis.title = None
-    chart.x_axis.title = None
-    chart.y_axis.majorGridlines = None
-    chart.y_axis.delete = True  # the bars carry their value as a label
-    chart.x_axis.delete = False
-    chart.x_axis.scaling.orientation = "maxMin"  # first status at the top, as in the table
-    chart.y_axis.number_format = "#,##0"
-    chart.y_axis.scaling.min = 0
-    chart.gapWidth = 40
-    data = Reference(sheet, min_col=2, min_row=first_row, max_row=last_row)
-    labels = Reference(sheet, min_col=1, min_row=first_row, max_row=last_row)
-    chart.add_data(data, titles_from_data=False)
-    chart.set_categories(labels)
-    series = chart.series[0]
-    for index, status in enumerate(statuses):
-        point = DataPoint(idx=index)
-        fill, line = STATUS_COLOURS[status]
-        point.graphicalProperties.solidFill = fill
-        point.graphicalProperties.line.solidFill = line
-        series.dPt.append(point)
-    series.dLbls = DataLabelList()
-    series.dLbls.showVal = True
-    for flag in ("showSerName", "showCatName", "showLegendKey", "showPercent"):
-        setattr(series.dLbls, flag, False)
-    chart.width, chart.height = CHART_SIZE_CM
-    sheet.add_chart(chart, anchor)
+def _add_status_chart(
+    workbook: Workbook, sheet: Worksheet, first_row: int, anchor_row: int
+) -> None:
+    """A horizontal bar per status, coloured like the status cells, under the table.
+
+    Rows are zero-based; the chart refers to the counts in column B and the labels in A.
+    """
+    last_row = first_row + len(Status) - 1
+    chart = workbook.add_chart({"type": "bar"})
+    chart.set_style(10)
+    chart.set_title({"name": "Rows by status"})
+    chart.set_legend({"none": True})
+    # In a bar chart the value axis runs across: it is the x axis here.
+    chart.set_x_axis(
+        {
+            "visible": False,  # the bars carry their value as a label
+            "major_gridlines": {"visible": False},
+            "num_format": "#,##0",
+            "min": 0,
+        }
+    )
+    chart.set_y_axis({"reverse": True})  # first status at the top, as in the table
+    chart.add_series(
+        {
+            "categories": f"='{sheet.name}'!$A${first_row + 1}:$A${last_row + 1}",
+            "values": f"='{sheet.name}'!$B${first_row + 1}:$B${last_row + 1}",
+            "points": [
+                {"fill": {"color": f"#{fill}"}, "border": {"color": f"#{line}"}}
+                for fill, line in (STATUS_COLOURS[status] for status in Status)
+            ],
+            "data_labels": {"value": True},
+            "gap": 40,
+        }
+    )
+    width, height = (round(cm * PIXELS_PER_CM) for cm in CHART_SIZE_CM)
+    chart.set_size({"width": width, "height": height})
+    sheet.insert_chart(anchor_row, 0, chart)
 
 
 def public_url(url: str | None, *, path: bool = True) -> str:
@@ -285,6 +301,8 @@ def run_facts(data: ReportData) -> list[tuple[str, object]]:
         ("API host", public_url(facts.api_host or facts.endpoint, path=False)),
         ("Endpoint", public_url(facts.endpoint)),
         ("Transport", facts.transport or ""),
+        ("Columns used", facts.columns or ""),
+        ("Hidden rows not sent", held_back_count(data.results)),
         ("Calls planned", len(data.planned)),
         ("API calls made", stats.api_calls),
         ("Retries", stats.retries),

@@ -1,8 +1,8 @@
 """The result report and the JSON summary: what happened to every row, and why.
 
-`write_report` writes the workbook (sheets in `report_sheets`, columns in `report_columns`,
-cell safety in `report_cells`) or, with `report_format="csv"`, the Results rows as CSV
-(`report_csv`). Both are written atomically (a temporary file in the same folder, then
+`write_report` writes the workbook (sheets in `report.sheets`, columns in `report.columns`,
+cell safety in `report.cells`) or, with `report_format="csv"`, the Results rows as CSV
+(`report.csv_file`). Both are written atomically (a temporary file in the same folder, then
 `os.replace`) so a crash never leaves half a report where a scheduler or a person will look.
 Text that a spreadsheet would take for a formula is always stored as text.
 """
@@ -16,12 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from xlsxwriter.workbook import Workbook
 
 from bulk_enroll._version import __version__
-from bulk_enroll.report.cells import FORMULA_PREFIXES, CellMaker
+from bulk_enroll.report.cells import FORMULA_PREFIXES
 from bulk_enroll.report.columns import NEEDS_ATTENTION
 from bulk_enroll.report.data import (
     REPORT_FORMATS,
@@ -31,7 +29,7 @@ from bulk_enroll.report.data import (
     RunFacts,
 )
 from bulk_enroll.report.sheets import next_step_lines, write_workbook_sheets
-from bulk_enroll.results import status_counts
+from bulk_enroll.results import held_back_count, needs_attention, status_counts
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -41,11 +39,21 @@ __all__ = [
     "ReportData",
     "ReportFormat",
     "RunFacts",
-    "safe_cell",
     "summary_dict",
     "write_report",
     "write_summary_json",
 ]
+
+# Rows stream to disk as they are written (memory stays flat on a 100,000-row report); text is
+# never read as a formula, a link or a number: a cell holds exactly the type it is given. Excel
+# has no time zones: a zone-aware time is written as its wall-clock time.
+WORKBOOK_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "remove_timezone": True,
+}
 
 
 def write_report(path: Path, data: ReportData, *, report_format: ReportFormat = "xlsx") -> Path:
@@ -56,13 +64,17 @@ def write_report(path: Path, data: ReportData, *, report_format: ReportFormat = 
         with _atomic_path(path) as temporary:
             write_results_csv(temporary, data)
         return path
-    workbook = Workbook(write_only=True)
-    workbook.properties.creator = f"bulk-enroll {__version__}"
-    workbook.properties.title = f"bulk-enroll results: {data.facts.input_file}"
-    workbook.properties.subject = data.verdict()
-    write_workbook_sheets(workbook, data, path.name)
     with _atomic_path(path) as temporary:
-        workbook.save(temporary)
+        workbook = Workbook(str(temporary), WORKBOOK_OPTIONS)
+        workbook.set_properties(
+            {
+                "author": f"bulk-enroll {__version__}",
+                "title": f"bulk-enroll results: {data.facts.input_file}",
+                "subject": data.verdict(),
+            }
+        )
+        write_workbook_sheets(workbook, data, path.name)
+        workbook.close()
     return path
 
 
@@ -74,7 +86,8 @@ def summary_dict(data: ReportData, report_path: Path | None, exit_code: int) -> 
         "input_sha256": facts.input_sha256,
         "sheet": facts.sheet,
         "rows": len(data.rows),
-        "needs_attention": sum(1 for r in data.results if r.status in NEEDS_ATTENTION),
+        "needs_attention": sum(map(needs_attention, data.results)),
+        "hidden_rows_not_sent": held_back_count(data.results),
         "status_counts": status_counts(data.results),
         "api_calls": stats.api_calls,
         "retries": stats.retries,
@@ -99,15 +112,6 @@ def summary_dict(data: ReportData, report_path: Path | None, exit_code: int) -> 
 def write_summary_json(path: Path, summary: dict[str, object]) -> None:
     with _atomic_path(path) as temporary:
         temporary.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
-
-
-def safe_cell(sheet: WriteOnlyWorksheet, value: object, *, bold: bool = False) -> WriteOnlyCell:
-    """A cell (or plain value) that shows exactly `value`: text never turns into a formula."""
-    maker = CellMaker(sheet)
-    if bold:
-        return maker.styled(value, maker.style("bold", bold=True))
-    made = maker.value(value)
-    return made if isinstance(made, WriteOnlyCell) else WriteOnlyCell(sheet, value=made)
 
 
 @contextmanager

@@ -1,1 +1,4 @@
-"""Resolve: emails, logins and course titles -> IDs, through the account's list calls."""
+"""Resolve: emails, logins and course titles -> IDs, through the account's list calls.
+
+The third stage of the flow; see docs/ARCHITECTURE.md.
+"""

@@ -1,1 +1,4 @@
-"""Settings: the TOML file and the environment -> typed settings, parsed once."""
+"""Settings: the TOML file and the environment -> typed settings, parsed once.
+
+See docs/ARCHITECTURE.md for where a new setting goes.
+"""

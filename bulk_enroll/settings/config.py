@@ -139,16 +139,19 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 @dataclass(frozen=True)
 class InputSettings:
-    """How to read input files, from the configuration: date order, extra header names."""
+    """How to read input files, from the configuration: date order, extra header names, and
+    whether rows hidden in the sheet are sent."""
 
     date_order: str | None = None
     aliases: dict[str, str] = field(default_factory=dict)  # header as written -> field name
+    include_hidden_rows: bool = False
 
 
 def load_input_settings(environ: Mapping[str, str] | None = None) -> InputSettings:
-    """BULK_ENROLL_DATE_ORDER (dmy or mdy) and BULK_ENROLL_ALIASES (a JSON object, which the
-    configuration file's [input] aliases table becomes)."""
-    from bulk_enroll.read.columns import field_named
+    """BULK_ENROLL_DATE_ORDER (dmy or mdy), BULK_ENROLL_ALIASES (a JSON object, which the
+    configuration file's [input] aliases table becomes; a field or "ignore") and
+    BULK_ENROLL_INCLUDE_HIDDEN_ROWS."""
+    from bulk_enroll.read.columns import alias_target
 
     env = Environment(environ)
     order = env.choice("DATE_ORDER", ("dmy", "mdy"), "") or None
@@ -159,11 +162,11 @@ def load_input_settings(environ: Mapping[str, str] | None = None) -> InputSettin
             table = json.loads(raw)
             if not isinstance(table, dict):
                 raise ValueError("not an object")
-            aliases = {str(header): field_named(str(name)).value for header, name in table.items()}
+            aliases = {str(header): str(alias_target(str(name))) for header, name in table.items()}
         except ValueError as exc:
             raise env.error("ALIASES", f"is not a table of header = field pairs ({exc}); e.g. "
                             '{"Mitarbeiter E-Mail": "learner_email"}') from None
-    return InputSettings(order, aliases)
+    return InputSettings(order, aliases, env.flag("INCLUDE_HIDDEN_ROWS", False))
 
 
 def load_read_limits(environ: Mapping[str, str] | None = None) -> ReadLimits:

@@ -40,7 +40,8 @@ SCHEMA: dict[str, dict[str, tuple[str, Kind]]] = {
         "max_file_mb": ("MAX_FILE_MB", "number"),
         "max_uncompressed_mb": ("MAX_UNCOMPRESSED_MB", "number"),
         "date_order": ("DATE_ORDER", "text"),
-        "aliases": ("ALIASES", "table"),  # {"Header as written" = "field"}
+        "aliases": ("ALIASES", "table"),  # {"Header as written" = "field" or "ignore"}
+        "include_hidden_rows": ("INCLUDE_HIDDEN_ROWS", "bool"),
     },
     "lookups": {
         "cache": ("LOOKUP_CACHE", "path"),

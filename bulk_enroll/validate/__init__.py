@@ -1,1 +1,4 @@
-"""Validate: raw cells -> typed enrollment requests and row problems. Pure."""
+"""Validate: a `Table` -> typed enrollment requests and every problem of every row. Pure.
+
+The second stage of the flow; see docs/ARCHITECTURE.md.
+"""

@@ -37,12 +37,13 @@ from bulk_enroll.read.cells import cell_text, is_blank
 from bulk_enroll.read.columns import (
     COURSE_FIELDS,
     LEARNER_FIELDS,
+    AliasTarget,
     ColumnMap,
     Field,
     expected_names,
     map_columns,
 )
-from bulk_enroll.read.table import Table
+from bulk_enroll.read.table import KIND_FORMULA, ReadProblem, Table
 from bulk_enroll.validate import dates, values
 from bulk_enroll.validate.dates import DateOrder
 from bulk_enroll.validate.values import CellError
@@ -65,11 +66,14 @@ _WHAT: dict[Field, str] = {
 }
 
 KIND_UNUSED = "value the due date type ignores"
+HIDDEN_ROW = (
+    "hidden in the sheet (filter or hidden row): not sent; --include-hidden-rows to send"
+)
 KIND_ORDER = "due date before access date"
 _CACHE_LIMIT = 200_000
 
 # (column as written, message, kind): a problem before it is tied to a row.
-Problem = tuple[str | None, str, str]
+Problem = ReadProblem
 
 
 @dataclass(frozen=True)
@@ -139,12 +143,15 @@ def validate_table(
     defaults: RowDefaults | None = None,
     *,
     date_order: DateOrder | str | None = None,
-    aliases: Mapping[str, Field | str] | None = None,
+    aliases: Mapping[str, AliasTarget | str] | None = None,
+    include_hidden_rows: bool = False,
 ) -> ValidatedInput:
     """Check the header once, then every row; rows with problems carry `RowIssue`s, not
-    requests. `date_order` settles slash dates like 03/04/2027; `aliases` add header names."""
+    requests. `date_order` settles slash dates like 03/04/2027; `aliases` add header names.
+    Rows hidden in the sheet are held back (not sent, said why) unless `include_hidden_rows`."""
     order = DateOrder(date_order) if date_order else None
-    columns = map_columns(table.headers, aliases)
+    columns = map_columns(table.headers, aliases, rows=table.rows,
+                          first_column=table.first_column, hidden=table.hidden_columns)
     _check_header(table, columns)
     parsed_defaults = parse_defaults(defaults or RowDefaults(), order)
     if Field.DUE_DATE_TYPE not in columns.index and Field.DUE_DATE_TYPE not in parsed_defaults:
@@ -152,19 +159,25 @@ def validate_table(
             f"{table.file}: no due date type: add a 'due_date_type' column "
             "or pass --due-date-type (unlimited, default, due_date or due_period)"
         )
-    validator = _Validator(table, columns, parsed_defaults, order)
+    validator = _Validator(table, columns, parsed_defaults, order, include_hidden_rows)
     with gc_paused():
         rows = validator.validate_rows(table.rows)
-    return ValidatedInput(table.file, table.sheet, table.headers, columns, rows, table.notes)
+    return ValidatedInput(table.file, table.sheet, table.headers, columns, rows,
+                          (*table.notes, *columns.notes))
 
 
 def _check_header(table: Table, columns: ColumnMap) -> None:
+    """Refuse a header that does not say which column is which (nothing is read)."""
+    duplicates = columns.duplicate_message()
+    if duplicates:
+        raise InputFileError(f"{table.file}: {duplicates}")
     missing = columns.missing_required
     if not missing:
         return
     wanted = " and ".join(expected_names(group) for group in missing)
     found = ", ".join(repr(h) for h in table.headers)
-    raise InputFileError(f"{table.file}: missing {wanted}. Columns found: {found}")
+    why = "".join(f"; {note}" for note in columns.notes)
+    raise InputFileError(f"{table.file}: missing {wanted}. Columns found: {found}{why}")
 
 
 def requests_as_pairs(rows: Sequence[InputRow]) -> list[InputRow]:
@@ -201,6 +214,13 @@ def _key(kind: LearnerKey | CourseKey, value: str) -> str:
 
 # ---- the per-row work --------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A cell that looks empty but holds a formula with no saved value (or an error)."""
+
+    message: str
+
 # A parsed reference cell: (references, problems, notes). No references and no problems means
 # the cell is blank.
 _Parsed = tuple[tuple[Any, ...], tuple[Problem, ...], tuple[str, ...]]
@@ -218,8 +238,10 @@ class _Validator:
         columns: ColumnMap,
         defaults: dict[Field, object],
         order: DateOrder | None,
+        include_hidden_rows: bool = False,
     ) -> None:
         self.table, self.columns, self.defaults, self.order = table, columns, defaults, order
+        self.include_hidden_rows = include_hidden_rows
         self.learner_cols = [
             (columns.index[f], f, columns.header_of(f)) for f in columns.present(LEARNER_FIELDS)
         ]
@@ -262,13 +284,23 @@ class _Validator:
         settings_cells, settings_cache = self.settings_cells, self.settings_cache
         settings_of = self._settings
         typed = self.table.typed
+        special = self.table.special_rows()
         out: list[InputRow] = []
         append = out.append
         for number, cells in rows:
             source = SourceRef(file, number, sheet)
-            learners, l_problems, l_notes = pick_learners(cells)
-            courses, c_problems, c_notes = pick_courses(cells)
-            raw = settings_cells(cells)
+            if special and number in special:
+                held = self._special_row(source, cells)
+                if held is not None:
+                    append(held)
+                    continue
+                parsed_cells = self._readable(number, cells)
+                read_problems = self.table.row_problems.get(number, ())
+            else:
+                parsed_cells, read_problems = cells, ()
+            learners, l_problems, l_notes = pick_learners(parsed_cells)
+            courses, c_problems, c_notes = pick_courses(parsed_cells)
+            raw = settings_cells(parsed_cells)
             # 1 == 1.0 == True: cells of other types than text must not share a cache entry
             key = (raw, tuple(map(type, raw))) if typed else raw
             cached = settings_cache.get(key)
@@ -277,10 +309,12 @@ class _Validator:
                 if len(settings_cache) > _CACHE_LIMIT:
                     settings_cache.clear()
             settings, s_problems, s_notes = cached
-            if l_problems or c_problems or s_problems or settings is None:
+            if l_problems or c_problems or s_problems or settings is None or read_problems:
                 issues = tuple(
                     RowIssue(source, column, message, kind)
-                    for column, message, kind in (*l_problems, *c_problems, *s_problems)
+                    for column, message, kind in (
+                        *read_problems, *l_problems, *c_problems, *s_problems
+                    )
                 )
                 append(InputRow(source, cells, issues=issues, notes=l_notes + c_notes + s_notes,
                                 references=(*learners, *courses)))
@@ -296,6 +330,22 @@ class _Validator:
             else:
                 append(InputRow(source, cells, requests))
         return out
+
+    def _special_row(self, source: SourceRef, cells: tuple[object, ...]) -> InputRow | None:
+        """A hidden row, held back (not validated: what is hidden is not asked for)."""
+        if source.row in self.table.hidden_rows and not self.include_hidden_rows:
+            return InputRow(source, cells, held_back=HIDDEN_ROW)
+        return None
+
+    def _readable(self, number: int, cells: tuple[object, ...]) -> tuple[object, ...]:
+        """The row's cells with each formula-without-a-value cell replaced by a marker, which
+        the parsers report as such (instead of "is empty")."""
+        marks = self.table.unreadable.get(number)
+        if not marks:
+            return cells
+        return tuple(
+            Unreadable(marks[i]) if i in marks else cell for i, cell in enumerate(cells)
+        )
 
     def _picker(
         self, cols: list[tuple[int, Field, str]], group: str
@@ -370,6 +420,8 @@ class _Validator:
 
     def _parse_refs(self, field_: Field, raw: object) -> _Parsed:
         label = self.label(field_)
+        if isinstance(raw, Unreadable):
+            return (), ((label, raw.message, KIND_FORMULA),), ()
         notes: tuple[str, ...] = ()
         number_text = values.numeric_identifier(raw)
         if number_text is not None and field_ in (Field.LEARNER_LOGIN, Field.COURSE_TITLE):
@@ -443,6 +495,9 @@ class _SettingsCheck:
                 return False
             return self.v.defaults.get(field_)
         cell = self.cells[field_]
+        if isinstance(cell, Unreadable):
+            self.problem(field_, cell.message, KIND_FORMULA)
+            return None
         order = self.v.order
         note: str | None = None
         try:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 
 from bulk_enroll.model import DueDateType
-from bulk_enroll.read.cells import cell_text, is_number
+from bulk_enroll.read.cells import EMAIL_PATTERN as EMAIL_PATTERN
+from bulk_enroll.read.cells import UUID_PATTERN as UUID_PATTERN
+from bulk_enroll.read.cells import VALUE_SEPARATORS, cell_text, is_number
+from bulk_enroll.read.cells import looks_like_id as looks_like_id
 
 # Problem kinds: short labels the `validate` summary counts problems by.
 KIND_EMPTY = "missing value"
@@ -29,7 +32,7 @@ class CellError(ValueError):
         self.kind = kind
 
 
-_SPLIT_ALL = re.compile(r"[;,\r\n]+")
+_SPLIT_ALL = VALUE_SEPARATORS
 _SPLIT_NO_COMMA = re.compile(r"[;\r\n]+")
 
 
@@ -42,19 +45,8 @@ def split_values(text: str, *, commas: bool = True) -> list[str]:
     return [part for part in (p.strip() for p in pattern.split(text)) if part]
 
 
-UUID_PATTERN = _UUID = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
-)
-# The WHATWG (HTML form) definition of an email address, with a dot required in the domain.
-EMAIL_PATTERN = _EMAIL = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
-)
-
-
-def looks_like_id(text: str) -> bool:
-    return bool(_UUID.fullmatch(text.strip("{}")))
+_UUID = UUID_PATTERN
+_EMAIL = EMAIL_PATTERN
 
 
 def parse_id(cell: object) -> str:

@@ -20,8 +20,17 @@ from bulk_enroll.errors import InputRefused
 from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.read.template import write_template
-from bulk_enroll.validate.rows import ValidatedInput, validate_table
-from tests.inputs import by_email, by_login, course_id, titled, write_text
+from bulk_enroll.validate.rows import HIDDEN_ROW, validate_table
+from tests.inputs import (
+    by_email,
+    by_login,
+    course_id,
+    problems_of,
+    requests_of,
+    titled,
+    write_filtered_workbook,
+    write_text,
+)
 from tests.support import make_id
 
 C1 = make_id("c1")
@@ -136,37 +145,45 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             ["0042", "Ethics", "due_date", "2027-03-31"],
         ],
     )
+    filtered_workbook(source / "filtered.xlsx")
     profile = base / "profile"
     files: dict[str, Path] = {}
     for target in ("xlsx", "xls", "ods"):
         out = base / target
-        _convert(soffice, profile, target, out, source / "hr.xlsx", source / "filled.xlsx")
+        _convert(soffice, profile, target, out, source / "hr.xlsx", source / "filled.xlsx",
+                 source / "filtered.xlsx")  # fmt: skip
         files[f"hr.{target}"] = out / f"hr.{target}"
         files[f"filled.{target}"] = out / f"filled.{target}"
+        files[f"filtered.{target}"] = out / f"filtered.{target}"
     _convert(soffice, profile, "xlsx", base / "csv", source / "export.csv",
              infilter="CSV:44,34,76,1")  # fmt: skip
     files["export.xlsx"] = base / "csv" / "export.xlsx"
     return files
 
 
-def _requests(validated: ValidatedInput) -> list[tuple[int, object, object, DueSettings]]:
-    return [
-        (row.source.row, r.learner, r.course, r.settings)
-        for row in validated.rows
-        for r in row.requests
-    ]
+FILTERED_ROWS = [
+    ["Ann", "ann@example.com", "Sales", "Ethics", "unlimited"],
+    ["Bob", "bob@example.com", "HR", "Ethics", "unlimited"],
+    ["Carl", "carl@example.com", "Sales", "Ethics", "unlimited"],
+    ["Dana", "dana@example.com", "HR", "Ethics", "unlimited"],
+    ["Eve", "eve@example.com", "Sales", "Ethics", "unlimited"],
+    ["Fay", '=VLOOKUP(A7,Staff!A:B,2,FALSE)', "Sales", "Ethics", "unlimited"],
+]
 
 
-def _problems(validated: ValidatedInput) -> list[tuple[int, str | None, str]]:
-    return [(i.source.row, i.column, i.message) for r in validated.rows for i in r.issues]
+def filtered_workbook(path: Path) -> None:
+    """Filtered to Sales (rows 3 and 5 hidden by the filter), row 6 hidden by hand, a formula
+    that LibreOffice computes to an error (there is no Staff sheet)."""
+    write_filtered_workbook(path, ["Name", "Email", "Department", "Course", "Due date type"],
+                            FILTERED_ROWS, filter_column=2, shown="Sales", hidden_by_hand=[6])
 
 
 @pytest.mark.parametrize("name", ["hr.xlsx", "hr.xls", "hr.ods"])
 def test_libreoffice_workbooks_read_exactly(office, name):
     validated = validate_table(read_table(office[name]))
     assert validated.sheet == "Enrollments"
-    assert _requests(validated) == EXPECTED_REQUESTS
-    assert _problems(validated) == EXPECTED_PROBLEMS
+    assert requests_of(validated) == EXPECTED_REQUESTS
+    assert problems_of(validated) == EXPECTED_PROBLEMS
     notes = {row.source.row: row.notes for row in validated.rows if row.notes}
     assert notes[5] == (
         "Login: Excel stored 4711 as a number; if it had leading zeros they may already be lost "
@@ -183,14 +200,14 @@ def test_libreoffice_workbooks_read_exactly(office, name):
 def test_libreoffice_workbooks_with_a_date_order(office, name):
     validated = validate_table(read_table(office[name], sheet="Enrollments"), date_order="dmy")
     april = DueSettings(DueDateType.DUE_DATE, due_date=dt.date(2027, 4, 3))
-    assert (7, by_email("carl@example.com"), titled("Ethics"), april) in _requests(validated)
-    assert _problems(validated) == EXPECTED_PROBLEMS[1:]
+    assert (7, by_email("carl@example.com"), titled("Ethics"), april) in requests_of(validated)
+    assert problems_of(validated) == EXPECTED_PROBLEMS[1:]
 
 
 @pytest.mark.parametrize("name", ["filled.xlsx", "filled.xls", "filled.ods"])
 def test_the_template_filled_and_saved_by_libreoffice_reads_back(office, name):
     validated = validate_table(read_table(office[name]))
-    assert _requests(validated) == [
+    assert requests_of(validated) == [
         (
             2,
             by_email("ann@example.com"),
@@ -198,12 +215,12 @@ def test_the_template_filled_and_saved_by_libreoffice_reads_back(office, name):
             DueSettings(DueDateType.DUE_PERIOD, due_period_hours=48, lock_after_due_date=True),
         )
     ]
-    assert _problems(validated) == []
+    assert problems_of(validated) == []
 
 
 def test_a_csv_opened_by_libreoffice_loses_leading_zeros_and_we_say_so(office):
     validated = validate_table(read_table(office["export.xlsx"]))
-    assert _requests(validated) == [
+    assert requests_of(validated) == [
         (
             2,
             by_login("42"),
@@ -226,3 +243,34 @@ def test_an_xls_renamed_to_xlsx_is_refused_with_the_right_name(office, tmp_path)
         "hr.xlsx is an Excel 97-2003 workbook (XLS), not an Excel workbook (XLSX) as its "
         "extension says; rename it to hr.xls and run again"
     )
+
+
+@pytest.mark.parametrize("name", ["filtered.xlsx", "filtered.ods"])
+def test_libreoffice_keeps_rows_hidden_by_a_filter_or_by_hand(office, name):
+    """LibreOffice writes filtered rows as hidden="true" (XLSX, every other row
+    hidden="false") and table:visibility="filter" or "collapse" (ODS)."""
+    table = read_table(office[name])
+    assert table.hidden_rows == {3, 5, 6}
+    validated = validate_table(table)
+    assert [(row, learner) for row, learner, _, _ in requests_of(validated)] == [
+        (2, by_email("ann@example.com")),
+        (4, by_email("carl@example.com")),
+    ]
+    assert [(row.source.row, row.held_back) for row in validated.rows if row.held_back] == [
+        (3, HIDDEN_ROW), (5, HIDDEN_ROW), (6, HIDDEN_ROW)
+    ]
+    formula = {  # as LibreOffice saves it in each format
+        "filtered.xlsx": "=VLOOKUP(A7,staff!a:b,2,FALSE())",
+        "filtered.ods": "=VLOOKUP([.A7];staff!a:b;2;FALSE())",
+    }[name]
+    assert problems_of(validated) == [
+        (7, "Email", f"the cell shows the error #NAME? from its formula ({formula}); fix the "
+                     "formula or type the value, then save the file"),
+    ]  # fmt: skip
+
+
+def test_an_xls_cannot_say_which_rows_are_hidden_and_reads_them_all(office):
+    """Documented: XLS row visibility is not read; every row is a row, as before."""
+    validated = validate_table(read_table(office["filtered.xls"]))
+    assert [row for row, _, _, _ in requests_of(validated)] == [2, 3, 4, 5, 6]
+    assert not any(row.held_back for row in validated.rows)

@@ -80,7 +80,7 @@ def test_needs_attention_sheet_fed_back_enrolls_exactly_the_fixed_rows(sandbox, 
     source = input_file(tmp_path / "hires.xlsx")
     assert main(["run", str(source), "--report", "first.xlsx"]) == 1
     assert capsys.readouterr().out.endswith(
-        "Report: first.xlsx\nTo retry: fix the 5 row(s) marked invalid or failed on its "
+        "Report: first.xlsx\nTo retry: fix the 5 rows marked invalid or failed on its "
         "'Needs attention' sheet, save it,"
         " and run: bulk-enroll run first.xlsx\n"
     )

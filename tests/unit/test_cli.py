@@ -85,5 +85,5 @@ def test_only_the_first_problems_are_printed(csv_file, capsys):
     assert "  ... and 2 more in the report." in out
     assert main(["run", "--dry-run", str(path)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert "12 problem(s) in the file:" in out and "  ... and 2 more in the report." in out
+    assert "12 problems in the file:" in out and "  ... and 2 more in the report." in out
     assert sum(1 for line in out if line.startswith("  input.csv, row ")) == 10

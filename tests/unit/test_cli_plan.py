@@ -49,6 +49,10 @@ def test_plan_prints_the_plan_and_writes_the_batches_sheet(csv_file, capsys):
         " lower bound 1 call (optimal).",
         f"Largest call: 3 learners x 2 courses = 6 enrollments ({the_id}).",
         "  unlimited: 1 call, 6 enrollments, lower bound 1",
+        "Columns used: A 'learner_id' -> learner_id, B 'course_id' -> course_id, "
+        "C 'due_date_type' -> due_date_type, D 'due_date' -> due_date, E 'due_period' -> "
+        "due_period, F 'lock_after_due_date' -> lock_after_due_date, G 'access_date' -> "
+        "access_date.",
         "Report: plan.xlsx",
     ]
     sheet = openpyxl.load_workbook("plan.xlsx")["Batches"]
@@ -72,7 +76,7 @@ def test_plan_with_invalid_rows_exits_1_and_lists_them(csv_file, capsys):
     assert main(["plan", str(csv_file(lines)), "--summary-json", "s.json"]) == 1
     out = capsys.readouterr().out
     assert out.startswith("input.csv: 8 rows, 1 invalid (not planned).\n")
-    assert "1 problem(s) in the file:\n  input.csv, row 9, column 'learner_id':" in out
+    assert "1 problem in the file:\n  input.csv, row 9, column 'learner_id':" in out
     assert [p.name for p in Path("reports").iterdir()][0].startswith("input-results-")
     summary = json.loads(Path("s.json").read_text())
     assert summary["plan"]["calls"] == 1 and summary["plan"]["calls_lower_bound"] == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bulk_enroll.errors import InputFileError
@@ -17,6 +19,14 @@ def test_an_edit_replaces_the_cell_of_its_row_and_header() -> None:
     assert edited.rows == [(2, ("c@x.com", "Fire Safety", "ignored")),
                            (5, ("b@x.com", "Fire Safety", "z"))]
     assert TABLE.rows[1][1][1] == "GDPR"  # the table read is left as it was
+
+
+def test_an_edited_formula_cell_without_a_value_is_a_value_now() -> None:
+    table = dataclasses.replace(TABLE, unreadable={2: {0: "a formula without a value",
+                                                       1: "#REF!"}})
+    edited = apply_edits(table, {(2, "Email"): "c@x.com"})
+    assert edited.unreadable == {2: {1: "#REF!"}}
+    assert apply_edits(table, {(2, "Email"): "c", (2, "Course"): "d"}).unreadable == {}
 
 
 def test_an_edit_of_a_missing_row_or_column_is_an_error_naming_it() -> None:

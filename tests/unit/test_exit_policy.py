@@ -29,7 +29,8 @@ from bulk_enroll.errors import (
 )
 from bulk_enroll.inbox.runner import FileOutcome, InboxResult, Outcome
 from bulk_enroll.logs import LogSettings, redact, register_secrets, setup_logging
-from bulk_enroll.model import Status
+from bulk_enroll.model import RowResult, Status
+from bulk_enroll.results import asked_statuses
 from tests.support import HEADER, forget_account, make_id
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -88,9 +89,21 @@ def test_an_exception_that_ended_the_run(error, status):
     ([Status.NOT_SENT], {"stopped_by_limit": True}, ExitStatus.SAFETY_STOP),
     # an unexpected error stopped the send; the report was still written
     ([Status.UNKNOWN, Status.NOT_SENT], {"internal_error": True}, ExitStatus.INTERNAL),
+    # a header without data rows: an export gone wrong, in a run and in a dry run alike
+    ([], {"no_rows": True}, ExitStatus.ROWS_NEED_ATTENTION),
+    ([], {"no_rows": True, "dry_run": True}, ExitStatus.ROWS_NEED_ATTENTION),
 ])
 def test_a_finished_file(statuses, options, status):
     assert run_exit_status(statuses, **options) is status
+
+
+def test_rows_the_sheet_hides_do_not_count():
+    """A hidden row is `not_sent` on purpose: the statuses judged are those of the rows the
+    file asks for."""
+    results = [RowResult(Status.ENROLLED), RowResult(Status.NOT_SENT, held_back=True)]
+    assert asked_statuses(results) == [Status.ENROLLED]
+    assert run_exit_status(asked_statuses(results)) is ExitStatus.OK
+    assert run_exit_status(r.status for r in results) is ExitStatus.ROWS_NEED_ATTENTION
 
 
 def test_several_outcomes_exit_with_the_worst():

@@ -18,6 +18,8 @@ from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.validate.rows import ValidatedInput, validate_table
 from tests.inputs import by_email, by_id, by_login, course_id, rewrite_zip, titled, write_text
+from tests.inputs import problems_of as problems
+from tests.inputs import requests_of as requests
 from tests.inputs import write_workbook as workbook
 from tests.support import make_id
 
@@ -33,18 +35,6 @@ ROWS = [
 def read(path: Path, **options: object) -> ValidatedInput:
     sheet = options.pop("sheet", None)
     return validate_table(read_table(path, sheet=sheet), **options)  # type: ignore[arg-type]
-
-
-def requests(validated: ValidatedInput) -> list[tuple[int, object, object, DueSettings]]:
-    return [
-        (row.source.row, r.learner, r.course, r.settings)
-        for row in validated.rows
-        for r in row.requests
-    ]
-
-
-def problems(validated: ValidatedInput) -> list[tuple[int, str | None, str]]:
-    return [(i.source.row, i.column, i.message) for r in validated.rows for i in r.issues]
 
 
 EXPECTED = [
@@ -231,9 +221,17 @@ def test_xlsx_with_title_rows_blank_rows_and_data_away_from_a1(tmp_path):
         start="C10",
     )
     validated = read(path)
-    assert [(row, course) for row, _, course, _ in requests(validated)] == [
-        (13, course_id(C1)),
-        (15, course_id(make_id("c2"))),
+    assert [(row, course) for row, _, course, _ in requests(validated)] == [(13, course_id(C1))]
+    # A value in a column without a header is kept (and shown) but the row is not sent: it
+    # may mean something for the row ("on leave"), and nothing says what.
+    assert problems(validated) == [
+        (
+            15,
+            "Column G",
+            "a value in column G ('note beyond the header') has no header: it may mean "
+            "something for this row; give the column a header (it is then kept as an extra "
+            "column) or clear the cell",
+        )
     ]
     assert validated.headers == (
         "Learner ID",

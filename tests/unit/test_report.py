@@ -41,6 +41,7 @@ from bulk_enroll.report.workbook import (
     write_report,
     write_summary_json,
 )
+from tests.support import open_report
 
 T0 = dt.datetime(2027, 1, 5, 9, 0, 0)
 SETTINGS = DueSettings(DueDateType.UNLIMITED)
@@ -217,7 +218,7 @@ def test_formula_like_text_stays_text_in_every_sheet(tmp_path, text):
         calls=calls,
         facts=facts,
     )
-    book = openpyxl.load_workbook(write_report(tmp_path / "r.xlsx", report))
+    book = open_report(write_report(tmp_path / "r.xlsx", report))
     seen = {sheet: 0 for sheet in SHEETS}
     for cell in every_cell(book):
         if isinstance(cell.value, str) and text in cell.value:

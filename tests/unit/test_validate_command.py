@@ -43,9 +43,11 @@ def test_clean_file_exits_0_and_prints_the_summary(tmp_path, capsys):
     assert capsys.readouterr().out == (
         "clean.csv: 2 rows (2 not_sent).\n"
         "3 valid pairs (3 distinct), 2 calls would be needed.\n"
-        "1 row(s) with warnings (see the report's Message column), e.g. clean.csv, row 2: "
+        "1 row with warnings (see the report's Message column), e.g. clean.csv, row 2: "
         "Due period: due period '10 days' read as 240 hours\n"
         "No problems found.\n"
+        "Columns used: A 'Email' -> learner_email, B 'Course' -> course_title, "
+        "C 'Due date type' -> due_date_type, D 'Due period' -> due_period.\n"
         "Report: out.xlsx\n"
     )
     rows = results_sheet(tmp_path / "out.xlsx")
@@ -75,7 +77,7 @@ def test_problems_exit_1_counted_by_kind_with_the_first_ones_listed(tmp_path, ca
     assert out.splitlines()[:3] == [
         "messy.csv: 6 rows (1 duplicate, 4 invalid, 1 not_sent).",
         "2 valid pairs (1 distinct), 1 call would be needed.",
-        "5 problem(s): 2 conflicting settings, 1 ambiguous date, 1 not an email address, "
+        "5 problems: 2 conflicting settings, 1 ambiguous date, 1 not an email address, "
         "1 not a date.",
     ]
     assert out.splitlines()[3:8] == [

@@ -1,0 +1,292 @@
+"""The shape of a sheet: values beyond the header, footer lines, empty exports, two-level
+headers, and Excel for Mac's "CSV (Macintosh)". Real files, exact requests and messages."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from bulk_enroll.model import DueDateType, DueSettings
+from bulk_enroll.read.footer import footer_text
+from bulk_enroll.read.reader import read_table
+from bulk_enroll.read.table import KIND_OVERFLOW
+from bulk_enroll.validate.rows import validate_table
+from tests.inputs import by_email, titled, write_text
+from tests.inputs import problems_of as problems
+from tests.inputs import requests_of as requests
+from tests.inputs import write_workbook as workbook
+
+PERIOD_48 = DueSettings(DueDateType.DUE_PERIOD, due_period_hours=48)
+SHIFTED = (
+    "row has 5 values but the header has 4 columns: a value may contain an unquoted separator, "
+    "e.g. 1,5; put quotes around it, or give the extra column a header"
+)
+
+
+# ---- more values than the header --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_a_row_with_more_values_than_the_header_is_invalid_not_shifted(tmp_path, delimiter):
+    """`2,5` unquoted in a comma file (or a stray separator in any file) shifts the values:
+    the row would be enrolled with a due period of 2 hours. It is invalid instead."""
+    stray = "2,5" if delimiter == "," else f"2{delimiter}5"
+    text = delimiter.join(["learner_email", "course_title", "due_date_type", "due_period"])
+    lines = [
+        text,
+        delimiter.join(["ann@example.com", "Ethics", "due_period", "48"]),
+        delimiter.join(["bob@example.com", "Ethics", "due_period", stray]),
+        delimiter.join(["carl@example.com", "Ethics", "due_period", "48", "", ""]),  # padding
+        delimiter.join(["dana@example.com", "Ethics", "due_period"]),  # fewer: normal
+    ]
+    path = tmp_path / "hires.csv"
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    validated = validate_table(read_table(path))
+    assert requests(validated) == [
+        (2, by_email("ann@example.com"), titled("Ethics"), PERIOD_48),
+        (4, by_email("carl@example.com"), titled("Ethics"), PERIOD_48),
+    ]
+    assert problems(validated) == [
+        (3, None, SHIFTED),
+        (
+            5,
+            "due_period",
+            "due period (hours) is required when the due date type is due_period",
+        ),
+    ]
+    assert validated.rows[1].issues[0].kind == KIND_OVERFLOW
+    assert validated.rows[1].values[-1] == "5"  # kept, shown in the report under "Column E"
+    assert validated.headers[-1] == "Column E"
+
+
+def test_quoted_separators_and_a_gap_before_a_stray_value(tmp_path):
+    path = write_text(
+        tmp_path / "hires.csv",
+        [
+            ["learner_email", "course_title", "due_date_type", "due_period"],
+            ["ann@example.com", "Ethics, part 1", "due_period", "48"],  # quoted by the writer
+            ["bob@example.com", "Ethics", "", "due_period", "48"],  # a stray separator
+        ],
+    )
+    validated = validate_table(read_table(path))
+    assert requests(validated) == [
+        (2, by_email("ann@example.com"), titled("Ethics, part 1"), PERIOD_48)
+    ]
+    assert problems(validated)[0] == (3, None, SHIFTED)
+
+
+def test_a_workbook_value_in_a_column_without_a_header_is_a_problem_on_its_row(tmp_path):
+    path = workbook(
+        tmp_path / "hires.xlsx",
+        {
+            "Sheet1": [
+                ["learner_email", "course_title", "due_date_type"],
+                ["ann@example.com", "Ethics", "unlimited"],
+                ["bob@example.com", "Ethics", "unlimited", None, "on leave until May"],
+                ["carl@example.com", "Ethics", "unlimited", "x", "y"],
+            ]
+        },
+        start="B2",
+    )
+    validated = validate_table(read_table(path))
+    assert [row for row, *_ in requests(validated)] == [3]
+    assert problems(validated) == [
+        (
+            4,
+            "Column F",
+            "a value in column F ('on leave until May') has no header: it may mean something "
+            "for this row; give the column a header (it is then kept as an extra column) or "
+            "clear the cell",
+        ),
+        (
+            5,
+            "Column E",
+            "a value in columns E ('x'), F ('y') has no header: it may mean something for this "
+            "row; give the column a header (it is then kept as an extra column) or clear the "
+            "cell",
+        ),
+    ]
+    assert validated.headers == (
+        "learner_email", "course_title", "due_date_type", "Column E", "Column F"
+    )
+
+
+# ---- footers and empty exports ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ("Total: 3",),
+        ("Total rows 3",),
+        ("Total rows: 3",),
+        ("Anzahl: 3",),
+        ("Summe 3",),
+        ("Gesamt: 3",),
+        ("Total : 3",),
+        ("Nombre total de lignes : 3",),
+        ("Aantal: 3",),
+        ("3 records",),
+        ("Total:", 3.0),
+        ("Total", "1,204"),
+    ],
+)
+def test_footer_lines_are_recognised(cells):
+    assert footer_text(cells) == " ".join(
+        str(int(c)) if isinstance(c, float) else c for c in cells
+    )
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ("ann@example.com", "Ethics"),
+        ("Total",),
+        ("Total", "Ethics", "3"),
+        ("Totally 3",),
+        ("Ann Total 3",),
+        ("Total: three",),
+    ],
+)
+def test_rows_that_are_not_footers(cells):
+    assert footer_text(cells) is None
+
+
+def test_a_footer_at_the_end_is_skipped_with_a_note_and_is_no_row(tmp_path):
+    path = write_text(
+        tmp_path / "export.csv",
+        [
+            ["Employee email", "Course", "Due date type"],
+            ["ann@example.com", "Ethics", "unlimited"],
+            ["bob@example.com", "Ethics", "unlimited"],
+            [],
+            ["Total: 2", "", ""],
+        ],
+    )
+    table = read_table(path)
+    assert [number for number, _ in table.rows] == [2, 3]
+    assert table.footer == ((5, "Total: 2"),)
+    validated = validate_table(table)
+    assert problems(validated) == []
+    assert validated.notes == ("row 5 ('Total: 2'): a footer line, not a request: skipped",)
+
+
+def test_footer_like_lines_inside_the_data_are_rows(tmp_path):
+    """Only the end of the data holds footers: a "Total: 2" line between rows is a row (and
+    an invalid one, which is seen, not skipped)."""
+    path = workbook(
+        tmp_path / "export.xlsx",
+        {
+            "Sheet1": [
+                ["Employee email", "Course", "Due date type"],
+                ["ann@example.com", "Ethics", "unlimited"],
+                ["Total: 1"],
+                ["bob@example.com", "Ethics", "unlimited"],
+                ["Anzahl", 2],
+                ["Summe: 2"],
+            ]
+        },
+    )
+    validated = validate_table(read_table(path))
+    assert [row.source.row for row in validated.rows] == [2, 3, 4]
+    assert [row for row, _, _ in problems(validated)] == [3, 3, 3]
+    assert validated.notes == (
+        "row 5 ('Anzahl 2'), row 6 ('Summe: 2'): footer lines, not a request: skipped",
+    )
+
+
+def test_a_header_without_data_rows_says_so(tmp_path):
+    path = write_text(tmp_path / "empty.csv", [["Email", "Course", "Due date type"], ["Total: 0"]])
+    table = read_table(path)
+    assert table.rows == []
+    assert table.notes == (
+        "row 2 ('Total: 0'): a footer line, not a request: skipped",
+        "the file has a header but no data rows",
+    )
+
+
+# ---- two-level headers ------------------------------------------------------------------------
+
+
+def test_a_merged_group_row_above_the_real_header_is_not_the_header(tmp_path):
+    """Workday-style: "Learner | Course | Settings" over merged cells, the real header below."""
+    path = tmp_path / "grouped.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Learner", None, "Course", "Settings", None])
+    sheet.append(["Name", "Email", "Course title", "Due date type", "Due period"])
+    sheet.append(["Ann Lee", "ann@example.com", "Ethics", "due_period", 48])
+    sheet.merge_cells("A1:B1")
+    sheet.merge_cells("D1:E1")
+    book.save(path)
+    validated = validate_table(read_table(path))
+    assert validated.headers == ("Name", "Email", "Course title", "Due date type", "Due period")
+    assert requests(validated) == [(3, by_email("ann@example.com"), titled("Ethics"), PERIOD_48)]
+    assert validated.notes[0] == "the header is row 2; row above it skipped"
+
+
+def test_a_group_row_naming_as_many_fields_yields_to_the_row_under_it(tmp_path):
+    path = write_text(
+        tmp_path / "grouped.csv",
+        [
+            ["Learner", "Course", ""],
+            ["Email", "Course title", "Due date type"],
+            ["ann@example.com", "Ethics", "unlimited"],
+        ],
+    )
+    assert read_table(path).headers == ("Email", "Course title", "Due date type")
+
+
+def test_a_header_repeated_further_down_is_data_not_a_new_header(tmp_path):
+    """Two exports pasted together: the second header is a (bad) row, the first block's rows
+    are not skipped as if they were titles."""
+    header = ["Email", "Course", "Due date type"]
+    path = write_text(
+        tmp_path / "pasted.csv",
+        [header, ["ann@example.com", "Ethics", "unlimited"], header,
+         ["bob@example.com", "Ethics", "unlimited"]],
+    )  # fmt: skip
+    validated = validate_table(read_table(path))
+    assert [row for row, *_ in requests(validated)] == [2, 4]
+    assert [(row, column) for row, column, _ in problems(validated)] == [
+        (3, "Email"),
+        (3, "Due date type"),
+    ]
+
+
+# ---- Excel for Mac ----------------------------------------------------------------------------
+
+
+def test_excel_for_mac_csv_macintosh_keeps_accented_names(tmp_path):
+    """Excel for Mac's "CSV (Macintosh)": Mac Roman bytes, lines ending in CR alone."""
+    path = write_text(
+        tmp_path / "mac.csv",
+        [
+            ["Name", "Email", "Course", "Due date type"],
+            ["Amélie Dubois", "amelie@example.com", "Sécurité", "unlimited"],
+            ["Jürgen Groß", "jurgen@example.com", "Café", "unlimited"],
+        ],
+        encoding="mac_roman",
+        line_end="\r",
+    )
+    assert b"Am\x8elie" in path.read_bytes()  # é is 0x8E in Mac Roman (Ž in Windows-1252)
+    table = read_table(path)
+    assert table.encoding == "mac_roman"
+    assert [cells[0] for _, cells in table.rows] == ["Amélie Dubois", "Jürgen Groß"]
+    assert requests(validate_table(table))[0][2] == titled("Sécurité")
+    assert table.notes == (
+        "mac.csv is not UTF-8; read it as Mac Roman (Excel for Mac's 'CSV (Macintosh)') (a "
+        "guess: if names look wrong, save the file from Excel as 'CSV UTF-8' and run again)",
+    )
+
+
+def test_windows_line_ends_still_go_to_the_detector(tmp_path):
+    path = write_text(
+        tmp_path / "win.csv",
+        [["Name", "Email", "Course", "Due date type"],
+         ["Amélie Dubois", "amelie@example.com", "Ethics", "unlimited"]],
+        encoding="cp1252",
+    )  # fmt: skip
+    table = read_table(path)
+    assert table.encoding == "cp1252"
+    assert table.rows[0][1][0] == "Amélie Dubois"
