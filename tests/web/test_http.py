@@ -382,8 +382,8 @@ def test_cancel_stops_cleanly_and_the_report_says_what_was_done(
 def test_a_second_run_on_the_same_journal_is_refused(monkeypatch: pytest.MonkeyPatch,
                                                       tmp_path: Path) -> None:
     with slow_site(monkeypatch) as web:
+        other = web.upload(people_csv(tmp_path / "more.csv", 3))  # checked before the start
         first = web.start(web.upload(SAMPLE))
-        other = web.upload(people_csv(tmp_path / "more.csv", 3))
         refused = web.client.post(f"{other}/start", headers=HTMX)
         assert refused.status_code == 409
         assert "A run is already sending with this journal" in refused.text
