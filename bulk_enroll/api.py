@@ -603,6 +603,7 @@ class Setup:
     limits: tuple[str, ...]
     aliases: dict[str, str]  # the configuration's header -> field names
     web_password: str | None = field(default=None, repr=False)  # [web] password
+    transport: str = "soap"  # how enrollments are sent (also to a sandbox): soap or rest
 
 
 def load_setup(config: object = None, *, account: AccountSettings | None = None) -> Setup:
@@ -622,7 +623,8 @@ def load_setup(config: object = None, *, account: AccountSettings | None = None)
     return Setup(account, problem, settings.state_dir, read_limits.max_file_bytes,
                  describe_limits(settings, read_limits.max_file_bytes),
                  load_input_settings(environ).aliases,
-                 web_password=Environment(environ).text("WEB_PASSWORD"))
+                 web_password=Environment(environ).text("WEB_PASSWORD"),
+                 transport=load_transport(environ))
 
 
 def describe_limits(settings: RunSettings, max_file_bytes: int) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ written) before the sandbox and the private upload folder go away.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import shutil
 import socket
@@ -49,16 +50,18 @@ def launch(options: WebOptions) -> Iterator[tuple[Page, socket.socket]]:
     """The page of one launch and its listening socket; everything it started is stopped and
     removed on the way out."""
     with contextlib.ExitStack() as stack:
-        account, journal_dir = None, None
-        if options.sandbox:
+        journal_dir = None
+        setup = load_setup(options.config)
+        check_exposure(options, setup)
+        if options.sandbox:  # BULK_ENROLL_TRANSPORT=rest works with --sandbox too
             from bulk_enroll.sandbox.account import sandbox_account, scratch_state_dir
             from bulk_enroll.sandbox.server import Faults
 
             faults = Faults(latency_s=options.sandbox_latency_s)
-            account = stack.enter_context(sandbox_account(faults=faults))
+            account = stack.enter_context(
+                sandbox_account(transport=setup.transport, faults=faults))
+            setup = dataclasses.replace(setup, account=account, account_problem=None)
             journal_dir = stack.enter_context(scratch_state_dir())
-        setup = load_setup(options.config, account=account)
-        check_exposure(options, setup)
         listener = stack.enter_context(_listen(options.host, options.port))
         port = listener.getsockname()[1]
         upload_dir = Path(tempfile.mkdtemp(prefix="bulk-enroll-web-"))  # 0700

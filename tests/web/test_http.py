@@ -430,3 +430,17 @@ def test_without_an_account_every_run_is_a_dry_run(monkeypatch: pytest.MonkeyPat
         run = web.wait(web.start(check))
         assert run.result is not None and run.result.counts["enrolled"] == 0
         assert "A dry run: nothing was sent" in web.client.get(f"/runs/{run.id}").text
+
+
+def test_the_sandbox_page_sends_over_rest_when_configured(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BULK_ENROLL_TRANSPORT", "rest")
+    with site() as web:
+        assert web.page.setup.account is not None
+        assert web.page.setup.account.transport == "rest"
+        run = web.wait(web.start(web.upload(SAMPLE)))
+        assert run.result is not None and run.result.counts["enrolled"] == 145
+        assert run.result.summary["api_calls"] == 6
+        facts = openpyxl.load_workbook(run.result.report_path)["Summary"]
+        assert any(row[1] == "rest" for row in facts.iter_rows(values_only=True)
+                   if len(row) > 1)
