@@ -62,11 +62,13 @@ class Check:
         with self.lock:
             self.counter += 1
             choices = self.choices
-            report = self.folder / f"{Path(self.name).stem}-check-{self.counter}.xlsx"
+            # The page shows the check itself; its report is written as CSV, which costs a
+            # fraction of a workbook on a large file (the problems workbook is made on demand).
+            report = self.folder / f"{Path(self.name).stem}-check-{self.counter}.csv"
             aliases = {**page.history.aliases(), **choices.aliases}
             try:
                 result = preview(
-                    self.source, report=report, sheet=choices.sheet,
+                    self.source, report=report, report_format="csv", sheet=choices.sheet,
                     date_order=choices.date_order, due_date_type=choices.due_date_type,
                     aliases=aliases, edits=choices.edits, rows=choices.rows,
                     **page.api_options())
