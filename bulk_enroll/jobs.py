@@ -36,6 +36,7 @@ from bulk_enroll.model import (
 from bulk_enroll.plan.planner import plan
 from bulk_enroll.plan.summary import PlanSummary, rows_covered, summarize_plan
 from bulk_enroll.read.columns import ColumnMap, Field
+from bulk_enroll.read.edits import CellEdits, apply_edits, keep_rows
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.read.table import Table
@@ -54,6 +55,7 @@ from bulk_enroll.results import asked_statuses, settle_rows, unique_pairs
 from bulk_enroll.send.interrupt import CancelToken, stop_on_cancel, stop_on_signals
 from bulk_enroll.send.journal import Journal
 from bulk_enroll.send.lock import InstanceLock
+from bulk_enroll.send.preview import SendPreview, journal_view, send_preview
 from bulk_enroll.send.progress import EventProgress, ProgressCallback, Stage, make_progress
 from bulk_enroll.send.rate_memory import RememberedRate, recall, remember
 from bulk_enroll.send.reconcile import (
@@ -122,6 +124,9 @@ class JobOptions:
     table: Table | None = None
     progress: ProgressCallback | None = None  # ProgressEvents: the stages, then the send
     cancel: CancelToken | None = None  # cancel() stops the send as SIGTERM does
+    edits: CellEdits = field(default_factory=dict)  # cells corrected before validation
+    rows: frozenset[int] | None = None  # only these rows (as the sheet numbers them); None: all
+    preview: bool = False  # a dry run also leaves out what the journal settled (SendPreview)
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,7 @@ class JobResult:
     # Some pairs were left unsent by a stop (a signal, the retry budget, a failed lookup): a
     # rerun resumes them. Pairs left out on purpose (--respect-removals) do not count.
     cut_short: bool = False
+    preview: SendPreview | None = None  # what a live run would send (dry runs with `preview`)
 
 
 def default_report_path(
@@ -197,6 +203,7 @@ def run_job(
     endpoint = transport_name = None
     note = stop_reason = None
     kept_out: set[Pair] = set()  # not sent on purpose (--respect-removals)
+    preview = None
 
     def guard(to_send: list[Pair], settled: int, calls: int) -> str | None:
         if options.guard is None or options.dry_run or options.strict and issues:
@@ -209,7 +216,12 @@ def run_job(
         sent.outcomes = _not_sent(batches, prepared.stop.replace("{", "{{").replace("}", "}}"))
         note = prepared.stop
     elif options.dry_run:
-        sent.outcomes = _not_sent(batches, "dry run: would be sent in batch {batch}")
+        settled: dict[Pair, PairOutcome] = {}
+        if options.preview:
+            batches, plan_summary, settled, preview = _preview(options, settings, connection,
+                                                              prepared)
+        sent.outcomes = {**_not_sent(batches, "dry run: would be sent in batch {batch}"),
+                         **settled}
         note = "dry run: nothing was sent"
     elif options.strict and issues:
         found = "was" if len(issues) == 1 else "were"
@@ -301,7 +313,26 @@ def run_job(
                      extra={"fields": {"event": "file_summary", **fields}})
     _stage(events, "done")
     return JobResult(exit_status, report_path, summary, data, issues, validated.notes,
-                     plan_summary, stop_reason, cut_short=cut_short and not options.dry_run)
+                     plan_summary, stop_reason, preview=preview,
+                     cut_short=cut_short and not options.dry_run)
+
+
+def _preview(options: JobOptions, settings: RunSettings, connection: Connection | None,
+             prepared: PreparedRows
+             ) -> tuple[list[Batch], PlanSummary, dict[Pair, PairOutcome], SendPreview]:
+    """A dry run's review of the live run: the journal's settled pairs left out (when there
+    is an account to name in it), the calls re-planned for the rest."""
+    to_send, settled, locked_by = prepared.to_send, {}, None
+    if connection is not None:
+        journal_path = (options.state_dir or settings.state_dir) / JOURNAL_NAME
+        view = journal_view(journal_path, journal_path.with_name(SEND_LOCK_NAME),
+                            connection.account, prepared.to_send,
+                            aliases=connection.account_aliases)
+        to_send, settled, locked_by = view.to_send, view.settled, view.locked_by
+    batches = plan(to_send, settings.limits)
+    preview = send_preview(to_send, len(batches), settled, on_server=len(prepared.already),
+                           locked_by=locked_by)
+    return batches, summarize_plan(batches, to_send, settings.limits), settled, preview
 
 
 def with_configuration(options: JobOptions,
@@ -325,6 +356,7 @@ def read_and_validate(options: JobOptions) -> ValidatedInput:
     table = options.table or read_table(options.input_path, sheet=options.sheet,
                                         aliases=options.aliases,
                                         limits=options.read_limits or load_read_limits())
+    table = keep_rows(apply_edits(table, options.edits), options.rows)
     validated = validate_table(
         table, options.defaults, date_order=options.date_order, aliases=options.aliases,
         include_hidden_rows=options.include_hidden_rows,

@@ -77,6 +77,9 @@ SCHEMA: dict[str, dict[str, tuple[str, Kind]]] = {
         "timeout": ("SMTP_TIMEOUT", "number"),
         "attach_reports": ("SMTP_ATTACH_REPORTS", "bool"),
     },
+    "web": {
+        "password": ("WEB_PASSWORD", "secret"),  # `bulk-enroll web --host` beyond loopback
+    },
     "log": {
         "format": ("LOG_FORMAT", "text"),
         "file": ("LOG_FILE", "path"),
@@ -88,7 +91,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Kind]]] = {
 
 
 # Environment variables holding secrets (masked in every log line); the TOKEN has no file key.
-SECRET_NAMES = ("CLIENT_SECRET", "TOKEN", "SMTP_PASSWORD", "WEBHOOK_URL")
+SECRET_NAMES = ("CLIENT_SECRET", "TOKEN", "SMTP_PASSWORD", "WEBHOOK_URL", "WEB_PASSWORD")
 
 
 def file_key(name: str) -> str | None:
