@@ -1,4 +1,5 @@
-"""Files replaced whole (reports, the JSON summary, the lookup cache, learned rate limits).
+"""Files replaced whole (reports, the JSON summary, the lookup cache, learned rate limits, the
+web page's history).
 
 Each is written to a temporary file in the same folder and renamed over the old one, so a
 reader (a scheduler, a person, the next run) never sees half a file, and a crash leaves the
