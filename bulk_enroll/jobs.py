@@ -57,6 +57,7 @@ from bulk_enroll.send.journal import Journal
 from bulk_enroll.send.lock import InstanceLock
 from bulk_enroll.send.preview import SendPreview, journal_view, send_preview
 from bulk_enroll.send.progress import EventProgress, ProgressCallback, Stage, make_progress
+from bulk_enroll.send.rate_memory import RememberedRate, recall, remember
 from bulk_enroll.send.reconcile import (
     confirmed_in_journal,
     note_removals,
@@ -66,7 +67,7 @@ from bulk_enroll.send.reconcile import (
     split_already_enrolled,
 )
 from bulk_enroll.send.sender import RetryPolicy, Sender, SendReport
-from bulk_enroll.send.throttle import AdaptiveThrottle
+from bulk_enroll.send.throttle import Throttle
 from bulk_enroll.settings.config import RunSettings, load_input_settings, load_read_limits
 from bulk_enroll.transport.lookup_client import RestClient
 from bulk_enroll.validate.conflicts import mark_conflicts
@@ -305,7 +306,8 @@ def run_job(
         write_summary_json(options.summary_json, summary)
     # The one line a log file keeps of this file (the console prints its own summary).
     fields = {key: summary[key] for key in ("input", "rows", "status_counts", "api_calls",
-                                            "retries", "report", "exit_code")}
+                                            "retries", "rate_limited", "learned_rate_per_s",
+                                            "rate_wait_s", "report", "exit_code")}
     summary_log.info("%s: %s; exit %d; report %s", validated.file, data.verdict(),
                      int(exit_status), report_path,
                      extra={"fields": {"event": "file_summary", **fields}})
@@ -430,14 +432,22 @@ def _send(batches: list[Batch], connection: Connection, journal: Journal, settin
           options: JobOptions, started: dt.datetime,
           now: Callable[[], dt.datetime], events: EventProgress | None = None) -> SendReport:
     """Send through the connection, journalled; Ctrl-C stops cleanly in a CLI run, and
-    `options.cancel` in any run."""
+    `options.cancel` in any run. The rate limit learned for the account is recalled from the
+    state folder and kept for next time."""
+    state_dir = options.state_dir or settings.state_dir
+    known = recall(state_dir, connection.account)
+    throttle = Throttle(settings.rate_limit, remembered=known.limit_per_s if known else None,
+                        window=known.window_s if known else None)
+    if known:
+        log.info("starting near the rate limit learned earlier: %.3g calls/s", known.limit_per_s)
     sender = Sender(
         connection.transport,
         connection.tokens,
         policy=RetryPolicy(max_attempts=settings.max_attempts,
-                           retry_budget=settings.retry_budget),
+                           retry_budget=settings.retry_budget,
+                           no_progress_s=settings.no_progress_timeout_s),
         concurrency=settings.concurrency,
-        throttle=AdaptiveThrottle(settings.rate_limit),
+        throttle=throttle,
         journal=journal,
         settler=connection.directory,
         progress=events or (make_progress() if options.interactive else None),
@@ -449,7 +459,13 @@ def _send(batches: list[Batch], connection: Connection, journal: Journal, settin
             stops.enter_context(stop_on_signals(sender.stop))
         if options.cancel is not None:
             stops.enter_context(stop_on_cancel(options.cancel, sender.stop))
-        return sender.send(batches)
+        report = sender.send(batches)
+    if throttle.learned_rate is not None:
+        log.info("server rate limit learned: %.3g calls/s; %.1f s waited on it, %d 429 "
+                 "answer(s)", throttle.learned_rate, throttle.waited_s, throttle.refusals)
+        remember(state_dir, connection.account,
+                 RememberedRate(throttle.learned_rate, throttle.window), now())
+    return report
 
 
 NEEDS_API = (

@@ -256,6 +256,9 @@ class SendStats:
     isolation_calls: int = 0
     token_renewals: int = 0
     send_seconds: float = 0.0
+    rate_limited: int = 0  # 429 answers (the server pacing us; each call was sent again)
+    rate_wait_s: float = 0.0  # wall-clock seconds the rate limit held calls back (pacing, pauses)
+    learned_rate: float | None = None  # the server's limit learned this run, calls per second
     extra: dict[str, int] = field(default_factory=dict)
 
 

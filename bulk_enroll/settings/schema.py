@@ -32,6 +32,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Kind]]] = {
         "max_attempts": ("MAX_ATTEMPTS", "int"),
         "retry_budget": ("RETRY_BUDGET", "int"),
         "rate_limit": ("RATE_LIMIT", "number"),
+        "no_progress_timeout": ("NO_PROGRESS_TIMEOUT", "number"),
         "connect_timeout": ("CONNECT_TIMEOUT", "number"),
         "read_timeout": ("READ_TIMEOUT", "number"),
         "max_pairs_per_call": ("MAX_PAIRS_PER_CALL", "int"),

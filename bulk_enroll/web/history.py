@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from bulk_enroll.atomic_files import write_private_json
 
 log = logging.getLogger(__name__)
 MAX_RUNS = 200  # the index keeps the latest runs; their reports stay in the folder
@@ -56,7 +56,7 @@ class History:
     def add(self, run: PastRun) -> None:
         with self._lock:
             runs = [run, *(r for r in self._read_runs() if r.id != run.id)][:MAX_RUNS]
-            _write_json(self._runs_file, [asdict(r) for r in runs])
+            write_private_json(self._runs_file, [asdict(r) for r in runs])
 
     def report_path(self, run: PastRun) -> Path | None:
         """The run's report, if it is still in the reports folder."""
@@ -85,7 +85,7 @@ class History:
 
     def remember_aliases(self, aliases: dict[str, str]) -> None:
         with self._lock:
-            _write_json(self._aliases_file, {**self.aliases(), **aliases})
+            write_private_json(self._aliases_file, {**self.aliases(), **aliases})
 
 
 def _read_json(path: Path, default: object) -> object:
@@ -96,13 +96,3 @@ def _read_json(path: Path, default: object) -> object:
     except (OSError, ValueError) as exc:
         log.warning("ignoring %s: %s", path, exc)
         return default
-
-
-def _write_json(path: Path, data: object) -> None:
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False, indent=1)
-        os.replace(name, path)
-    finally:
-        Path(name).unlink(missing_ok=True)

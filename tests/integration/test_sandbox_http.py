@@ -12,6 +12,7 @@ import requests
 from lxml import etree
 
 from bulk_enroll.sandbox import Faults, SandboxServer, SandboxState, default_directory, serve
+from bulk_enroll.sandbox.rate_shapes import RateRule, Shape
 from bulk_enroll.sandbox.state import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SUCCESS
 
 DIRECTORY = default_directory()
@@ -321,6 +322,26 @@ def test_rate_limit_answers_429_with_retry_after() -> None:
         time.sleep(0.55)  # the bucket refills at 2 per second
         assert post_soap(server, envelope()).status_code == 200
         assert server.state.fault_counts() == {"rate_limit": 1}
+
+
+def test_a_fixed_window_tells_its_limit_in_headers_and_waits_in_whole_seconds() -> None:
+    faults = Faults(rate_rule=RateRule(2, 5.0, Shape.FIXED), rate_headers=True)
+    with make_server(faults) as server:
+        answers = [post_soap(server, envelope()) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[0].headers["RateLimit-Limit"] == "2"
+    assert answers[0].headers["RateLimit-Remaining"] == "1"
+    assert answers[0].headers["RateLimit-Policy"] == "2;w=5"
+    assert answers[2].headers["RateLimit-Remaining"] == "0"
+    assert 1 <= int(answers[2].headers["Retry-After"]) <= 5  # until the window's end, rounded up
+
+
+def test_a_429_can_come_without_retry_after() -> None:
+    faults = Faults(rate_rule=RateRule(1, 60.0, Shape.SLIDING), retry_after=False)
+    with make_server(faults) as server:
+        answers = [post_soap(server, envelope()) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 429]
+    assert "Retry-After" not in answers[1].headers and "RateLimit-Limit" not in answers[1].headers
 
 
 def test_drop_before_closes_without_answer_and_applies_nothing() -> None:
