@@ -86,9 +86,3 @@ def current_umask() -> int:
     umask = os.umask(0o077)  # elsewhere: briefly the strictest umask, never a looser one
     os.umask(umask)
     return umask
-
-
-def sqlite_files(database: Path) -> tuple[Path, Path, Path]:
-    """A SQLite database and the write-ahead log and shared-memory files beside it (SQLite
-    gives those the database's mode when it creates them)."""
-    return database, Path(f"{database}-wal"), Path(f"{database}-shm")

@@ -55,7 +55,7 @@ def test_a_process_with_umask_000_leaves_nothing_readable_by_others(tmp_path):
 
     assert modes(state) == {
         ".": 0o700, "journal.sqlite3": 0o600, "send.lock": 0o600, "inbox.lock": 0o600,
-        "inbox.sqlite3": 0o600,
+        "inbox.sqlite3": 0o600, "inbox-taken": 0o700,  # where the inbox copies a file it takes
     }
     assert modes(logs) == {".": 0o700, "be.log": 0o600}
     assert modes(cache) == {".": 0o700, "lookups.json": 0o600}

@@ -137,3 +137,13 @@ def test_a_replaced_report_keeps_its_mode_without_the_others_bits(tmp_path):
     assert shared_mode(report) == 0o660
     write_report(report, report_data())
     assert mode(report) == 0o660
+
+
+def test_remembered_state_files_are_private(tmp_path, umask_000):
+    """What `atomic_files.write_private_json` keeps (the learned rate limit, the lookup cache,
+    the web page's history): folders 0700, files 0600."""
+    from bulk_enroll.atomic_files import write_private_json
+
+    write_private_json(tmp_path / "state" / "rates" / "acct.json", {"limit_per_s": 4.5})
+    assert mode(tmp_path / "state") == mode(tmp_path / "state" / "rates") == 0o700
+    assert mode(tmp_path / "state" / "rates" / "acct.json") == 0o600
