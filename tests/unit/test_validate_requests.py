@@ -13,6 +13,7 @@ from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.read.columns import Field, parse_alias_options
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.validate.rows import RowDefaults, ValidatedInput, validate_table
+from bulk_enroll.validate.values import BOOL_EXPECTED
 from tests.inputs import by_email, by_id, by_login, course_id, titled, write_text, write_workbook
 from tests.support import make_id
 
@@ -254,7 +255,8 @@ def test_boolean_cells_of_every_kind_in_xlsx(tmp_path):
         (
             len(words) + 2,
             "Lock after due date",
-            "'perhaps' is not true or false (expected true/false, yes/no, y/n, 1/0, or x for yes)",
+            "'perhaps' is not true or false "
+            f"({BOOL_EXPECTED})",
         )
     ]
 

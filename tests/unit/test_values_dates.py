@@ -115,6 +115,33 @@ def test_refused_dates(cell, message):
         ("1 Day", 24, "due period '1 Day' read as 24 hours"),
         ("2 weeks", 336, "due period '2 weeks' read as 336 hours"),
         ("1,5 days", 36, "due period '1,5 days' read as 36 hours"),
+        # German, French, Spanish, Italian, Dutch, Portuguese: singular and plural, accents or
+        # not, abbreviations with or without their dot
+        ("10 Tage", 240, "due period '10 Tage' read as 240 hours"),
+        ("1 Tag", 24, "due period '1 Tag' read as 24 hours"),
+        ("2 Wochen", 336, "due period '2 Wochen' read as 336 hours"),
+        ("36 Stunden", 36, "due period '36 Stunden' read as 36 hours"),
+        ("1 Stunde", 1, "due period '1 Stunde' read as 1 hour"),
+        ("12 Std.", 12, "due period '12 Std.' read as 12 hours"),
+        ("3 jours", 72, "due period '3 jours' read as 72 hours"),
+        ("3 j", 72, "due period '3 j' read as 72 hours"),
+        ("2 semaines", 336, "due period '2 semaines' read as 336 hours"),
+        ("8 heures", 8, "due period '8 heures' read as 8 hours"),
+        ("5 días", 120, "due period '5 días' read as 120 hours"),
+        ("5 dias", 120, "due period '5 dias' read as 120 hours"),
+        ("1 día", 24, "due period '1 día' read as 24 hours"),
+        ("2 semanas", 336, "due period '2 semanas' read as 336 hours"),
+        ("6 horas", 6, "due period '6 horas' read as 6 hours"),
+        ("3 giorni", 72, "due period '3 giorni' read as 72 hours"),
+        ("1 settimana", 168, "due period '1 settimana' read as 168 hours"),
+        ("12 ore", 12, "due period '12 ore' read as 12 hours"),
+        ("4 dagen", 96, "due period '4 dagen' read as 96 hours"),
+        ("2 weken", 336, "due period '2 weken' read as 336 hours"),
+        ("4 uren", 4, "due period '4 uren' read as 4 hours"),
+        ("2 wk", 336, "due period '2 wk' read as 336 hours"),
+        ("1 sem.", 168, "due period '1 sem.' read as 168 hours"),
+        ("1,5 Tage", 36, "due period '1,5 Tage' read as 36 hours"),
+        ("10 D", 240, "due period '10 D' read as 240 hours"),
     ],
 )
 def test_due_periods(cell, hours, note):
@@ -128,10 +155,37 @@ def test_due_periods(cell, hours, note):
         ("-5", "'-5' is not a whole, positive number of hours"),
         ("0.5h", "'0.5h' is not a whole, positive number of hours"),
         (
-            "1 month",
-            "'1 month' is not a due period (expected whole hours like 720, or a number with a "
-            "unit: 36h, 10 days, 2 weeks)",
+            "1 fortnight",
+            "'1 fortnight' is not a due period (expected whole hours like 720, or a number with "
+            "a unit: 36h, 10 days, 2 weeks, 10 Tage, 2 semaines)",
         ),
+        # never read as something they are not
+        (
+            "1 month",
+            "'1 month' is not a due period: months and years have no fixed number of hours; "
+            "give hours, days or weeks (36h, 10 days, 2 weeks, 10 Tage, 2 semaines)",
+        ),
+        (
+            "3 Monate",
+            "'3 Monate' is not a due period: months and years have no fixed number of hours; "
+            "give hours, days or weeks (36h, 10 days, 2 weeks, 10 Tage, 2 semaines)",
+        ),
+        (
+            "1 an",
+            "'1 an' is not a due period: months and years have no fixed number of hours; "
+            "give hours, days or weeks (36h, 10 days, 2 weeks, 10 Tage, 2 semaines)",
+        ),
+        (
+            "90 min",
+            "'90 min' is not a due period: the LMS counts due periods in whole hours; "
+            "give hours, days or weeks (36h, 10 days, 2 weeks, 10 Tage, 2 semaines)",
+        ),
+        (
+            "3 m",
+            "'3 m' is not a due period: 'm' may mean minutes or months; "
+            "give hours, days or weeks (36h, 10 days, 2 weeks, 10 Tage, 2 semaines)",
+        ),
+        ("1,5 Std.", "'1,5 Std.' is not a whole, positive number of hours"),
     ],
 )
 def test_refused_due_periods(cell, message):
@@ -157,6 +211,31 @@ def test_refused_due_periods(cell, message):
         ("x", True),
         ("X", True),
         ("\u2713", True),
+        # German, French, Spanish, Italian, Dutch, Portuguese, and Excel's TRUE/FALSE in them
+        ("ja", True),
+        ("Nein", False),
+        ("J", True),
+        ("WAHR", True),
+        ("FALSCH", False),
+        ("oui", True),
+        ("Non", False),
+        ("VRAI", True),
+        ("FAUX", False),
+        ("Sí", True),
+        ("si", True),
+        ("S", True),
+        ("no", False),
+        ("VERDADERO", True),
+        ("FALSO", False),
+        ("sì", True),
+        ("VERO", True),
+        ("nee", False),
+        ("WAAR", True),
+        ("ONWAAR", False),
+        ("sim", True),
+        ("não", False),
+        ("NAO", False),
+        ("VERDADEIRO", True),
     ],
 )
 def test_booleans(cell, value):
@@ -167,7 +246,8 @@ def test_a_word_that_is_not_a_boolean():
     with pytest.raises(CellError) as error:
         parse_bool("maybe")
     assert str(error.value) == (
-        "'maybe' is not true or false (expected true/false, yes/no, y/n, 1/0, or x for yes)"
+        "'maybe' is not true or false (expected true/false, yes/no, y/n, 1/0, or x for yes; "
+        "also ja/nein, oui/non, si/no, sim/nao, ja/nee, WAHR/FALSCH, VRAI/FAUX and the like)"
     )
 
 
