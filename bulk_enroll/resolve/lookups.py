@@ -10,7 +10,6 @@ few list calls, never one call per row.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -23,6 +22,7 @@ from bulk_enroll.model import (
     LearnerKey,
     LearnerRef,
 )
+from bulk_enroll.read.cells import fold_title
 from bulk_enroll.resolve.cache import LookupCache
 
 log = logging.getLogger(__name__)
@@ -31,12 +31,6 @@ log = logging.getLogger(__name__)
 def fold_name(value: str) -> str:
     """The comparison form of an email or a login: case and surrounding spaces ignored."""
     return value.strip().lower()
-
-
-def fold_title(value: str) -> str:
-    """The comparison form of a title: case and surrounding whitespace ignored (NFC first, so
-    an "é" typed as e + accent matches)."""
-    return unicodedata.normalize("NFC", value).strip().casefold()
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from bulk_enroll.model import (
     RowIssue,
     UserStatus,
 )
-from bulk_enroll.resolve.lookups import Lookups, fold_name, fold_title
+from bulk_enroll.read.cells import fold_title
+from bulk_enroll.resolve.lookups import Lookups, fold_name
 
 MAX_SUGGESTIONS = 3
 SUGGESTION_CUTOFF = 0.6  # difflib ratio: "Fire Safty" -> "Fire Safety", not "First Aid..."

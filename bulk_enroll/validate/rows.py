@@ -33,7 +33,7 @@ from bulk_enroll.model import (
     RowIssue,
     SourceRef,
 )
-from bulk_enroll.read.cells import cell_text, is_blank
+from bulk_enroll.read.cells import AddressError, cell_text, email_addresses, is_blank
 from bulk_enroll.read.columns import (
     COURSE_FIELDS,
     LEARNER_FIELDS,
@@ -433,7 +433,15 @@ class _Validator:
             text = cell_text(raw)
         if not text:
             return _BLANK
-        parts = values.split_values(text, commas=field_ is not Field.COURSE_TITLE)
+        if field_ is Field.LEARNER_EMAIL:
+            try:
+                parts, unwrapped = email_addresses(text)
+            except AddressError as exc:
+                return (), ((label, str(exc), values.KIND_EMAIL),), notes
+            if unwrapped:
+                notes = (*notes, f"{label}: {text!r} read as {', '.join(parts).lower()}")
+        else:
+            parts = values.split_values(text, commas=field_ is not Field.COURSE_TITLE)
         refs: list[object] = []
         problems: list[Problem] = []
         for part in parts:

@@ -68,8 +68,6 @@ def parse_id(cell: object) -> str:
 def parse_email(text: str) -> str:
     """An email address, trimmed and lower-cased (the LMS matches emails case-insensitively)."""
     value = text.strip()
-    if value.lower().startswith("mailto:"):
-        value = value[7:].strip()
     if not _EMAIL.fullmatch(value):
         raise CellError(
             f"{text!r} is not an email address (expected one like ann.lee@example.com)", KIND_EMAIL

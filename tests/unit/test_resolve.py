@@ -79,6 +79,13 @@ def test_email_login_and_title_resolve_to_ids_ignoring_case_and_spaces():
     )
 
 
+def test_titles_match_ignoring_runs_of_spaces_and_unicode_forms():
+    for written in ("GDPR   essentials", "GDPR\u00a0Essentials", "gdpr\tessentials"):
+        assert resolve_one(by_email("anna.kowalski@example.com"), titled(written)).pairs == (
+            Pair(ANNA.user_id, GDPR.content_id, S),
+        )
+
+
 def test_ids_are_checked_against_the_account():
     assert resolve_one(by_id(ANNA.user_id), course_id(FIRE.content_id)).pairs == (
         Pair(ANNA.user_id, FIRE.content_id, S),

@@ -120,6 +120,48 @@ def test_multi_value_cells_expand_into_every_combination_of_the_row(tmp_path):
     ]
 
 
+def test_outlook_address_forms_give_the_address_with_a_note(tmp_path):
+    path = write_workbook(
+        tmp_path / "outlook.xlsx",
+        {"Sheet1": [
+            ["Email", "Course", "Due date type"],
+            ['"Ann Lee" <Ann.Lee@example.com>', "Ethics", "unlimited"],
+            ["Doe, Jane <jane@example.com>; Roe, John <john@example.com>", "Ethics", "unlimited"],
+            ["mailto:carl@example.com", "Ethics", "unlimited"],
+            ["dana@example.com <eve@example.com>", "Ethics", "unlimited"],
+        ]},
+    )
+    result = validated(path)
+    assert requests(result) == [
+        (2, by_email("ann.lee@example.com"), titled("Ethics")),
+        (3, by_email("jane@example.com"), titled("Ethics")),
+        (3, by_email("john@example.com"), titled("Ethics")),
+        (4, by_email("carl@example.com"), titled("Ethics")),
+    ]
+    assert [row.notes for row in result.rows[:3]] == [
+        ("Email: '\"Ann Lee\" <Ann.Lee@example.com>' read as ann.lee@example.com",),
+        ("Email: 'Doe, Jane <jane@example.com>; Roe, John <john@example.com>' read as "
+         "jane@example.com, john@example.com",),
+        ("Email: 'mailto:carl@example.com' read as carl@example.com",),
+    ]
+    assert problems(result) == [
+        (5, "Email", "'dana@example.com <eve@example.com>' names two addresses "
+                     "(dana@example.com and eve@example.com); keep one, or separate addresses "
+                     "with ';'"),
+    ]
+
+
+def test_a_learner_column_of_outlook_addresses_is_an_email_column(tmp_path):
+    path = write_text(
+        tmp_path / "in.csv",
+        [["Employee", "Course", "Due date type"],
+         ["Ann Lee <ann@example.com>", "Ethics", "unlimited"]],
+    )
+    result = validated(path)
+    assert result.columns.describe().startswith("A 'Employee' -> learner_email")
+    assert requests(result) == [(2, by_email("ann@example.com"), titled("Ethics"))]
+
+
 def test_multiple_course_ids_in_one_cell(tmp_path):
     path = write_text(
         tmp_path / "in.csv",

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bulk_enroll.model import DueDateType
-from bulk_enroll.read.cells import cell_text, clean_text
+from bulk_enroll.read.cells import AddressError, cell_text, clean_text, email_addresses, fold_title
 from bulk_enroll.validate.dates import DateOrder, parse_date, parse_datetime
 from bulk_enroll.validate.values import (
     CellError,
@@ -267,13 +267,74 @@ def test_due_date_types(cell, value):
 
 def test_emails_are_trimmed_lower_cased_and_checked():
     assert parse_email(" Ann.Lee@Example.COM ") == "ann.lee@example.com"
-    assert parse_email("mailto:bob@example.com") == "bob@example.com"
     for bad in ("ann", "ann@", "ann@example", "ann lee@example.com", "a@@example.com"):
         with pytest.raises(CellError) as error:
             parse_email(bad)
         assert str(error.value) == (
             f"{bad!r} is not an email address (expected one like ann.lee@example.com)"
         )
+
+
+@pytest.mark.parametrize(
+    "cell,addresses",
+    [
+        ("ann@x.com", ["ann@x.com"]),
+        ("ann@x.com, bob@x.com;carl@x.com", ["ann@x.com", "bob@x.com", "carl@x.com"]),
+    ],
+)
+def test_plain_addresses_are_not_unwrapped(cell, addresses):
+    assert email_addresses(cell) == (addresses, False)
+
+
+@pytest.mark.parametrize(
+    "cell,addresses",
+    [
+        ('"Jane Doe" <jane@x.com>', ["jane@x.com"]),
+        ("Jane Doe <jane@x.com>", ["jane@x.com"]),
+        ("<jane@x.com>", ["jane@x.com"]),
+        ("mailto:jane@x.com", ["jane@x.com"]),
+        ("MAILTO:jane@x.com", ["jane@x.com"]),
+        ("<mailto:jane@x.com>", ["jane@x.com"]),
+        ("jane@x.com <jane@x.com>", ["jane@x.com"]),  # Outlook, when it knows no name
+        # names with commas, as Outlook copies recipients ("Last, First"), ';' between them
+        ("Doe, Jane <jane@x.com>; Roe, John <john@x.com>", ["jane@x.com", "john@x.com"]),
+        ('"Doe, Jane" <jane@x.com>, "Roe, John" <john@x.com>', ["jane@x.com", "john@x.com"]),
+        ("Jane <jane@x.com>;\nbob@x.com, mailto:carl@x.com",
+         ["jane@x.com", "bob@x.com", "carl@x.com"]),
+    ],
+)
+def test_outlook_forms_give_their_address(cell, addresses):
+    assert email_addresses(cell) == (addresses, True)
+
+
+@pytest.mark.parametrize(
+    "cell,message",
+    [
+        ("ann@x.com <bob@x.com>", "'ann@x.com <bob@x.com>' names two addresses (ann@x.com and "
+                                  "bob@x.com); keep one, or separate addresses with ';'"),
+        ("Jane <jane@x.com> Doe", "'Jane <jane@x.com> Doe' has text after the address ('Doe'); "
+                                  "write one address per name, separated by ';'"),
+    ],
+)
+def test_addresses_that_cannot_be_told_apart(cell, message):
+    with pytest.raises(AddressError) as error:
+        email_addresses(cell)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    "written,listed",
+    [
+        ("fire safety", "Fire Safety"),
+        ("Fire   Safety ", "Fire Safety"),
+        ("Fire\u00a0Safety", "Fire Safety"),
+        ("Cafe\u0301 culture", "Caf\u00e9 Culture"),  # e + combining accent
+        ("\ufb01re safety", "Fire Safety"),  # the "fi" ligature
+    ],
+)
+def test_titles_compare_ignoring_case_spaces_and_unicode_forms(written, listed):
+    assert fold_title(written) == fold_title(listed)
+    assert fold_title("Fire Safety") != fold_title("Fire Safety II")
 
 
 def test_ids_accept_braces_and_case_and_hint_at_emails():
