@@ -281,13 +281,14 @@ def with_configuration(options: JobOptions,
                        environ: Mapping[str, str] | None = None) -> JobOptions:
     """Fill what the caller left open from the configuration (`environ`: the configuration
     file merged with the environment, default the environment): the date order, the aliases
-    (the caller's win), hidden rows and the input size limits."""
+    (the caller's win), hidden rows, the row defaults and the input size limits."""
     configured = load_input_settings(environ)
     return dataclasses.replace(
         options,
         date_order=options.date_order or configured.date_order,
         aliases={**configured.aliases, **options.aliases},
         include_hidden_rows=options.include_hidden_rows or configured.include_hidden_rows,
+        defaults=options.defaults.or_else(RowDefaults(**configured.row_defaults)),
         read_limits=options.read_limits or load_read_limits(environ),
     )
 

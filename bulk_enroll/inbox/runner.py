@@ -61,6 +61,7 @@ from bulk_enroll.settings.config import (
     load_read_limits,
 )
 from bulk_enroll.settings.environment import Environment
+from bulk_enroll.validate.rows import RowDefaults
 
 log = logging.getLogger(__name__)
 LOCK_NAME = "inbox.lock"
@@ -343,6 +344,7 @@ class _Processor:
                              date_order=self.settings.input.date_order,
                              aliases=dict(self.settings.input.aliases),
                              include_hidden_rows=self.settings.input.include_hidden_rows,
+                             defaults=RowDefaults(**self.settings.input.row_defaults),
                              read_limits=self.settings.read_limits)
         try:
             job = run_job(options, self.run, lambda: connection, now=self.now)

@@ -70,6 +70,7 @@ HIDDEN_ROW = (
     "hidden in the sheet (filter or hidden row): not sent; --include-hidden-rows to send"
 )
 KIND_ORDER = "due date before access date"
+KIND_UNCLEAR_TYPE = "due date or due period?"
 _CACHE_LIMIT = 200_000
 
 # (column as written, message, kind): a problem before it is tied to a row.
@@ -95,6 +96,14 @@ class RowDefaults:
             Field.LOCK_AFTER_DUE_DATE: self.lock_after_due_date,
         }
         return {f: v for f, v in given.items() if v not in (None, "")}
+
+    def or_else(self, fallback: RowDefaults) -> RowDefaults:
+        """These values, each unset one taken from `fallback` (the configuration's, or those a
+        report remembers)."""
+        return RowDefaults(**{
+            f.name: getattr(self, f.name) or getattr(fallback, f.name)
+            for f in dataclasses.fields(self)
+        })
 
 
 @dataclass(frozen=True)
@@ -154,16 +163,33 @@ def validate_table(
                           first_column=table.first_column, hidden=table.hidden_columns)
     _check_header(table, columns)
     parsed_defaults = parse_defaults(defaults or RowDefaults(), order)
-    if Field.DUE_DATE_TYPE not in columns.index and Field.DUE_DATE_TYPE not in parsed_defaults:
-        raise InputFileError(
-            f"{table.file}: no due date type: add a 'due_date_type' column "
-            "or pass --due-date-type (unlimited, default, due_date or due_period)"
-        )
     validator = _Validator(table, columns, parsed_defaults, order, include_hidden_rows)
     with gc_paused():
         rows = validator.validate_rows(table.rows)
-    return ValidatedInput(table.file, table.sheet, table.headers, columns, rows,
-                          (*table.notes, *columns.notes))
+    notes = (*table.notes, *columns.notes)
+    if Field.DUE_DATE_TYPE not in columns.index:
+        notes += (due_type_rule(rows, parsed_defaults.get(Field.DUE_DATE_TYPE)),)
+    return ValidatedInput(table.file, table.sheet, table.headers, columns, rows, notes)
+
+
+def due_type_rule(rows: Sequence[InputRow], chosen: object) -> str:
+    """The Summary's note for a file without a due date type column: the rule each row's type
+    followed, with how many rows went each way."""
+    counts: dict[DueDateType, int] = {}
+    for row in rows:
+        for due_type in {request.settings.due_date_type for request in row.requests}:
+            counts[due_type] = counts.get(due_type, 0) + 1
+    fallback = (
+        f"{chosen.value} (the default you chose)" if isinstance(chosen, DueDateType)
+        else f"{DueDateType.DEFAULT.value} (the course's own due date settings; "
+             "--due-date-type or [defaults] due_date_type chooses another)"
+    )
+    counted = ", ".join(f"{n:,} {t.value}" for t, n in sorted(counts.items()))
+    return (
+        "the file has no due_date_type column: a row with a due date gets due_date, one "
+        f"with a due period due_period, one with neither {fallback}"
+        + (f"; rows: {counted}" if counted else "")
+    )
 
 
 def _check_header(table: Table, columns: ColumnMap) -> None:
@@ -527,21 +553,48 @@ class _SettingsCheck:
             self.notes.append(f"{self.v.label(field_)}: {note}")
         return result
 
+    def due_type(self) -> object:
+        """The row's due date type: its cell; else what the row gives (a due date: due_date; a
+        due period: due_period); else the chosen default type; else what the chosen defaults
+        give; else `default` (the course's own settings). A type the row does not write says
+        how it was decided, in a note, unless the person chose it (an option, the config)."""
+        if self.given(Field.DUE_DATE_TYPE):
+            return self.value(Field.DUE_DATE_TYPE)
+        date, period = self.given(Field.DUE_DATE), self.given(Field.DUE_PERIOD)
+        chosen = not (date or period)
+        if chosen:
+            defaults = self.v.defaults
+            if Field.DUE_DATE_TYPE in defaults:
+                return defaults[Field.DUE_DATE_TYPE]
+            date, period = Field.DUE_DATE in defaults, Field.DUE_PERIOD in defaults
+            if not (date or period):
+                self.notes.append(f"due date type {DueDateType.DEFAULT.value} (the course's own "
+                                  "due date settings): the row gives no type, due date or period")
+                return DueDateType.DEFAULT
+        if date and period:
+            self.problem(
+                Field.DUE_DATE_TYPE,
+                "both a due date and a due period are given and no due date type: which one "
+                "applies is not clear; set the type (due_date or due_period) or clear one",
+                KIND_UNCLEAR_TYPE,
+            )
+            return None
+        inferred = DueDateType.DUE_DATE if date else DueDateType.DUE_PERIOD
+        if not chosen:
+            what = "due date" if date else "due period"
+            self.notes.append(f"due date type {inferred.value}: the row gives a {what} and no "
+                              "type")
+        return inferred
+
     def settings(self) -> DueSettings | None:
         """The due settings, keeping only the fields the due date type uses."""
-        due_type = self.value(Field.DUE_DATE_TYPE)
+        due_type = self.due_type()
         access = self.value(Field.ACCESS_DATE)
         lock = self.value(Field.LOCK_AFTER_DUE_DATE)
         due_date = self.value(Field.DUE_DATE) if due_type == DueDateType.DUE_DATE else None
         period = self.value(Field.DUE_PERIOD) if due_type == DueDateType.DUE_PERIOD else None
 
         if due_type is None:
-            if not self.given(Field.DUE_DATE_TYPE):
-                self.problem(
-                    Field.DUE_DATE_TYPE,
-                    "due date type is empty (or pass --due-date-type)",
-                    values.KIND_EMPTY,
-                )
             return None
         assert isinstance(due_type, DueDateType)
         if due_type is DueDateType.DUE_DATE and due_date is None and not self.given(Field.DUE_DATE):

@@ -169,12 +169,6 @@ def test_missing_required_column_is_one_clear_error(csv_file):
     )
 
 
-def test_no_due_date_type_anywhere_is_a_usage_error(csv_file):
-    path = csv_file([["learner_id", "course_id"], [L1, C1]])
-    with pytest.raises(InputFileError, match="--due-date-type"):
-        validate_table(read_table(path))
-
-
 def test_bad_option_value_is_a_usage_error(csv_file):
     path = csv_file([["learner_id", "course_id"], [L1, C1]])
     with pytest.raises(InputFileError, match="^--due-period: 'ten' is not a due period"):
