@@ -330,6 +330,10 @@ def validate_job(
     batches = plan(pairs, settings.limits)
     plan_summary = summarize_plan(batches, pairs, settings.limits)
     results = settle_rows(rows, _not_sent(batches, "valid: would be sent in batch {batch}"))
+    unchecked = sum(1 for row in rows if row.named_twice)
+    if unchecked:
+        validated = dataclasses.replace(validated, notes=(*validated.notes, UNCHECKED_NAMES.format(
+            rows=_count(unchecked, "row"))))
     note = "; ".join(("validate only: nothing was looked up or sent", *validated.notes))
     data = ReportData(
         facts=RunFacts(validated.file, validated.sheet, started, now(), True, note=note,
@@ -405,6 +409,10 @@ CHECK_NEEDS_API = (
     "BULK_ENROLL_API_URL"
 )
 NOT_LOOKED_UP = "not looked up: a dry run without an account cannot turn {what} into IDs"
+UNCHECKED_NAMES = (
+    "{rows} with a learner or course named in more than one column (an ID and an email, ...): "
+    "validate looks nothing up, so whether both name the same one is checked by run"
+)
 
 
 @dataclass(frozen=True)
@@ -429,7 +437,9 @@ def prepare_rows(
     before anything is sent; rows are still reported."""
     refs = gather_references(validated.rows)
     columns = reference_columns(validated.columns)
-    what = " and ".join(refs.names)
+    # Names beside an ID only need a lookup to be checked; without the API, rows say so.
+    needed = gather_references(validated.rows, checks=False)
+    what = " and ".join(needed.names)
 
     def resolved(lookups: Lookups | None) -> list[InputRow]:
         # Conflicts are judged on IDs: an email and an ID naming one person are one learner.
@@ -437,7 +447,7 @@ def prepare_rows(
         return mark_conflicts(rows, last_row_wins=options.last_row_wins)
 
     if directory is None:
-        if refs.names and not options.dry_run:
+        if needed.names and not options.dry_run:
             raise ConfigError(NEEDS_API.format(what=what))
         if options.check_server and not options.dry_run:
             raise ConfigError(CHECK_NEEDS_API)

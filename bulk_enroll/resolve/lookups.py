@@ -17,6 +17,7 @@ from typing import Protocol
 from bulk_enroll.model import (
     ContentItem,
     CourseKey,
+    CourseRef,
     DirectoryUser,
     InputRow,
     LearnerKey,
@@ -56,20 +57,29 @@ class References:
         )
 
 
-def gather_references(rows: Iterable[InputRow]) -> References:
-    """Collect the distinct references of all rows (emails folded, titles as written)."""
+def gather_references(rows: Iterable[InputRow], *, checks: bool = True) -> References:
+    """Collect the distinct references of all rows (emails folded, titles as written); with
+    `checks`, also the names a row gives beside those its requests use (to check they agree)."""
     # Learner and course keys are kept apart: LearnerKey.ID and CourseKey.ID are both "id".
     learners: dict[LearnerKey, set[str]] = {key: set() for key in LearnerKey}
     courses: dict[CourseKey, set[str]] = {key: set() for key in CourseKey}
-    for row in rows:
-        for request in row.requests:
-            learners[request.learner.key].add(request.learner.value)
-            courses[request.course.key].add(request.course.value)
-        for ref in row.references:  # an invalid row's names: its lookup problems are shown too
+
+    def add(refs: Iterable[LearnerRef | CourseRef]) -> None:
+        for ref in refs:
             if isinstance(ref, LearnerRef):
                 learners[ref.key].add(ref.value)
             else:
                 courses[ref.key].add(ref.value)
+
+    for row in rows:
+        for request in row.requests:
+            learners[request.learner.key].add(request.learner.value)
+            courses[request.course.key].add(request.course.value)
+        add(row.references)  # an invalid row's names: its lookup problems are shown too
+        if checks:
+            for twice in row.named_twice:
+                for refs in twice.names[1:]:
+                    add(refs)
     return References(
         emails=frozenset(fold_name(e) for e in learners[LearnerKey.EMAIL]),
         logins=frozenset(learners[LearnerKey.LOGIN]),

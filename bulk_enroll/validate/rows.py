@@ -28,6 +28,7 @@ from bulk_enroll.model import (
     InputRow,
     LearnerKey,
     LearnerRef,
+    NamedTwice,
     Pair,
     Request,
     RowIssue,
@@ -251,6 +252,10 @@ class Unreadable:
 # the cell is blank.
 _Parsed = tuple[tuple[Any, ...], tuple[Problem, ...], tuple[str, ...]]
 _BLANK: _Parsed = ((), (), ())
+# A row's references from one group of columns (learner or course): the references its
+# requests use, problems, notes, and the names of every filled column when there are several.
+_Picked = tuple[tuple[Any, ...], tuple[Problem, ...], tuple[str, ...], NamedTwice | None]
+_BLANK_PICKED: _Picked = ((), (), (), None)
 # Parsed settings cells: (settings or None when invalid, problems, notes).
 _Settings = tuple[DueSettings | None, tuple[Problem, ...], tuple[str, ...]]
 
@@ -286,7 +291,7 @@ class _Validator:
         else:
             self.settings_cells = lambda cells: ()
         self.checkbox_lock = self._is_checkbox_column(Field.LOCK_AFTER_DUE_DATE)
-        self.ref_caches: dict[Field, dict[object, _Parsed]] = {f: {} for f in Field}
+        self.ref_caches: dict[Field, dict[object, _Picked]] = {f: {} for f in Field}
         self.settings_cache: dict[object, _Settings] = {}
 
     def label(self, field_: Field) -> str:
@@ -324,8 +329,8 @@ class _Validator:
                 read_problems = self.table.row_problems.get(number, ())
             else:
                 parsed_cells, read_problems = cells, ()
-            learners, l_problems, l_notes = pick_learners(parsed_cells)
-            courses, c_problems, c_notes = pick_courses(parsed_cells)
+            learners, l_problems, l_notes, l_twice = pick_learners(parsed_cells)
+            courses, c_problems, c_notes, c_twice = pick_courses(parsed_cells)
             raw = settings_cells(parsed_cells)
             # 1 == 1.0 == True: cells of other types than text must not share a cache entry
             key = (raw, tuple(map(type, raw))) if typed else raw
@@ -351,7 +356,11 @@ class _Validator:
                 requests = tuple(
                     dict.fromkeys(Request(lr, cr, settings) for lr in learners for cr in courses)
                 )
-            if l_notes or c_notes or s_notes:
+            if l_twice or c_twice:
+                twice = tuple(t for t in (l_twice, c_twice) if t is not None)
+                append(InputRow(source, cells, requests, notes=l_notes + c_notes + s_notes,
+                                named_twice=twice))
+            elif l_notes or c_notes or s_notes:
                 append(InputRow(source, cells, requests, notes=l_notes + c_notes + s_notes))
             else:
                 append(InputRow(source, cells, requests))
@@ -375,22 +384,26 @@ class _Validator:
 
     def _picker(
         self, cols: list[tuple[int, Field, str]], group: str
-    ) -> Callable[[Sequence[object]], _Parsed]:
-        """A function giving a row's references from the first non-blank column of a group
-        (ID before email before login), each distinct cell value parsed once."""
-        empty = self._empty(cols, group)
+    ) -> Callable[[Sequence[object]], _Picked]:
+        """A function giving a row's references from a group of columns, each distinct cell
+        value parsed once. The requests use the first filled column (ID before email before
+        login); every other filled column is parsed too, and kept for the agreement check."""
+        empty: _Picked = (*self._empty(cols, group), None)
         parsers = [
             (position, self.ref_caches[field_], self._ref_parser(field_))
             for position, field_, _ in cols
         ]
+        labels = {position: label for position, _, label in cols}
 
         def parsed(
-            raw: object, cache: dict[object, _Parsed], parse: Callable[[object], _Parsed]
-        ) -> _Parsed:
+            raw: object, cache: dict[object, _Picked], parse: Callable[[object], _Parsed]
+        ) -> _Picked:
             key = raw if raw.__class__ is str else (raw.__class__, raw)
             found = cache.get(key)
             if found is None:
-                found = cache[key] = parse(raw)
+                refs, problems, notes = result = parse(raw)
+                found = _BLANK_PICKED if result is _BLANK else (refs, problems, notes, None)
+                cache[key] = found
                 if len(cache) > _CACHE_LIMIT:
                     cache.clear()
             return found
@@ -398,20 +411,29 @@ class _Validator:
         if len(parsers) == 1:
             [(position, cache, parse)] = parsers
 
-            def pick_one(cells: Sequence[object]) -> _Parsed:
+            def pick_one(cells: Sequence[object]) -> _Picked:
                 found = parsed(cells[position], cache, parse)
-                return empty if found is _BLANK else found
+                return empty if found is _BLANK_PICKED else found
 
             return pick_one
 
-        def pick_first(cells: Sequence[object]) -> _Parsed:
-            for position, cache, parse in parsers:
-                found = parsed(cells[position], cache, parse)
-                if found is not _BLANK:
-                    return found
-            return empty
+        def pick_all(cells: Sequence[object]) -> _Picked:
+            filled = [
+                (position, found) for position, cache, parse in parsers
+                if (found := parsed(cells[position], cache, parse)) is not _BLANK_PICKED
+            ]
+            if len(filled) < 2:
+                return filled[0][1] if filled else empty
+            notes = tuple(note for _, found in filled for note in found[2])
+            problems = tuple(problem for _, found in filled for problem in found[1])
+            if problems:
+                refs = tuple(ref for _, found in filled for ref in found[0])
+                return refs, problems, notes, None
+            twice = NamedTwice(tuple(labels[position] for position, _ in filled),
+                               tuple(found[0] for _, found in filled))
+            return filled[0][1][0], (), notes, twice
 
-        return pick_first
+        return pick_all
 
     def _ref_parser(self, field_: Field) -> Callable[[object], _Parsed]:
         """`_parse_refs` for one field, with a fast path for a plain, valid ID or email."""

@@ -69,14 +69,14 @@ def test_logins_ids_and_titles_that_are_ids(tmp_path):
     assert requests(validated(path)) == [(2, by_login("jdoe"), course_id(C1))]
 
 
-def test_the_id_is_preferred_and_the_email_used_when_the_id_is_empty(tmp_path):
+def test_the_id_is_used_the_other_names_kept_for_checking_and_the_email_when_alone(tmp_path):
     path = write_text(
         tmp_path / "in.csv",
         [
             ["learner_email", "Learner ID", "course_title", "course_id", "due_date_type"],
             ["ann@example.com", L1, "Ethics", C1, "unlimited"],
             ["bob@example.com", "", "Ethics", "", "unlimited"],
-            ["not an email", L2, "", C2, "unlimited"],  # the unused email is not checked
+            ["not an email", L2, "", C2, "unlimited"],  # beside the ID, it is still read
             ["", "", "", "", "unlimited"],
         ],
     )
@@ -84,12 +84,19 @@ def test_the_id_is_preferred_and_the_email_used_when_the_id_is_empty(tmp_path):
     assert requests(result) == [
         (2, by_id(L1), course_id(C1)),
         (3, by_email("bob@example.com"), titled("Ethics")),
-        (4, by_id(L2), course_id(C2)),
     ]
+    assert [(twice.headers, twice.names) for twice in result.rows[0].named_twice] == [
+        (("Learner ID", "learner_email"), ((by_id(L1),), (by_email("ann@example.com"),))),
+        (("course_id", "course_title"), ((course_id(C1),), (titled("Ethics"),))),
+    ]
+    assert result.rows[1].named_twice == ()
     assert problems(result) == [
+        (4, "learner_email",
+         "'not an email' is not an email address (expected one like ann.lee@example.com)"),
         (5, "Learner ID", "no learner: 'Learner ID' and 'learner_email' are empty"),
         (5, "course_id", "no course: 'course_id' and 'course_title' are empty"),
     ]
+    assert result.rows[2].references == (by_id(L2), course_id(C2))
 
 
 def test_multi_value_cells_expand_into_every_combination_of_the_row(tmp_path):
