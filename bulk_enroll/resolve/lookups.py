@@ -243,4 +243,10 @@ def _covers(contents: Sequence[ContentItem], refs: References) -> bool:
     since the cache was written must not be reported unknown)."""
     ids = {c.content_id for c in contents}
     titles = {fold_title(c.title) for c in contents}
-    return refs.course_ids <= ids and all(fold_title(t) in titles for t in refs.titles)
+
+    def known(title: str) -> bool:  # whole, or (several courses in one cell) part by part
+        parts = [part.strip() for part in title.split(",") if part.strip()]
+        return fold_title(title) in titles or len(parts) > 1 and all(
+            part.strip("{}").lower() in ids or fold_title(part) in titles for part in parts)
+
+    return refs.course_ids <= ids and all(map(known, refs.titles))

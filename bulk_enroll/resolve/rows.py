@@ -30,7 +30,7 @@ from bulk_enroll.model import (
     RowIssue,
     UserStatus,
 )
-from bulk_enroll.read.cells import fold_title
+from bulk_enroll.read.cells import fold_title, looks_like_id
 from bulk_enroll.resolve.lookups import Lookups, fold_name
 
 MAX_SUGGESTIONS = 3
@@ -85,18 +85,21 @@ class _Resolver:
             return self._more_problems(row)
         pairs: list[Pair] = []
         problems: list[_Problem] = []
+        notes: list[str] = []
         unresolved = False
         for request in row.requests:
             learner = self.learner(request.learner)
-            course = self.course(request.course)
-            for outcome in (learner, course):
+            courses = self.expand(request.course, notes)
+            outcomes = [learner, *(self.course(ref) for ref in courses)] if isinstance(
+                courses, list) else [learner, courses]
+            for outcome in outcomes:
                 if isinstance(outcome, _Problem) and outcome not in problems:
                     problems.append(outcome)
-            if learner is None or course is None:
+            if None in outcomes:
                 unresolved = True
-            elif isinstance(learner, str) and isinstance(course, str):
-                pairs.append(Pair(learner, course, request.settings))
-        notes: list[str] = []
+            elif isinstance(learner, str):
+                pairs.extend(Pair(learner, course, request.settings) for course in outcomes[1:]
+                             if isinstance(course, str))
         if not problems and not unresolved:
             for twice in row.named_twice:
                 self.agreement(twice, problems, notes)
@@ -107,6 +110,37 @@ class _Resolver:
             return dataclasses.replace(row, pairs=())
         return dataclasses.replace(row, pairs=tuple(dict.fromkeys(pairs)),
                                    notes=(*row.notes, *notes))
+
+    # --- several courses in one cell, separated by commas -------------------------------------
+
+    def expand(self, ref: CourseRef, notes: list[str]) -> list[CourseRef] | _Problem:
+        """The courses a title cell names. Titles may hold commas, so a title the account has
+        (whole) is one course; else, when every comma-separated part is a course ID or a title
+        the account has, they are several courses (said in a note); else it is a problem that
+        says to separate courses with ';'. Without the course list, the title as written."""
+        if (ref.key is not CourseKey.TITLE or "," not in ref.value or self.course_ids is None
+                or fold_title(ref.value) in self.titles):
+            return [ref]
+        parts = [part.strip() for part in ref.value.split(",") if part.strip()]
+        refs = [
+            CourseRef(CourseKey.ID, part.strip("{}").lower()) if looks_like_id(part)
+            else CourseRef(CourseKey.TITLE, part)
+            for part in parts
+        ]
+        unknown = [repr(r.value) for r in refs if (
+            r.value not in self.course_ids if r.key is CourseKey.ID
+            else fold_title(r.value) not in self.titles)]
+        if unknown:
+            return _Problem(self.columns.get("course_title"),
+                            f"{self.unknown_title(ref.value)}; to name several courses in one "
+                            f"cell, separate them with ';' (as a list, {' and '.join(unknown)} "
+                            f"{'is' if len(unknown) == 1 else 'are'} no course either)")
+        column = self.columns.get("course_title") or "course_title"
+        note = (f"{column}: {ref.value.strip()!r} read as {len(parts)} courses "
+                f"({'; '.join(parts)}); separate courses with ';' to be sure")
+        if note not in notes:
+            notes.append(note)
+        return refs
 
     # --- several columns naming the same learner or course -----------------------------------
 
@@ -148,10 +182,19 @@ class _Resolver:
         if isinstance(ref, CourseRef):
             if self.course_ids is None:
                 return None
-            matches = self.titles.get(fold_title(ref.value), [])
-            if not matches:
-                return _Problem(self.columns.get("course_title"), self.unknown_title(ref.value))
-            return frozenset(item.content_id for item in matches)
+            expanded = self.expand(ref, [])
+            if isinstance(expanded, _Problem):
+                return expanded
+            ids: set[str] = set()
+            for part in expanded:
+                titled = self.titles.get(fold_title(part.value), [])
+                matches = [part.value] if part.key is CourseKey.ID else [
+                    item.content_id for item in titled]
+                if not matches:
+                    return _Problem(self.columns.get("course_title"),
+                                    self.unknown_title(part.value))
+                ids.update(matches)
+            return frozenset(ids)
         assert self.lookups is not None
         by_key = (self.lookups.users_by_email if ref.key is LearnerKey.EMAIL
                   else self.lookups.users_by_login)
@@ -210,11 +253,17 @@ class _Resolver:
             return row
         found: list[RowIssue] = []
         for ref in row.references:
-            outcome = self.learner(ref) if isinstance(ref, LearnerRef) else self.course(ref)
-            if isinstance(outcome, _Problem):
-                issue = RowIssue(row.source, outcome.column, outcome.message)
-                if issue not in found and issue not in row.issues:
-                    found.append(issue)
+            if isinstance(ref, LearnerRef):
+                outcomes = [self.learner(ref)]
+            else:
+                expanded = self.expand(ref, [])
+                outcomes = ([self.course(part) for part in expanded]
+                            if isinstance(expanded, list) else [expanded])
+            for outcome in outcomes:
+                if isinstance(outcome, _Problem):
+                    issue = RowIssue(row.source, outcome.column, outcome.message)
+                    if issue not in found and issue not in row.issues:
+                        found.append(issue)
         return dataclasses.replace(row, issues=(*row.issues, *found)) if found else row
 
     # --- learners ----------------------------------------------------------------------------

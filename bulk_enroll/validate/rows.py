@@ -488,8 +488,11 @@ class _Validator:
                 return (), ((label, str(exc), values.KIND_EMAIL),), notes
             if unwrapped:
                 notes = (*notes, f"{label}: {text!r} read as {', '.join(parts).lower()}")
+        elif field_ is Field.COURSE_TITLE:  # titles hold commas: only IDs split on them here
+            parts = [piece for part in values.split_values(text, commas=False)
+                     for piece in _ids_or_title(part)]
         else:
-            parts = values.split_values(text, commas=field_ is not Field.COURSE_TITLE)
+            parts = values.split_values(text)
         refs: list[object] = []
         problems: list[Problem] = []
         for part in parts:
@@ -508,6 +511,15 @@ class _Validator:
         check = _SettingsCheck(self, cells)
         settings = check.settings()
         return settings, tuple(check.problems), tuple(check.notes)
+
+
+def _ids_or_title(part: str) -> list[str]:
+    """A title cell's part: course IDs when every comma-separated piece is one, else the
+    title as written (resolution splits titles against the account's list)."""
+    if "," not in part:
+        return [part]
+    pieces = [piece.strip() for piece in part.split(",") if piece.strip()]
+    return pieces if all(map(values.looks_like_id, pieces)) else [part]
 
 
 def _reference(field_: Field, text: str) -> LearnerRef | CourseRef:

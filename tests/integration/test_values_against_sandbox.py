@@ -181,3 +181,38 @@ def test_outlook_addresses_and_loosely_typed_titles_enroll_the_right_people(sand
         ("invalid", f"Employee: '{a.email} <{d.email}>' names two addresses ({a.email} and "
                     f"{d.email}); keep one, or separate addresses with ';'"),
     ]
+
+
+def test_several_courses_in_one_cell_separated_by_commas(sandbox, tmp_path):
+    """A title with a comma is one course; a list of titles (or IDs) is several; anything else
+    asks for ';' instead of guessing."""
+    hse = COURSE["Health, Safety and Environment"]
+    a, b, c, d = ACTIVE[:4]
+    path = write_text(tmp_path / "courses.csv", [
+        ["Email", "Course", "Due date type"],
+        [a.email, "Health, Safety and Environment", "unlimited"],
+        [b.email, "Fire Safety, gdpr  essentials", "unlimited"],
+        [c.email, f"Fire Safety, {CODE.content_id}", "unlimited"],
+        [d.email, "Fire Safety, First Aid Basics", "unlimited"],
+        [d.email, "Health; Safety", "unlimited"],
+    ])
+    assert main(["run", str(path), "--report", "out.xlsx"]) == 1
+    assert enrolled_once(sandbox) == {
+        (a.user_id, hse.content_id, UNLIMITED),
+        (b.user_id, FIRE.content_id, UNLIMITED),
+        (b.user_id, GDPR.content_id, UNLIMITED),
+        (c.user_id, FIRE.content_id, UNLIMITED),
+        (c.user_id, CODE.content_id, UNLIMITED),
+    }
+    assert statuses_and_messages(tmp_path / "out.xlsx") == [
+        ("enrolled", None),
+        ("enrolled", "Course: 'Fire Safety, gdpr  essentials' read as 2 courses (Fire Safety; "
+                     "gdpr  essentials); separate courses with ';' to be sure"),
+        ("enrolled", f"Course: 'Fire Safety, {CODE.content_id}' read as 2 courses (Fire Safety; "
+                     f"{CODE.content_id}); separate courses with ';' to be sure"),
+        ("invalid", "Course: no course titled 'Fire Safety, First Aid Basics'; to name several "
+                    "courses in one cell, separate them with ';' (as a list, 'First Aid Basics' "
+                    "is no course either)"),
+        ("invalid", "Course: no course titled 'Health'; Course: no course titled 'Safety'; did "
+                    "you mean 'Fire Safety'?"),
+    ]

@@ -357,3 +357,54 @@ def test_the_inactive_message_names_the_person():
         f"the user with email 'jane.doe@example.com' (Jane Doe, {gone.user_id}) is inactive "
         "(deactivated in the LMS) and cannot be enrolled"
     ]
+
+
+# --- several courses in one cell, separated by commas ---------------------------------------
+
+COMMA = ContentItem(make_id("comma"), "Health, Safety and You", "Course")
+WITH_COMMA = Lookups(users_by_email={ANNA.email.lower(): (ANNA,)},
+                     contents=(FIRE, GDPR, OLD, NEW, COMMA))
+
+
+def comma_cell(title):
+    resolved = resolve_rows([row(by_email(ANNA.email.lower()), titled(title))], WITH_COMMA,
+                            COLUMNS)[0]
+    return ([p.course_id for p in resolved.pairs], [(i.column, i.message) for i in
+                                                    resolved.issues], resolved.notes)
+
+
+def test_a_whole_cell_title_with_a_comma_is_one_course():
+    assert comma_cell("health,  safety and YOU") == ([COMMA.content_id], [], ())
+
+
+def test_parts_that_are_all_titles_or_ids_are_several_courses_with_a_note():
+    assert comma_cell("Fire Safety, gdpr essentials") == (
+        [FIRE.content_id, GDPR.content_id], [],
+        ("Course: 'Fire Safety, gdpr essentials' read as 2 courses (Fire Safety; gdpr "
+         "essentials); separate courses with ';' to be sure",),
+    )
+    assert comma_cell(f"Fire Safety, {{{GDPR.content_id.upper()}}}")[0] == [
+        FIRE.content_id, GDPR.content_id
+    ]
+
+
+def test_a_part_that_is_not_a_course_makes_the_cell_a_problem_asking_for_semicolons():
+    assert comma_cell("Fire Safety, Basic Training") == ([], [(
+        "Course",
+        "no course titled 'Fire Safety, Basic Training'; to name several courses in one cell, "
+        "separate them with ';' (as a list, 'Basic Training' is no course either)",
+    )], ())
+
+
+def test_a_split_part_naming_two_courses_is_its_own_problem():
+    pairs, problems, _ = comma_cell("Fire Safety, Product Knowledge")
+    assert pairs == [] and problems == [(
+        "Course",
+        f"2 courses are titled 'Product Knowledge' ({OLD.content_id}, {NEW.content_id}); give "
+        "the course_id instead",
+    )]
+
+
+def test_without_the_course_list_a_comma_title_stays_as_written():
+    resolved = resolve_rows([row(by_id(ANNA.user_id), titled("Fire Safety, GDPR"))], None)[0]
+    assert resolved.pairs == () and resolved.issues == ()  # not looked up: reported not sent

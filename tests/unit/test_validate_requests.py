@@ -169,6 +169,20 @@ def test_a_learner_column_of_outlook_addresses_is_an_email_column(tmp_path):
     assert requests(result) == [(2, by_email("ann@example.com"), titled("Ethics"))]
 
 
+def test_course_ids_separated_by_commas_in_a_title_column_are_several_courses(tmp_path):
+    path = write_text(
+        tmp_path / "in.csv",
+        [["learner_id", "Course", "due_date_type"],
+         [L1, f"{C1}, {{{C2.upper()}}}", "unlimited"],
+         [L1, f"Ethics, {C2}", "unlimited"]],  # titles hold commas: the account's list decides
+    )
+    assert requests(validated(path)) == [
+        (2, by_id(L1), course_id(C1)),
+        (2, by_id(L1), course_id(C2)),
+        (3, by_id(L1), titled(f"Ethics, {C2}")),
+    ]
+
+
 def test_multiple_course_ids_in_one_cell(tmp_path):
     path = write_text(
         tmp_path / "in.csv",
