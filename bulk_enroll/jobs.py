@@ -36,7 +36,8 @@ from bulk_enroll.model import (
 from bulk_enroll.plan.planner import plan
 from bulk_enroll.plan.summary import PlanSummary, rows_covered, summarize_plan
 from bulk_enroll.read.columns import ColumnMap, Field
-from bulk_enroll.read.reader import read_table
+from bulk_enroll.read.feedback import ReadingOptions
+from bulk_enroll.read.reader import read_table, stored_reading_options
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.read.table import Table
 from bulk_enroll.report.workbook import (
@@ -63,7 +64,12 @@ from bulk_enroll.send.reconcile import (
 )
 from bulk_enroll.send.sender import RetryPolicy, Sender, SendReport
 from bulk_enroll.send.throttle import AdaptiveThrottle
-from bulk_enroll.settings.config import RunSettings, load_input_settings, load_read_limits
+from bulk_enroll.settings.config import (
+    InputSettings,
+    RunSettings,
+    load_input_settings,
+    load_read_limits,
+)
 from bulk_enroll.transport.lookup_client import RestClient
 from bulk_enroll.validate.conflicts import mark_conflicts
 from bulk_enroll.validate.rows import RowDefaults, ValidatedInput, requests_as_pairs, validate_table
@@ -115,6 +121,8 @@ class JobOptions:
     table: Table | None = None
     progress: ProgressCallback | None = None  # ProgressEvents: the stages, then the send
     cancel: CancelToken | None = None  # cancel() stops the send as SIGTERM does
+    # The options a report fed back remembered (applied by `with_configuration`), for the note.
+    remembered: ReadingOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +254,7 @@ def run_job(
             note,
             input_sha256=input_sha256,
             columns=validated.columns.describe(),
+            reading=reading_options(options),
         ),
         headers=validated.headers,
         rows=rows,
@@ -255,6 +264,7 @@ def run_job(
         stats=sent.stats,
         names_looked_up=bool(connection and connection.directory and not prepared.stop),
         rows_covered=rows_covered(rows, [*batches, *(call.batch for call in sent.batches)]),
+        origin_rows=validated.origin_rows,
     )
     exit_status = run_exit_status(asked_statuses(results), dry_run=options.dry_run,
                                   lookup_failed=prepared.stop is not None,
@@ -279,18 +289,65 @@ def run_job(
 
 def with_configuration(options: JobOptions,
                        environ: Mapping[str, str] | None = None) -> JobOptions:
-    """Fill what the caller left open from the configuration (`environ`: the configuration
-    file merged with the environment, default the environment): the date order, the aliases
-    (the caller's win), hidden rows, the row defaults and the input size limits."""
-    configured = load_input_settings(environ)
+    """Fill what the caller left open: from the reading options a report fed back remembers,
+    then from the configuration (`environ`: the configuration file merged with the
+    environment, default the environment): the date order, the aliases (the caller's win),
+    hidden rows, the row defaults and the input size limits."""
+    limits = options.read_limits or load_read_limits(environ)
+    return with_input_settings(options, load_input_settings(environ), limits)
+
+
+def with_input_settings(options: JobOptions, configured: InputSettings,
+                        limits: ReadLimits) -> JobOptions:
+    """`options`, what they leave open filled from the options its input (a report fed back)
+    remembers, then from `configured`. A report's settings beat the configuration's: the
+    retry must read the rows as its run did, whatever the configuration says today."""
+    stored = (stored_reading_options(options.input_path, limits)
+              if options.table is None else None)
+    if stored is not None:
+        options = dataclasses.replace(
+            options,
+            date_order=options.date_order or stored.date_order,
+            aliases={**stored.aliases, **options.aliases},
+            include_hidden_rows=options.include_hidden_rows or stored.include_hidden_rows,
+            last_row_wins=options.last_row_wins or stored.last_row_wins,
+            defaults=options.defaults.or_else(RowDefaults(**stored.row_defaults)),
+            remembered=stored,
+        )
     return dataclasses.replace(
         options,
         date_order=options.date_order or configured.date_order,
         aliases={**configured.aliases, **options.aliases},
         include_hidden_rows=options.include_hidden_rows or configured.include_hidden_rows,
         defaults=options.defaults.or_else(RowDefaults(**configured.row_defaults)),
-        read_limits=options.read_limits or load_read_limits(environ),
+        read_limits=limits,
     )
+
+
+def reading_options(options: JobOptions) -> ReadingOptions:
+    """The options the input was read with, for the report to remember (the sheet of a
+    report fed back is its own: the one its first run read is kept)."""
+    remembered = options.remembered
+    return ReadingOptions(
+        sheet=options.sheet or (remembered.sheet if remembered else None),
+        date_order=options.date_order,
+        aliases=dict(options.aliases),
+        row_defaults={name: value for name, value in dataclasses.asdict(options.defaults).items()
+                      if value},
+        include_hidden_rows=options.include_hidden_rows,
+        last_row_wins=options.last_row_wins,
+    )
+
+
+def remembered_note(options: JobOptions) -> str | None:
+    """What a report fed back brought with it, for the terminal and the Summary sheet."""
+    if options.remembered is None:
+        return None
+    given = [f"{what.lower()}: {how}" for what, how in options.remembered.describe()
+             if not how.startswith(("none", "not sent", "invalid"))]
+    listed = "; ".join(given) if given else "none beyond the defaults"
+    return (f"read with the settings this report remembers from its run ({listed}); options "
+            "given now win")
 
 
 def read_and_validate(options: JobOptions) -> ValidatedInput:
@@ -303,7 +360,8 @@ def read_and_validate(options: JobOptions) -> ValidatedInput:
         table, options.defaults, date_order=options.date_order, aliases=options.aliases,
         include_hidden_rows=options.include_hidden_rows,
     )
-    return validated
+    note = remembered_note(options)
+    return dataclasses.replace(validated, notes=(note, *validated.notes)) if note else validated
 
 
 def validate_job(
@@ -337,7 +395,7 @@ def validate_job(
     note = "; ".join(("validate only: nothing was looked up or sent", *validated.notes))
     data = ReportData(
         facts=RunFacts(validated.file, validated.sheet, started, now(), True, note=note,
-                       columns=validated.columns.describe()),
+                       columns=validated.columns.describe(), reading=reading_options(options)),
         headers=validated.headers,
         rows=rows,
         results=results,
@@ -346,6 +404,7 @@ def validate_job(
         stats=SendReport().stats,
         names_looked_up=False,
         rows_covered=rows_covered(rows, batches),
+        origin_rows=validated.origin_rows,
     )
     exit_status = run_exit_status(asked_statuses(results), dry_run=True, no_rows=not rows)
     _stage(events, "report")

@@ -5,6 +5,7 @@ Pure presentation of library results; nothing here decides an outcome or an exit
 
 from __future__ import annotations
 
+import shlex
 import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -34,8 +35,10 @@ def print_first(heading: str, items: Sequence[Item], describe: Callable[[Item], 
         click.echo(f"  ... and {len(items) - MAX_PROBLEMS_SHOWN} more in the report.")
 
 
-def print_run(result: JobResult, *, sandbox: bool = False, show_traceback: bool = False) -> None:
-    """`run`: the counts by status, the calls made, the first problems and the next step."""
+def print_run(result: JobResult, *, retry: str | None = None,
+              show_traceback: bool = False) -> None:
+    """`run`: the counts by status, the calls made, the first problems and the next step
+    (`retry`: the command that runs the report again, as the user can paste it)."""
     data, stats = result.data, result.data.stats
     click.echo(f"{data.facts.input_file}: {count(len(data.rows), 'row')}" + (
         f": {_breakdown(result)}." if data.rows else ": the file has a header but no data rows."))
@@ -67,7 +70,7 @@ def print_run(result: JobResult, *, sandbox: bool = False, show_traceback: bool 
                              "it left unknown or not sent; the next run settles them)",
                              show_traceback=show_traceback)
         return
-    _print_next_step(result, sandbox=sandbox)
+    _print_next_step(result, retry or f"bulk-enroll run {shlex.quote(str(result.report_path))}")
 
 
 def print_plan(result: JobResult) -> None:
@@ -181,7 +184,7 @@ def _print_plan(result: JobResult) -> None:
             click.echo(line)
 
 
-def _print_next_step(result: JobResult, *, sandbox: bool) -> None:
+def _print_next_step(result: JobResult, again: str) -> None:
     """What to do with the report's Needs attention sheet, when there is something to do."""
     counts = status_counts(result.data.results)
     to_fix = counts[Status.INVALID.value] + counts[Status.FAILED.value]
@@ -189,7 +192,6 @@ def _print_next_step(result: JobResult, *, sandbox: bool) -> None:
                - held_back_count(result.data.results))
     if result.data.facts.dry_run or result.report_path.suffix.lower() != ".xlsx":
         return
-    again = f"bulk-enroll run {'--sandbox ' if sandbox else ''}{result.report_path}"
     if to_fix:
         click.echo(f"To retry: fix the {count(to_fix, 'row')} marked invalid or failed on its "
                    f"'Needs attention' sheet, save it, and run: {again}")

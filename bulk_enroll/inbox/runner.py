@@ -49,7 +49,14 @@ from bulk_enroll.inbox.limits import (
     check_limits,
 )
 from bulk_enroll.inbox.scan import scan_inbox
-from bulk_enroll.jobs import JobOptions, JobResult, PlanPreview, file_sha256, run_job
+from bulk_enroll.jobs import (
+    JobOptions,
+    JobResult,
+    PlanPreview,
+    file_sha256,
+    run_job,
+    with_input_settings,
+)
 from bulk_enroll.model import Status
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.send.interrupt import stop_on_signals
@@ -61,7 +68,6 @@ from bulk_enroll.settings.config import (
     load_read_limits,
 )
 from bulk_enroll.settings.environment import Environment
-from bulk_enroll.validate.rows import RowDefaults
 
 log = logging.getLogger(__name__)
 LOCK_NAME = "inbox.lock"
@@ -340,12 +346,10 @@ class _Processor:
                              summary_json=report.with_suffix(".json"),
                              reports_dir=self.settings.reports, interactive=self.interactive,
                              guard=lambda preview: self._guard(preview, previews),
-                             check_server=self.settings.check_server,
-                             date_order=self.settings.input.date_order,
-                             aliases=dict(self.settings.input.aliases),
-                             include_hidden_rows=self.settings.input.include_hidden_rows,
-                             defaults=RowDefaults(**self.settings.input.row_defaults),
-                             read_limits=self.settings.read_limits)
+                             check_server=self.settings.check_server)
+        # a report dropped back in is read as its run read its file, then [input], [defaults]
+        options = with_input_settings(options, self.settings.input,
+                                      self.settings.read_limits or ReadLimits())
         try:
             job = run_job(options, self.run, lambda: connection, now=self.now)
         except InputFileError as exc:

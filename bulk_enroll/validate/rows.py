@@ -117,6 +117,7 @@ class ValidatedInput:
     columns: ColumnMap
     rows: list[InputRow]
     notes: tuple[str, ...] = ()
+    origin_rows: Mapping[int, int] = dataclasses.field(default_factory=dict)  # a report fed back
 
 
 def _field_parser(field_: Field, order: DateOrder | None) -> Callable[[object], object]:
@@ -170,7 +171,8 @@ def validate_table(
     notes = (*table.notes, *columns.notes)
     if Field.DUE_DATE_TYPE not in columns.index:
         notes += (due_type_rule(rows, parsed_defaults.get(Field.DUE_DATE_TYPE)),)
-    return ValidatedInput(table.file, table.sheet, table.headers, columns, rows, notes)
+    return ValidatedInput(table.file, table.sheet, table.headers, columns, rows, notes,
+                          table.origin_rows)
 
 
 def due_type_rule(rows: Sequence[InputRow], chosen: object) -> str:
