@@ -44,6 +44,8 @@ _STATUS_REASON = {
 
 
 KIND_DISAGREE = "identifiers disagree"
+KIND_CANNOT_ENROL = "user cannot be enrolled"  # inactive, left: the LMS must change, not the file
+LMS_KINDS = frozenset({KIND_CANNOT_ENROL})
 NOT_CHECKED = (
     "{other} ({values}) was not checked against {used}: it can only be looked up through the "
     "account's REST API (set BULK_ENROLL_API_URL to have them checked); {used} was used"
@@ -261,7 +263,7 @@ class _Resolver:
                             if isinstance(expanded, list) else [expanded])
             for outcome in outcomes:
                 if isinstance(outcome, _Problem):
-                    issue = RowIssue(row.source, outcome.column, outcome.message)
+                    issue = RowIssue(row.source, outcome.column, outcome.message, outcome.kind)
                     if issue not in found and issue not in row.issues:
                         found.append(issue)
         return dataclasses.replace(row, issues=(*row.issues, *found)) if found else row
@@ -342,7 +344,7 @@ def _usable(user: DirectoryUser, named: str, column: str | None) -> str | _Probl
     named_by_id = f"ID {user.user_id!r}" == named
     known = [part for part in (user.name, "" if named_by_id else user.user_id) if part]
     who = f"the user with {named}" + (f" ({', '.join(known)})" if known else "")
-    return _Problem(column, f"{who} {reason} and cannot be enrolled")
+    return _Problem(column, f"{who} {reason} and cannot be enrolled", KIND_CANNOT_ENROL)
 
 
 def resolve_rows(

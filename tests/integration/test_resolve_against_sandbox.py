@@ -107,7 +107,8 @@ def mixed_file(path: Path) -> tuple[Path, set[tuple[str, str, DueSettings]], lis
     add(("", "nobody@example.com", ""), ("", "Fire Safety"), status="invalid",
         message="learner_email: no user with email 'nobody@example.com'")
     add(("", INACTIVE.email, ""), ("", "Fire Safety"), status="invalid",
-        message=f"({INACTIVE.user_id}) is inactive (deactivated in the LMS) and cannot be enrolled")
+        message=f"({INACTIVE.full_name}, {INACTIVE.user_id}) is inactive (deactivated in the "
+                "LMS) and cannot be enrolled")
     add(("", "", TERMINATED.login), ("", "Fire Safety"), status="invalid",
         message="has left the company (employment ended in the LMS)")
     add(("", "", "ghost.user"), ("", "Fire Safety"), status="invalid",
@@ -126,7 +127,8 @@ def mixed_file(path: Path) -> tuple[Path, set[tuple[str, str, DueSettings]], lis
         message="'e@@mail' is not an email address")
     # An inactive user given by ID exists, but their status is looked up too.
     add((INACTIVE.user_id, "", ""), ("", "GDPR Essentials"), status="invalid",
-        message=f"learner_id: the user with ID '{INACTIVE.user_id}' is inactive")
+        message=f"learner_id: the user with ID '{INACTIVE.user_id}' ({INACTIVE.full_name}) is "
+                "inactive")
     return write_xlsx(path, rows), expected, outcomes
 
 

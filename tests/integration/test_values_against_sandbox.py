@@ -216,3 +216,42 @@ def test_several_courses_in_one_cell_separated_by_commas(sandbox, tmp_path):
         ("invalid", "Course: no course titled 'Health'; Course: no course titled 'Safety'; did "
                     "you mean 'Fire Safety'?"),
     ]
+
+
+def test_the_terminal_groups_the_same_problem_and_says_what_to_fix_in_the_lms(
+    sandbox, tmp_path, monkeypatch, capsys
+):
+    """An inactive user on four rows is one line; so is a mistyped email on two; the rows the
+    account refuses (a department administrator's outsider) are said to need the LMS."""
+    from bulk_enroll.sandbox.state import DEPT_ADMIN_CLIENT_ID, DEPT_ADMIN_CLIENT_SECRET
+
+    monkeypatch.setenv("BULK_ENROLL_CLIENT_ID", DEPT_ADMIN_CLIENT_ID)
+    monkeypatch.setenv("BULK_ENROLL_CLIENT_SECRET", DEPT_ADMIN_CLIENT_SECRET)
+    department = sandbox.state.dept_admin_department_id
+    insider = next(u for u in ACTIVE if u.department_id == department)
+    outsider = next(u for u in ACTIVE if u.department_id != department)
+    gone = next(u for u in DIRECTORY.users if u.status == "inactive")
+    titles = [FIRE.title, GDPR.title, CODE.title, "Information Security Basics"]
+    path = write_text(tmp_path / "team.csv", [
+        ["Email", "Course"],
+        *([gone.email, title] for title in titles),
+        ["ann.typo@example.com", FIRE.title],
+        [insider.email, FIRE.title],
+        ["ann.typo@example.com", GDPR.title],
+        ["not-an-email", FIRE.title],
+        [outsider.email, GDPR.title],
+    ])
+    assert main(["run", str(path), "--report", "out.xlsx"]) == 1
+    assert enrolled_once(sandbox) == {(insider.user_id, FIRE.content_id, DEFAULT)}
+    out = capsys.readouterr().out
+    assert (
+        "3 problems in the file:\n"
+        "  team.csv, column 'Email': no user with email 'ann.typo@example.com': 2 rows (6, 8)\n"
+        "  team.csv, row 9, column 'Email': 'not-an-email' is not an email address (expected "
+        "one like ann.lee@example.com)\n"
+        "5 rows to fix in the LMS (the file is right; the account is not):\n"
+        f"  team.csv, column 'Email': the user with email '{gone.email}' ({gone.full_name}, "
+        f"{gone.user_id}) is inactive (deactivated in the LMS) and cannot be enrolled: 4 rows "
+        "(2, 3, 4, 5)\n"
+        "  team.csv, row 10: failed: Permission denied"
+    ) in out

@@ -62,6 +62,13 @@ def test_excel_serial_numbers_are_converted_and_said_so():
     assert parse_date("46477")[0] == dt.date(2027, 3, 31)  # a CSV of an unformatted column
 
 
+def test_a_date_number_with_a_time_says_which_date_and_time_it_is():
+    message = ("'46477.5' (Excel's date number for 2027-03-31 12:00) has a time of day; the due "
+               "date is a date, so 2027-03-31 is used")
+    assert parse_date(46477.5) == (dt.date(2027, 3, 31), message)
+    assert parse_date("46477.5") == (dt.date(2027, 3, 31), message)
+
+
 def test_a_time_on_a_due_date_is_dropped_with_a_note():
     assert parse_date("2027-03-31 17:00") == (
         dt.date(2027, 3, 31),
