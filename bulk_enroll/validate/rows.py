@@ -419,6 +419,39 @@ class _Validator:
 
             return pick_one
 
+        def several(filled: list[tuple[int, _Picked]]) -> _Picked:
+            """Two or more filled columns: the first one's names, all problems and notes, and
+            every column's names for the agreement check."""
+            names = [found for _, found in filled]
+            notes = tuple(note for found in names for note in found[2])
+            problems = tuple(problem for found in names for problem in found[1])
+            if problems:
+                return tuple(ref for found in names for ref in found[0]), problems, notes, None
+            twice = NamedTwice(tuple([labels[position] for position, _ in filled]),
+                               tuple([found[0] for found in names]))
+            return names[0][0], (), notes, twice
+
+        if len(parsers) == 2:  # the usual case (an ID and an email), kept quick
+            (first, cache1, parse1), (second, cache2, parse2) = parsers
+            headers = (labels[first], labels[second])
+
+            def pick_two(cells: Sequence[object]) -> _Picked:
+                raw = cells[first]
+                one = cache1.get(raw if raw.__class__ is str else (raw.__class__, raw)) or (
+                    parsed(raw, cache1, parse1))
+                raw = cells[second]
+                two = cache2.get(raw if raw.__class__ is str else (raw.__class__, raw)) or (
+                    parsed(raw, cache2, parse2))
+                if one is _BLANK_PICKED:
+                    return empty if two is _BLANK_PICKED else two
+                if two is _BLANK_PICKED:
+                    return one
+                if one[1] or one[2] or two[1] or two[2]:
+                    return several([(first, one), (second, two)])
+                return one[0], (), (), NamedTwice(headers, (one[0], two[0]))
+
+            return pick_two
+
         def pick_all(cells: Sequence[object]) -> _Picked:
             filled = [
                 (position, found) for position, cache, parse in parsers
@@ -426,14 +459,7 @@ class _Validator:
             ]
             if len(filled) < 2:
                 return filled[0][1] if filled else empty
-            notes = tuple(note for _, found in filled for note in found[2])
-            problems = tuple(problem for _, found in filled for problem in found[1])
-            if problems:
-                refs = tuple(ref for _, found in filled for ref in found[0])
-                return refs, problems, notes, None
-            twice = NamedTwice(tuple(labels[position] for position, _ in filled),
-                               tuple(found[0] for _, found in filled))
-            return filled[0][1][0], (), notes, twice
+            return several(filled)
 
         return pick_all
 
