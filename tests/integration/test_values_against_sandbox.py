@@ -15,7 +15,7 @@ import openpyxl
 
 from bulk_enroll.cli import main
 from bulk_enroll.model import DueDateType, DueSettings
-from bulk_enroll.sandbox import SandboxServer, default_directory
+from bulk_enroll.sandbox import default_directory
 from tests.inputs import write_text
 from tests.support import enrolled_once, sheet_rows
 
@@ -61,22 +61,15 @@ def test_an_id_and_a_hidden_email_naming_two_people_are_not_enrolled(sandbox, tm
 
 
 def test_without_the_rest_api_the_id_is_used_and_the_row_says_the_email_was_not_checked(
-    monkeypatch, tmp_path
+    soap_only_sandbox, tmp_path
 ):
-    monkeypatch.chdir(tmp_path)
     pavel, david = ACTIVE[0], ACTIVE[1]
-    with SandboxServer().start() as server:
-        for name in ("API_URL", "CLIENT_ID", "CLIENT_SECRET", "TRANSPORT"):
-            monkeypatch.delenv(f"BULK_ENROLL_{name}", raising=False)
-        monkeypatch.setenv("BULK_ENROLL_SOAP_URL", server.soap_url)
-        monkeypatch.setenv("BULK_ENROLL_TOKEN", "t")
-        server.state.add_static_token("t")
-        path = write_text(tmp_path / "ids.csv", [
-            ["learner_id", "Email", "course_id", "due_date_type"],
-            [pavel.user_id, david.email, FIRE.content_id, "unlimited"],
-        ])
-        assert main(["run", str(path), "--report", "out.xlsx"]) == 0
-        assert enrolled_once(server) == {(pavel.user_id, FIRE.content_id, UNLIMITED)}
+    path = write_text(tmp_path / "ids.csv", [
+        ["learner_id", "Email", "course_id", "due_date_type"],
+        [pavel.user_id, david.email, FIRE.content_id, "unlimited"],
+    ])
+    assert main(["run", str(path), "--report", "out.xlsx"]) == 0
+    assert enrolled_once(soap_only_sandbox) == {(pavel.user_id, FIRE.content_id, UNLIMITED)}
     assert statuses_and_messages(tmp_path / "out.xlsx") == [(
         "enrolled",
         f"Email ('{david.email}') was not checked against learner_id: it can only be looked up "
