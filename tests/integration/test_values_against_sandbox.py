@@ -10,8 +10,12 @@ course), never from the code under test.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import subprocess
+from pathlib import Path
 
 import openpyxl
+import pytest
 
 from bulk_enroll.cli import main
 from bulk_enroll.model import DueDateType, DueSettings
@@ -248,3 +252,65 @@ def test_the_terminal_groups_the_same_problem_and_says_what_to_fix_in_the_lms(
         "(2, 3, 4, 5)\n"
         "  team.csv, row 10: failed: Permission denied"
     ) in out
+
+
+# --- a localised office suite's TRUE and FALSE -------------------------------------------------
+
+LOCALES = {"de-DE": ("WAHR", "FALSCH"), "fr-FR": ("VRAI", "FAUX"),
+           "es-ES": ("VERDADERO", "FALSO"), "it-IT": ("VERO", "FALSO"),
+           "nl-NL": ("WAAR", "ONWAAR"), "pt-PT": ("VERDADEIRO", "FALSO")}
+LOCALE_SETTING = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry">
+<item oor:path="/org.openoffice.Setup/L10N"><prop oor:name="ooSetupSystemLocale" oor:op="fuse">
+<value>{locale}</value></prop></item>
+</oor:items>
+"""
+
+
+@pytest.fixture(scope="session")
+def localised_csv(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """locale -> the CSV LibreOffice, set to that locale, saves from a workbook whose Lock
+    column holds real TRUE and FALSE cells (semicolons, as in those locales)."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    base = tmp_path_factory.mktemp("localised")
+    book = openpyxl.Workbook()
+    book.active.append(["Email", "Course", "Due date type", "Lock"])
+    book.active.append([ACTIVE[0].email, FIRE.title, "unlimited", True])
+    book.active.append([ACTIVE[1].email, FIRE.title, "unlimited", False])
+    book.save(base / "locks.xlsx")
+    written = {}
+    for locale in LOCALES:
+        profile = base / f"profile-{locale}"
+        (profile / "user").mkdir(parents=True)
+        (profile / "user" / "registrymodifications.xcu").write_text(
+            LOCALE_SETTING.format(locale=locale), encoding="utf-8")
+        out = base / locale
+        subprocess.run(
+            [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+             "--convert-to", "csv:Text - txt - csv (StarCalc):59,34,76,1,,0,false,true,true",
+             "--outdir", str(out), str(base / "locks.xlsx")],
+            capture_output=True, timeout=180, check=True,
+        )
+        written[locale] = out / "locks.csv"
+    return written
+
+
+@pytest.mark.parametrize("locale", list(LOCALES))
+def test_a_csv_saved_by_a_localised_office_suite_keeps_its_yes_and_no(
+    sandbox, localised_csv, locale
+):
+    path = localised_csv[locale]
+    yes, no = LOCALES[locale]
+    assert path.read_text(encoding="utf-8").splitlines()[1:] == [
+        f"{ACTIVE[0].email};{FIRE.title};unlimited;{yes}",
+        f"{ACTIVE[1].email};{FIRE.title};unlimited;{no}",
+    ]  # what LibreOffice wrote, in that locale
+    assert main(["run", str(path), "--report", "out.xlsx"]) == 0
+    assert enrolled_once(sandbox) == {
+        (ACTIVE[0].user_id, FIRE.content_id, DueSettings(DueDateType.UNLIMITED,
+                                                         lock_after_due_date=True)),
+        (ACTIVE[1].user_id, FIRE.content_id, DueSettings(DueDateType.UNLIMITED,
+                                                         lock_after_due_date=False)),
+    }
