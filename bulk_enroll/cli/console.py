@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 import click
@@ -64,7 +64,7 @@ def print_run(result: JobResult, *, retry: str | None = None,
     refused = [item for item in unsettled if item[2].startswith(Status.FAILED.value)]
     _print_issues(result, refused=refused)
     waiting = [item for item in unsettled if item not in refused]
-    print_grouped(f"{count(len(waiting), 'row')} not enrolled:", waiting)
+    print_grouped(f"{count(len(waiting), 'row')} not enrolled:", waiting, data.origin_rows)
     if dry_run:
         _print_plan(result)
     print_reading(result)
@@ -115,7 +115,7 @@ def print_validation(result: JobResult) -> None:
         kinds = Counter(issue.kind or "other" for issue in result.issues)
         listed = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
         print_grouped(f"{count(len(result.issues), 'problem')}: {listed}.",
-                      _problems(result.issues))
+                      _problems(result.issues), data.origin_rows)
     else:
         click.echo("No problems found.")
     print_reading(result)
@@ -182,30 +182,38 @@ def _print_issues(result: JobResult, refused: Sequence[Problem] = ()) -> None:
     enrolled, rows the API refused): the file is right there, somebody must act in the LMS."""
     in_lms = [issue for issue in result.issues if issue.kind in LMS_KINDS]
     in_file = [issue for issue in result.issues if issue.kind not in LMS_KINDS]
-    print_grouped(f"{count(len(in_file), 'problem')} in the file:", _problems(in_file))
+    origin = result.data.origin_rows
+    print_grouped(f"{count(len(in_file), 'problem')} in the file:", _problems(in_file), origin)
     lms = [*_problems(in_lms), *refused]
     print_grouped(f"{count(len(lms), 'row')} to fix in the LMS (the file is right; the account "
-                  "is not):", lms)
+                  "is not):", lms, origin)
 
 
 def _problems(issues: Iterable[RowIssue]) -> list[Problem]:
     return [(issue.source, issue.column, issue.message) for issue in issues]
 
 
-def print_grouped(heading: str, problems: Sequence[Problem]) -> None:
+def print_grouped(heading: str, problems: Sequence[Problem],
+                  origin: Mapping[int, int] | None = None) -> None:
     """The heading and the first few problems, the same problem on several rows once:
-    "hr.csv, column 'Email': the user ... is inactive ...: 4 rows (3, 7, 8, 12)"."""
+    "hr.csv, column 'Email': the user ... is inactive ...: 4 rows (3, 7, 8, 12)". `origin`: a
+    report fed back, whose rows say their number in the file first run too."""
     groups: dict[tuple[str, str | None, str | None, str], list[int]] = {}
     for source, column, message in problems:
         groups.setdefault((source.file, source.sheet, column, message), []).append(source.row)
+
+    def row(number: int) -> str:
+        first = (origin or {}).get(number)
+        return f"{number} (input row {first})" if first is not None else str(number)
+
     lines = []
     for (file, sheet, column, message), rows in groups.items():
         where = f"{file}{f', sheet {sheet!r}' if sheet else ''}"
         col = f", column {column!r}" if column else ""
         if len(rows) == 1:
-            lines.append(f"{where}, row {rows[0]}{col}: {message}")
+            lines.append(f"{where}, row {row(rows[0])}{col}: {message}")
             continue
-        shown = ", ".join(map(str, rows[:MAX_ROWS_LISTED]))
+        shown = ", ".join(map(row, rows[:MAX_ROWS_LISTED]))
         more = f" and {len(rows) - MAX_ROWS_LISTED:,} more" if len(rows) > MAX_ROWS_LISTED else ""
         lines.append(f"{where}{col}: {message}: {len(rows):,} rows ({shown}{more})")
     print_first(heading, lines, str)

@@ -104,7 +104,10 @@ def test_needs_attention_sheet_fed_back_enrolls_exactly_the_fixed_rows(sandbox, 
 
     fix_rows(tmp_path / "first.xlsx")
     calls_before = len(sandbox.state.calls())
+    capsys.readouterr()
     assert main(["run", "first.xlsx", "--report", "second.xlsx"]) == 1  # one row still broken
+    assert ("first.xlsx, sheet 'Needs attention', row 6 (input row 17), column 'learner_id': "
+            "'still-broken' is not an ID") in capsys.readouterr().out
 
     fixed = {
         (ACTIVE[10], COURSES[0]): PERIOD,
@@ -117,6 +120,8 @@ def test_needs_attention_sheet_fed_back_enrolls_exactly_the_fixed_rows(sandbox, 
     sent = {(lr, c) for call in new_calls for lr in call.learner_ids for c in call.course_ids}
     assert sent == set(fixed)  # nothing from the first run was sent again
 
+    left = sheet_rows(tmp_path / "second.xlsx", NEEDS_ATTENTION_SHEET)
+    assert [(r["Employee name"], r[ROW_HEADER]) for r in left] == [("left broken", 17)]
     results = sheet_rows(tmp_path / "second.xlsx", "Results")
     assert list(results[0])[: len(COLUMNS)] == list(COLUMNS)  # no reason column carried over
     assert REASON_HEADER not in results[0]
