@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: check test lint demo bench clean
+.PHONY: check test lint demo web screenshots bench clean
 
 check: $(VENV)
 	$(PY) -m pytest
@@ -19,12 +19,18 @@ lint: $(VENV)
 demo: $(VENV)
 	$(VENV)/bin/bulk-enroll run --sandbox sample_data/new_hires_onboarding.xlsx
 
+web: $(VENV)
+	$(VENV)/bin/bulk-enroll web --sandbox
+
+screenshots: $(VENV)
+	BULK_ENROLL_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/web/test_browser.py -k whole_flow
+
 bench: $(VENV)
 	$(PY) -m pytest tests/bench -s
 
 $(VENV): pyproject.toml
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet -e '.[test]'
+	$(VENV)/bin/pip install --quiet -e '.[web,test]'
 	touch $(VENV)
 
 clean:

@@ -3,6 +3,7 @@
     import bulk_enroll
     result = bulk_enroll.enroll("hr_export.xlsx", report="reports/today.xlsx")
     result = bulk_enroll.validate(dataframe)
+    result = bulk_enroll.preview("hr_export.xlsx")  # what enroll would send now
 
 See `bulk_enroll.api` (and the README's "Python API" section).
 """
@@ -13,9 +14,12 @@ from bulk_enroll.api import (
     EnrollOptions,
     EnrollResult,
     ProgressEvent,
+    RowOutcome,
     RowProblem,
+    SendPreview,
     ValidateOptions,
     enroll,
+    preview,
     validate,
 )
 from bulk_enroll.errors import (
@@ -41,10 +45,13 @@ __all__ = [
     "InputFileError",
     "InputRefused",
     "ProgressEvent",
+    "RowOutcome",
     "RowProblem",
     "SafetyStop",
+    "SendPreview",
     "ValidateOptions",
     "__version__",
     "enroll",
+    "preview",
     "validate",
 ]

@@ -2,6 +2,7 @@
 
     result = bulk_enroll.enroll(source, *, sandbox=False, dry_run=False, report=None, **options)
     result = bulk_enroll.validate(source, *, report=None, **options)
+    result = bulk_enroll.preview(source, *, account=None, report=None, **options)
 
 For scheduled Python jobs (Airflow, Prefect, cron, notebooks) and the web page. It is a thin
 layer on the jobs the CLI runs (`jobs.run_job`, `jobs.validate_job`): the options are the `run`
@@ -26,23 +27,37 @@ from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from bulk_enroll.connect import connect
 from bulk_enroll.errors import ConfigError, ExitStatus, InputFileError
-from bulk_enroll.jobs import JobOptions, JobResult, run_job, validate_job, with_configuration
+from bulk_enroll.jobs import (
+    SEND_LOCK_NAME,
+    JobOptions,
+    JobResult,
+    run_job,
+    validate_job,
+    with_configuration,
+)
 from bulk_enroll.logs import register_secrets
 from bulk_enroll.model import CourseKey, InputRow, LearnerKey
 from bulk_enroll.plan.summary import PlanSummary
 from bulk_enroll.read.cells import cell_text
-from bulk_enroll.read.columns import alias_target
+from bulk_enroll.read.columns import Field, alias_target
+from bulk_enroll.read.reader import Outline
 from bulk_enroll.report.workbook import REPORT_FORMATS, ReportData, ReportFormat
 from bulk_enroll.results import status_counts
 from bulk_enroll.send.interrupt import CancelToken, stop_on_signals
+from bulk_enroll.send.lock import lock_holder
+from bulk_enroll.send.preview import SendPreview
 from bulk_enroll.send.progress import ProgressCallback, ProgressEvent
 from bulk_enroll.settings.config import (
     AccountSettings,
+    RunSettings,
     load_account,
+    load_input_settings,
+    load_read_limits,
     load_run_settings,
     load_transport,
 )
 from bulk_enroll.settings.config_file import read_configuration
+from bulk_enroll.settings.environment import Environment
 from bulk_enroll.validate.dates import DateOrder
 from bulk_enroll.validate.rows import OPTION_NAMES, RowDefaults, parse_defaults
 
@@ -50,14 +65,25 @@ if TYPE_CHECKING:
     from pandas import DataFrame
 
 __all__ = [
+    "FIELDS",
     "CancelToken",
     "EnrollOptions",
     "EnrollResult",
+    "Outline",
     "ProgressEvent",
+    "RowOutcome",
     "RowProblem",
+    "SendPreview",
+    "Setup",
     "ValidateOptions",
     "enroll",
+    "load_setup",
+    "outline",
+    "preview",
+    "recognise",
+    "send_lock_holder",
     "validate",
+    "write_template",
 ]
 
 
@@ -77,6 +103,10 @@ class ValidateOptions(TypedDict, total=False):
     summary_json: str | os.PathLike[str] | None
     config: str | os.PathLike[str] | None  # the configuration file, as --config
     progress: ProgressCallback | None
+    # Cells corrected before validation: {(row as the sheet shows it, header): value}.
+    edits: Mapping[tuple[int, str], object] | None
+    rows: Collection[int] | None  # only these rows (as the sheet shows them); None: all
+    reports_dir: str | os.PathLike[str] | None  # the default report's folder (default reports/)
 
 
 class EnrollOptions(ValidateOptions, total=False):
@@ -86,6 +116,8 @@ class EnrollOptions(ValidateOptions, total=False):
     check_server: bool
     report_format: str | None  # "xlsx" or "csv"; default from the report's name, else xlsx
     resend_unknown: bool
+    respect_removals: bool | None  # None: respect_removals in the configuration
+    new_journal: bool  # a journal that exists but cannot be read: move it aside, start anew
     state_dir: str | os.PathLike[str] | None  # the journal's folder
     account: AccountSettings | None  # instead of the configuration file and environment
     cancel: CancelToken | None
@@ -97,6 +129,7 @@ ENROLL_OPTIONS = frozenset(EnrollOptions.__optional_keys__)
 KEYWORD_NAMES = {field_: field_.value for field_ in OPTION_NAMES}
 DATE_ORDERS = tuple(order.value for order in DateOrder)
 FRAME_NAME = "DataFrame"  # what messages and the report call a DataFrame source
+FIELDS = tuple(field_.value for field_ in Field)  # what a column can mean (aliases=, mapping)
 
 
 @dataclass(frozen=True)
@@ -108,6 +141,16 @@ class RowProblem:
     value: object  # the cell as read (None when empty, or when there is no column)
     message: str
     kind: str  # a short label to count problems by ("not a date", "conflicting settings")
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    """One input row's cells and the status it ended with."""
+
+    row: int  # as the sheet shows it; for a DataFrame its position
+    values: dict[str, object]  # header as written -> the cell as read
+    status: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -131,6 +174,22 @@ class EnrollResult:
     job: JobResult = field(repr=False, compare=False)
     source_frame: DataFrame | None = field(default=None, repr=False, compare=False)
     ids_resolved: bool = field(default=True, repr=False)  # pairs hold LMS IDs (not `validate`)
+    preview: SendPreview | None = field(default=None, repr=False)  # `preview()` only
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """The input's column headers, as written."""
+        return self.job.data.headers
+
+    def outcomes(self, statuses: Collection[str] | None = None) -> list[RowOutcome]:
+        """Every input row (or those whose status is in `statuses`) with its cells and status,
+        in input order: a page's table of rows, without pandas."""
+        return [
+            RowOutcome(row.source.row, dict(zip(self.headers, row.values, strict=False)),
+                       result.status.value, result.message)
+            for row, result in zip(self.job.data.rows, self.job.data.results, strict=True)
+            if statuses is None or result.status.value in statuses
+        ]
 
     def to_frame(self) -> DataFrame:
         """One row per input row: the input's columns (headers and values as given), then
@@ -181,6 +240,29 @@ def enroll(
     `SafetyStop` when another run holds the journal: nothing was sent in each case.
     """
     _check_known("enroll", options, ENROLL_OPTIONS)
+    return _enroll(source, sandbox=sandbox, dry_run=dry_run, report=report, options=options)
+
+
+def preview(
+    source: str | os.PathLike[str] | DataFrame,
+    *,
+    sandbox: bool = False,
+    report: str | os.PathLike[str] | None = None,
+    **options: Unpack[EnrollOptions],
+) -> EnrollResult:
+    """What `enroll` would do now, sending nothing: a dry run (names looked up when there is an
+    account, `check_server` asks the server) that also leaves out the pairs the journal
+    (`state_dir`) already settled. `result.preview` has the numbers to review before starting:
+    new enrollments, people, courses, calls, pairs already enrolled (journal, server), and
+    whether another run holds the journal. Takes `enroll`'s options.
+    """
+    _check_known("preview", options, ENROLL_OPTIONS)
+    return _enroll(source, sandbox=sandbox, dry_run=True, report=report, options=options,
+                   preview_send=True)
+
+
+def _enroll(source: object, *, sandbox: object, dry_run: object, report: object,
+            options: EnrollOptions, preview_send: bool = False) -> EnrollResult:
     sandbox, dry_run = _flag("sandbox", sandbox), _flag("dry_run", dry_run)
     environ = _environ(options.get("config"))
     settings = load_run_settings(environ)
@@ -191,8 +273,11 @@ def enroll(
         strict=_flag("strict", options.get("strict", False)),
         check_server=_flag("check_server", options.get("check_server", False)),
         resend_unknown=_flag("resend_unknown", options.get("resend_unknown", False)),
+        respect_removals=_optional_flag("respect_removals", options.get("respect_removals")),
+        new_journal=_flag("new_journal", options.get("new_journal", False)),
         state_dir=_path("state_dir", options.get("state_dir")),
         report_format=_report_format(report_format, job.report_path),
+        preview=preview_send,
     )
     account = options.get("account")
     if account is not None and not isinstance(account, AccountSettings):
@@ -264,6 +349,7 @@ def _job_options(
 ) -> tuple[JobOptions, DataFrame | None]:
     """The options both jobs share; the source read into a table when it is a DataFrame."""
     frame = _as_frame(source)
+    reports_dir = _path("reports_dir", options.get("reports_dir"))
     if frame is not None:
         input_path = Path(FRAME_NAME)
     elif isinstance(source, str | os.PathLike):
@@ -287,6 +373,9 @@ def _job_options(
             include_hidden_rows=_flag("include_hidden_rows",
                                       options.get("include_hidden_rows", False)),
             progress=_callable("progress", options.get("progress")),
+            edits=_edits(options.get("edits")),
+            rows=_rows(options.get("rows")),
+            reports_dir=reports_dir or JobOptions.reports_dir,
         ),
         environ,
     )
@@ -314,6 +403,10 @@ def _flag(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{name}={value!r}: give True or False")
     return value
+
+
+def _optional_flag(name: str, value: object) -> bool | None:
+    return None if value is None else _flag(name, value)
 
 
 def _choice(name: str, value: object, choices: Collection[str]) -> str | None:
@@ -371,6 +464,29 @@ def _row_defaults(options: ValidateOptions, date_order: str | None) -> RowDefaul
     return defaults
 
 
+def _edits(value: object) -> dict[tuple[int, str], object]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+            isinstance(key, tuple) and len(key) == 2 and _is_int(key[0])
+            and isinstance(key[1], str) for key in value):
+        raise ConfigError(f"edits={value!r}: give a mapping of (row, column header) -> value")
+    return dict(value)
+
+
+def _rows(value: object) -> frozenset[int] | None:
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, Collection) or not all(
+            _is_int(number) for number in value):
+        raise ConfigError(f"rows={value!r}: give the row numbers as the sheet shows them")
+    return frozenset(value)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _callable(name: str, value: object) -> ProgressCallback | None:
     if value is not None and not callable(value):
         raise ConfigError(f"{name}={value!r}: give a function")
@@ -422,6 +538,7 @@ def _result(job: JobResult, frame: DataFrame | None, *, ids_resolved: bool) -> E
         job=job,
         source_frame=frame,
         ids_resolved=ids_resolved,
+        preview=job.preview,
     )
 
 
@@ -450,3 +567,114 @@ def row_ids(row: InputRow, *, resolved: bool) -> tuple[str | None, str | None]:
         learners = [r.learner.value for r in row.requests if r.learner.key is LearnerKey.ID]
         courses = [r.course.value for r in row.requests if r.course.key is CourseKey.ID]
     return ", ".join(dict.fromkeys(learners)) or None, ", ".join(dict.fromkeys(courses)) or None
+
+
+# ---- for front ends (the web page): the file's outline, the setup, the template ---------------
+
+
+def outline(path: str | os.PathLike[str], *, sheet: str | int | None = None,
+            aliases: Mapping[str, str] | None = None, config: object = None,
+            max_rows: int = 12) -> Outline:
+    """The first non-blank rows of a spreadsheet as text, its visible sheets and the row taken
+    as the header (None when no row names a learner and a course column), for a person to
+    map the columns of a file whose header is not recognised. The same safety checks as a
+    run; the configuration's aliases count."""
+    from bulk_enroll.read.reader import outline as read_outline
+
+    environ = _environ(config)
+    known = {**load_input_settings(environ).aliases, **_aliases(aliases)}
+    return read_outline(Path(path), sheet=_sheet(sheet), aliases=known,
+                        limits=load_read_limits(environ), max_rows=max_rows)
+
+
+def recognise(headers: Collection[str], *, aliases: Mapping[str, str] | None = None,
+              config: object = None) -> dict[str, str | None]:
+    """The field each header means (built-in names, the configuration's aliases, then
+    `aliases`), None for a header no name matches: what a mapping can start from."""
+    from bulk_enroll.read.columns import HeaderMatcher
+
+    known = {**load_input_settings(_environ(config)).aliases, **_aliases(aliases)}
+    matcher = HeaderMatcher(known)
+    return {header: (found.value if (found := matcher.field_of(header)) else None)
+            for header in headers}
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a front end shows and enforces from the configuration, read once at its start.
+
+    `account` is None when none is configured (`account_problem` says why): runs are then dry
+    runs. `limits` are the safety limits a run applies, in words; never a secret anywhere.
+    """
+
+    account: AccountSettings | None
+    account_problem: str | None
+    state_dir: Path  # the journal's folder
+    max_file_bytes: int  # files larger than this are refused (the CLI's limit)
+    limits: tuple[str, ...]
+    aliases: dict[str, str]  # the configuration's header -> field names
+    web_password: str | None = field(default=None, repr=False)  # [web] password
+    transport: str = "soap"  # how enrollments are sent (also to a sandbox): soap or rest
+
+
+def load_setup(config: object = None, *, account: AccountSettings | None = None) -> Setup:
+    """The configuration (file and environment) as a front end needs it; `account` replaces
+    the configured one (the sandbox). Raises `ConfigError` for a broken configuration."""
+    environ = _environ(config)
+    settings = load_run_settings(environ)
+    read_limits = load_read_limits(environ)
+    problem = None
+    if account is None:
+        try:
+            account = load_account(environ)
+        except ConfigError as exc:
+            problem = str(exc)
+    if account is not None:
+        register_secrets([account.client_secret, account.token])
+    return Setup(account, problem, settings.state_dir, read_limits.max_file_bytes,
+                 describe_limits(settings, read_limits.max_file_bytes),
+                 load_input_settings(environ).aliases,
+                 web_password=Environment(environ).text("WEB_PASSWORD"),
+                 transport=load_transport(environ))
+
+
+def describe_limits(settings: RunSettings, max_file_bytes: int) -> tuple[str, ...]:
+    """The safety limits of a run, for people."""
+    limits = settings.limits
+    per_call = (f"at most {limits.max_learners:,} people and {limits.max_courses:,} courses "
+                "in one call")
+    if limits.max_pairs:
+        per_call += f", {limits.max_pairs:,} enrollments"
+    rate = (f"at most {settings.rate_limit:g} calls per second" if settings.rate_limit
+            else "slows down by itself when the server answers 429 (rate limit)")
+    return (
+        per_call,
+        f"{settings.concurrency} {'call' if settings.concurrency == 1 else 'calls'} at once; "
+        f"{rate}",
+        f"up to {settings.max_attempts} attempts per call and {settings.retry_budget} retries "
+        "in all: a failing server ends the run instead of retrying for hours",
+        "nothing is sent twice: the journal remembers every enrollment confirmed",
+        f"files up to {max_file_bytes / (1024 * 1024):,.0f} MB",
+    )
+
+
+def account_host(account: AccountSettings) -> str:
+    """Where an account is (scheme://host[:port]), for people: never a path, user or secret."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(account.api_url or account.soap_url or "")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else "(unknown)"
+
+
+def send_lock_holder(state_dir: str | os.PathLike[str]) -> str | None:
+    """Why a run on the journal in `state_dir` would be refused now (another run is sending
+    with it), else None."""
+    return lock_holder(Path(state_dir) / SEND_LOCK_NAME, "run using this journal")
+
+
+def write_template(path: str | os.PathLike[str]) -> Path:
+    """Write the Excel template to fill in (as `bulk-enroll template`)."""
+    from bulk_enroll.read.template import write_template as write
+
+    return write(Path(path))

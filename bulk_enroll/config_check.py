@@ -71,7 +71,9 @@ def check_configuration(
         run = load_run_settings(environ)
         checks.append(Check("limits", "ok", f"{run.limits.max_learners} learners x "
                             f"{run.limits.max_courses} courses per call, concurrency "
-                            f"{run.concurrency}, retry budget {run.retry_budget}"))
+                            f"{run.concurrency}, retry budget {run.retry_budget}, rate "
+                            f"limit {_rate_limit(run.rate_limit)}, stop after "
+                            f"{run.no_progress_timeout_s:g} s without an accepted call"))
         checks.append(_check_folder("state folder", run.state_dir))
     except BulkEnrollError as exc:
         checks.append(Check("limits", "fail", str(exc)))
@@ -176,3 +178,7 @@ def send_test_notification(environ: Mapping[str, str]) -> Check:
     delivered = notify(settings, summary, force=True)
     return Check("test notification", "ok" if delivered == expected else "fail",
                  f"delivered to {', '.join(delivered) or 'nothing'} of {', '.join(expected)}")
+
+
+def _rate_limit(configured: float | None) -> str:
+    return f"{configured:g} calls/s" if configured else "learned from the server"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bulk_enroll._version import __version__
-from bulk_enroll.send.journal import account_key
+from bulk_enroll.send.journal import account_keys
 from bulk_enroll.settings.config import AccountSettings, RunSettings
 from bulk_enroll.transport import Transport
 from bulk_enroll.transport.auth import ClientCredentialsToken, StaticToken, TokenSource
@@ -24,7 +24,9 @@ class Connection:
     #: The REST list calls (lookups, server reconciliation, settling lost answers); None
     #: without an API URL.
     directory: RestClient | None = None
-    account: str = ""  # how the journal names this account (endpoint and client ID)
+    account: str = ""  # how the journal names this account (host and client ID)
+    #: The account's other names in the journal (its SOAP host, when that is not the API's).
+    account_aliases: tuple[str, ...] = ()
 
 
 def connect(account: AccountSettings, run: RunSettings) -> Connection:
@@ -65,5 +67,6 @@ def connect(account: AccountSettings, run: RunSettings) -> Connection:
         url = account.soap_url
     parts = urlsplit(url)
     endpoint = f"{parts.scheme}://{parts.netloc}{parts.path}"
-    return Connection(transport, tokens, endpoint, directory,
-                      account_key(endpoint, account.client_id))
+    # The account, not the transport: SOAP and REST runs share their calls in the journal.
+    main, *aliases = account_keys((account.api_url, account.soap_url), account.client_id)
+    return Connection(transport, tokens, endpoint, directory, main, tuple(aliases))

@@ -36,6 +36,7 @@ from bulk_enroll.model import (
 from bulk_enroll.plan.planner import plan
 from bulk_enroll.plan.summary import PlanSummary, rows_covered, summarize_plan
 from bulk_enroll.read.columns import ColumnMap, Field
+from bulk_enroll.read.edits import CellEdits, apply_edits, keep_rows
 from bulk_enroll.read.feedback import ReadingOptions
 from bulk_enroll.read.reader import read_table, stored_reading_options
 from bulk_enroll.read.safety import ReadLimits
@@ -55,15 +56,19 @@ from bulk_enroll.results import asked_statuses, settle_rows, unique_pairs
 from bulk_enroll.send.interrupt import CancelToken, stop_on_cancel, stop_on_signals
 from bulk_enroll.send.journal import Journal
 from bulk_enroll.send.lock import InstanceLock
+from bulk_enroll.send.preview import SendPreview, journal_view, send_preview
 from bulk_enroll.send.progress import EventProgress, ProgressCallback, Stage, make_progress
+from bulk_enroll.send.rate_memory import RememberedRate, recall, remember
 from bulk_enroll.send.reconcile import (
+    confirmed_in_journal,
+    note_removals,
     reconcile,
     server_enrollments,
     settle_leftovers,
     split_already_enrolled,
 )
 from bulk_enroll.send.sender import RetryPolicy, Sender, SendReport
-from bulk_enroll.send.throttle import AdaptiveThrottle
+from bulk_enroll.send.throttle import Throttle
 from bulk_enroll.settings.config import (
     InputSettings,
     RunSettings,
@@ -107,6 +112,10 @@ class JobOptions:
     reports_dir: Path = Path("reports")
     report_format: ReportFormat = "xlsx"
     resend_unknown: bool = False
+    # Pairs an earlier run enrolled that were removed in the LMS since (seen with check_server):
+    # True leaves them out (not_sent), False sends them again; None: the settings' choice.
+    respect_removals: bool | None = None
+    new_journal: bool = False  # a journal that exists but cannot be read: move it aside
     state_dir: Path | None = None  # journal folder; None: the settings' state_dir
     interactive: bool = False  # a CLI run: progress display and Ctrl-C handling
     check_server: bool = False  # ask the server which planned pairs exist; don't send those
@@ -121,6 +130,9 @@ class JobOptions:
     table: Table | None = None
     progress: ProgressCallback | None = None  # ProgressEvents: the stages, then the send
     cancel: CancelToken | None = None  # cancel() stops the send as SIGTERM does
+    edits: CellEdits = field(default_factory=dict)  # cells corrected before validation
+    rows: frozenset[int] | None = None  # only these rows (as the sheet numbers them); None: all
+    preview: bool = False  # a dry run also leaves out what the journal settled (SendPreview)
     # The options a report fed back remembered (applied by `with_configuration`), for the note.
     remembered: ReadingOptions | None = None
 
@@ -135,6 +147,10 @@ class JobResult:
     notes: tuple[str, ...] = ()  # facts about the input file (guessed encoding, sheet chosen)
     plan: PlanSummary | None = None
     stop_reason: str | None = None  # the guard's reason when a safety limit stopped the file
+    # Some pairs were left unsent by a stop (a signal, the retry budget, a failed lookup): a
+    # rerun resumes them. Pairs left out on purpose (--respect-removals) do not count.
+    cut_short: bool = False
+    preview: SendPreview | None = None  # what a live run would send (dry runs with `preview`)
 
 
 def default_report_path(
@@ -194,6 +210,8 @@ def run_job(
     sent = SendReport()
     endpoint = transport_name = None
     note = stop_reason = None
+    kept_out: set[Pair] = set()  # not sent on purpose (--respect-removals)
+    preview = None
 
     def guard(to_send: list[Pair], settled: int, calls: int) -> str | None:
         if options.guard is None or options.dry_run or options.strict and issues:
@@ -206,7 +224,12 @@ def run_job(
         sent.outcomes = _not_sent(batches, prepared.stop.replace("{", "{{").replace("}", "}}"))
         note = prepared.stop
     elif options.dry_run:
-        sent.outcomes = _not_sent(batches, "dry run: would be sent in batch {batch}")
+        settled: dict[Pair, PairOutcome] = {}
+        if options.preview:
+            batches, plan_summary, settled, preview = _preview(options, settings, connection,
+                                                              prepared)
+        sent.outcomes = {**_not_sent(batches, "dry run: would be sent in batch {batch}"),
+                         **settled}
         note = "dry run: nothing was sent"
     elif options.strict and issues:
         found = "was" if len(issues) == 1 else "were"
@@ -221,16 +244,28 @@ def run_job(
         # Two runs sending with one journal could both find a pair unconfirmed and both send
         # it: the second waits for nothing, it stops (exit 3) before sending anything.
         sending = InstanceLock(journal_path.with_name(SEND_LOCK_NAME), "run using this journal")
-        with sending, Journal(journal_path, connection.account, now=now) as journal:
-            wanted = prepared.to_send
+        with sending, Journal(journal_path, connection.account,
+                              aliases=connection.account_aliases,
+                              replace_unusable=options.new_journal, now=now) as journal:
             unknown = settle_leftovers(journal, connection.directory,
-                                       resend_unknown=options.resend_unknown, wanted=wanted)
-            to_send, already = reconcile(wanted, journal.confirmed(wanted), unknown)
-            batches = plan(to_send, settings.limits)
-            stop_reason = guard(to_send, len(already) + len(prepared.already), len(batches))
+                                       resend_unknown=options.resend_unknown,
+                                       wanted=prepared.to_send)
+            view = confirmed_in_journal(journal, prepared.to_send,
+                                        connection.directory if options.check_server else None)
+            respect = (settings.respect_removals if options.respect_removals is None
+                       else options.respect_removals)
+            reconciled = reconcile(view.wanted, view.confirmed, unknown,
+                                   server_checked=view.server_checked, respect_removals=respect)
+            already = {**view.on_server, **reconciled.settled}
+            kept_out.update(p for p, o in reconciled.settled.items()
+                            if o.status is Status.NOT_SENT)
+            batches = plan(reconciled.to_send, settings.limits)
+            stop_reason = guard(reconciled.to_send, len(already) + len(prepared.already),
+                                len(batches))
             if stop_reason is None:
                 sent = _send(batches, connection, journal, settings, options, started, now,
                              events)
+                sent.outcomes = note_removals(sent.outcomes, reconciled.removed)
             else:
                 sent.outcomes = _stopped(batches, stop_reason)
             sent.outcomes.update(already)
@@ -241,6 +276,9 @@ def run_job(
     if connection is not None and connection.directory is not None:
         sent.stats.extra["lookup_calls"] = connection.directory.requests_made
     results = settle_rows(rows, {**prepared.already, **sent.outcomes}, prepared.unresolved)
+    cut_short = prepared.stop is not None or sent.internal_error or any(
+        outcome.status is Status.NOT_SENT
+        for pair, outcome in sent.outcomes.items() if pair not in kept_out)
     note = "; ".join(n for n in (*validated.notes, note or "") if n) or None
     data = ReportData(
         facts=RunFacts(
@@ -278,13 +316,33 @@ def run_job(
         write_summary_json(options.summary_json, summary)
     # The one line a log file keeps of this file (the console prints its own summary).
     fields = {key: summary[key] for key in ("input", "rows", "status_counts", "api_calls",
-                                            "retries", "report", "exit_code")}
+                                            "retries", "rate_limited", "learned_rate_per_s",
+                                            "rate_wait_s", "report", "exit_code")}
     summary_log.info("%s: %s; exit %d; report %s", validated.file, data.verdict(),
                      int(exit_status), report_path,
                      extra={"fields": {"event": "file_summary", **fields}})
     _stage(events, "done")
     return JobResult(exit_status, report_path, summary, data, issues, validated.notes,
-                     plan_summary, stop_reason)
+                     plan_summary, stop_reason, preview=preview,
+                     cut_short=cut_short and not options.dry_run)
+
+
+def _preview(options: JobOptions, settings: RunSettings, connection: Connection | None,
+             prepared: PreparedRows
+             ) -> tuple[list[Batch], PlanSummary, dict[Pair, PairOutcome], SendPreview]:
+    """A dry run's review of the live run: the journal's settled pairs left out (when there
+    is an account to name in it), the calls re-planned for the rest."""
+    to_send, settled, locked_by = prepared.to_send, {}, None
+    if connection is not None:
+        journal_path = (options.state_dir or settings.state_dir) / JOURNAL_NAME
+        view = journal_view(journal_path, journal_path.with_name(SEND_LOCK_NAME),
+                            connection.account, prepared.to_send,
+                            aliases=connection.account_aliases)
+        to_send, settled, locked_by = view.to_send, view.settled, view.locked_by
+    batches = plan(to_send, settings.limits)
+    preview = send_preview(to_send, len(batches), settled, on_server=len(prepared.already),
+                           locked_by=locked_by)
+    return batches, summarize_plan(batches, to_send, settings.limits), settled, preview
 
 
 def with_configuration(options: JobOptions,
@@ -356,6 +414,7 @@ def read_and_validate(options: JobOptions) -> ValidatedInput:
     table = options.table or read_table(options.input_path, sheet=options.sheet,
                                         aliases=options.aliases,
                                         limits=options.read_limits or load_read_limits())
+    table = keep_rows(apply_edits(table, options.edits), options.rows)
     validated = validate_table(
         table, options.defaults, date_order=options.date_order, aliases=options.aliases,
         include_hidden_rows=options.include_hidden_rows,
@@ -437,14 +496,22 @@ def _send(batches: list[Batch], connection: Connection, journal: Journal, settin
           options: JobOptions, started: dt.datetime,
           now: Callable[[], dt.datetime], events: EventProgress | None = None) -> SendReport:
     """Send through the connection, journalled; Ctrl-C stops cleanly in a CLI run, and
-    `options.cancel` in any run."""
+    `options.cancel` in any run. The rate limit learned for the account is recalled from the
+    state folder and kept for next time."""
+    state_dir = options.state_dir or settings.state_dir
+    known = recall(state_dir, connection.account)
+    throttle = Throttle(settings.rate_limit, remembered=known.limit_per_s if known else None,
+                        window=known.window_s if known else None)
+    if known:
+        log.info("starting near the rate limit learned earlier: %.3g calls/s", known.limit_per_s)
     sender = Sender(
         connection.transport,
         connection.tokens,
         policy=RetryPolicy(max_attempts=settings.max_attempts,
-                           retry_budget=settings.retry_budget),
+                           retry_budget=settings.retry_budget,
+                           no_progress_s=settings.no_progress_timeout_s),
         concurrency=settings.concurrency,
-        throttle=AdaptiveThrottle(settings.rate_limit),
+        throttle=throttle,
         journal=journal,
         settler=connection.directory,
         progress=events or (make_progress() if options.interactive else None),
@@ -456,7 +523,13 @@ def _send(batches: list[Batch], connection: Connection, journal: Journal, settin
             stops.enter_context(stop_on_signals(sender.stop))
         if options.cancel is not None:
             stops.enter_context(stop_on_cancel(options.cancel, sender.stop))
-        return sender.send(batches)
+        report = sender.send(batches)
+    if throttle.learned_rate is not None:
+        log.info("server rate limit learned: %.3g calls/s; %.1f s waited on it, %d 429 "
+                 "answer(s)", throttle.learned_rate, throttle.waited_s, throttle.refusals)
+        remember(state_dir, connection.account,
+                 RememberedRate(throttle.learned_rate, throttle.window), now())
+    return report
 
 
 NEEDS_API = (

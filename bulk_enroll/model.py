@@ -161,6 +161,18 @@ class NamedTwice:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerEnrollment:
+    """A learner's enrollment in a course as the account lists it (`/enrollments`): what the
+    LMS tells of its settings (None when it does not say)."""
+
+    learner_id: str
+    course_id: str
+    access_date: dt.date | None = None
+    due_date: dt.date | None = None
+    lock_after_due_date: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InputRow:
     """One data row of the input file after validation (and, later, resolution).
 
@@ -257,6 +269,9 @@ class SendStats:
     isolation_calls: int = 0
     token_renewals: int = 0
     send_seconds: float = 0.0
+    rate_limited: int = 0  # 429 answers (the server pacing us; each call was sent again)
+    rate_wait_s: float = 0.0  # wall-clock seconds the rate limit held calls back (pacing, pauses)
+    learned_rate: float | None = None  # the server's limit learned this run, calls per second
     extra: dict[str, int] = field(default_factory=dict)
 
 

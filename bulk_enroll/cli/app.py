@@ -21,6 +21,7 @@ from bulk_enroll.cli.inbox_command import inbox_command
 from bulk_enroll.cli.run_commands import plan_command, run, validate_command
 from bulk_enroll.cli.sandbox_command import sandbox_command
 from bulk_enroll.cli.template_command import template_command
+from bulk_enroll.cli.web_command import web_command
 from bulk_enroll.errors import ConfigError, ExitStatus, exit_codes_legend, exit_status_for
 from bulk_enroll.logs import LOG_FORMATS, log_internal_error, setup_logging
 from bulk_enroll.settings.log_settings import load_log_settings
@@ -69,7 +70,7 @@ def cli(ctx: click.Context, verbose: int, traceback: bool, config_path: Path | N
 
 
 for command in (run, validate_command, plan_command, template_command, sandbox_command,
-                inbox_command, config_group):
+                inbox_command, config_group, web_command):
     cli.add_command(command)
 
 

@@ -54,6 +54,11 @@ def print_run(result: JobResult, *, retry: str | None = None,
     lookups = stats.extra.get("lookup_calls", 0)
     if lookups:
         click.echo(f"{count(lookups, 'lookup call')} to check people and courses.")
+    if stats.learned_rate is not None or stats.rate_limited:
+        learned = stats.learned_rate
+        limit = f"~{learned:.3g} calls/s" if learned is not None else "not learned"
+        click.echo(f"Server rate limit: {limit}; {stats.rate_wait_s:.1f} s waited on it, "
+                   f"{count(stats.rate_limited, '429 answer')} (sent again, no retry spent).")
     dry_run = result.data.facts.dry_run
     unsettled = [] if dry_run else [  # rows the sheet hides are left out on purpose
         (row.source, None, f"{outcome.status.value}: {outcome.message}")

@@ -34,8 +34,22 @@ from bulk_enroll.inbox.job import inbox_job
     help="Folder of the journal, the processed-files ledger and the lock "
     "[default: BULK_ENROLL_STATE_DIR or ~/.local/state/bulk-enroll].",
 )
+@click.option(
+    "--respect-removals/--resend-removals",
+    default=None,
+    help="Leave out (not_sent) enrollments an earlier run made that were removed in the LMS "
+    "since, instead of enrolling them again [default: respect_removals in the "
+    "configuration, else resend].",
+)
+@click.option(
+    "--new-journal",
+    is_flag=True,
+    help="If the journal or the processed-files ledger exists but cannot be read, move it "
+    "aside and start a new one; readable ones are kept.",
+)
 def inbox_command(directory: Path | None, archive: Path | None, reports: Path | None,
-                  force: bool, state_dir: Path | None) -> int:
+                  force: bool, state_dir: Path | None, respect_removals: bool | None,
+                  new_journal: bool) -> int:
     """Process every spreadsheet dropped into DIRECTORY once, oldest first (for schedulers).
 
     Files still being written are left for the next run; each processed file is moved to the
@@ -48,5 +62,6 @@ def inbox_command(directory: Path | None, archive: Path | None, reports: Path | 
     Example: bulk-enroll --config /etc/bulk-enroll/config.toml inbox /srv/hr-drop
     """
     result = inbox_job(configured_environ(), inbox=directory, archive=archive, reports=reports,
-                       state_dir=state_dir, force=force, interactive=True)
+                       state_dir=state_dir, force=force, interactive=True,
+                       new_journal=new_journal, respect_removals=respect_removals)
     return int(result.exit_code)

@@ -71,6 +71,19 @@ from bulk_enroll.settings.config import (
     help="Ask the account which requested enrollments already exist and don't send those "
     "(reported already_enrolled). Needs BULK_ENROLL_API_URL.",
 )
+@click.option(
+    "--respect-removals/--resend-removals",
+    default=None,
+    help="With --check-server: leave out (not_sent) enrollments an earlier run made that were "
+    "removed in the LMS since, instead of enrolling them again [default: respect_removals "
+    "in the configuration, else resend].",
+)
+@click.option(
+    "--new-journal",
+    is_flag=True,
+    help="If the journal exists but cannot be read (emptied, damaged), move it aside and "
+    "start a new one; a readable journal is kept.",
+)
 @input_options
 def run(
     file: Path,
@@ -82,6 +95,8 @@ def run(
     resend_unknown: bool,
     state_dir: Path | None,
     check_server: bool,
+    respect_removals: bool | None,
+    new_journal: bool,
     **file_options: Any,
 ) -> int:
     """Enroll the learners listed in FILE (CSV, XLSX, XLS or ODS) and write a result workbook.
@@ -101,6 +116,8 @@ def run(
         state_dir=state_dir,
         interactive=True,
         check_server=check_server,
+        respect_removals=respect_removals,
+        new_journal=new_journal,
         **file_options,
     )
     environ = configured_environ()

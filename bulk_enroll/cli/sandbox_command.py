@@ -21,7 +21,20 @@ from bulk_enroll.settings.environment import is_loopback
     show_default=True,
     help="Fraction of calls answered 503 (to watch the retries).",
 )
-@click.option("--rate-limit", type=float, help="Calls per second above which 429 is answered.")
+@click.option("--rate-limit", type=click.IntRange(min=1),
+              help="Calls allowed per --rate-window; more are answered 429.")
+@click.option("--rate-window", default=1.0, show_default=True,
+              type=click.FloatRange(min=0.001), help="Seconds of the rate limit's window.")
+@click.option("--rate-shape", default="sliding", show_default=True,
+              type=click.Choice(["sliding", "fixed", "bucket"]),  # rate_shapes.Shape
+              help="sliding: any window; fixed: windows starting every --rate-window seconds; "
+                   "bucket: a token bucket refilled at limit/window per second.")
+@click.option("--rate-burst", type=click.IntRange(min=1),
+              help="Calls a bucket holds [default: --rate-limit].")
+@click.option("--no-retry-after", "retry_after", flag_value=False, default=True,
+              help="Answer 429 without a Retry-After header.")
+@click.option("--rate-headers", is_flag=True,
+              help="Send RateLimit-Limit/-Remaining/-Reset/-Policy headers on API answers.")
 @click.option(
     "--token-lifetime",
     default=1800,
@@ -39,7 +52,12 @@ def sandbox_command(
     port: int,
     latency: float,
     error_rate: float,
-    rate_limit: float | None,
+    rate_limit: int | None,
+    rate_window: float,
+    rate_shape: str,
+    rate_burst: int | None,
+    retry_after: bool,
+    rate_headers: bool,
     token_lifetime: int,
     accept_any_learner: bool,
 ) -> int:
@@ -49,6 +67,7 @@ def sandbox_command(
     settings that point `bulk-enroll run` at it.
 
     Example: bulk-enroll sandbox --port 8089 --error-rate 0.2
+    or, 100 calls per 5-second fixed window: --rate-limit 100 --rate-window 5 --rate-shape fixed
     """
     from bulk_enroll.sandbox import (
         SANDBOX_CLIENT_ID,
@@ -58,11 +77,15 @@ def sandbox_command(
         default_directory,
         serve,
     )
+    from bulk_enroll.sandbox.rate_shapes import RateRule, Shape
 
     if not is_loopback(host):
         raise ConfigError(f"the sandbox listens on loopback only, not {host}")
     try:
-        faults = Faults(latency_s=latency, error_rate=error_rate, rate_limit_per_s=rate_limit)
+        rule = (RateRule(rate_limit, rate_window, Shape(rate_shape), rate_burst)
+                if rate_limit else None)
+        faults = Faults(latency_s=latency, error_rate=error_rate, rate_rule=rule,
+                        retry_after=retry_after, rate_headers=rate_headers)
     except ValueError as exc:
         raise ConfigError(f"sandbox faults: {exc}") from None
 

@@ -28,13 +28,16 @@ from bulk_enroll.settings.config_file import read_configuration
 def inbox_job(environ: Mapping[str, str] | None = None, *, inbox: Path | None = None,
               archive: Path | None = None, reports: Path | None = None,
               state_dir: Path | None = None, force: bool = False, interactive: bool = False,
+              new_journal: bool = False, respect_removals: bool | None = None,
               connect_to: Callable[[AccountSettings, RunSettings], Connection] = connect,
               ) -> InboxResult:
     """Process the inbox once and notify as configured; return the run's result.
 
     `environ` holds the settings (the configuration file merged under the environment, as
     `read_configuration` returns them); None reads them now. The folders and the state folder
-    given here win over the configured ones. Raises what stopped the run before any file was
+    given here win over the configured ones, and so does `respect_removals` (None: the
+    configuration's). `new_journal` moves a journal or ledger that cannot be read aside and
+    starts new ones. Raises what stopped the run before any file was
     processed (`ConfigError`, `SafetyStop` for the lock), after notifying it.
     """
     if environ is None:
@@ -44,10 +47,12 @@ def inbox_job(environ: Mapping[str, str] | None = None, *, inbox: Path | None = 
     run_settings = load_run_settings(environ)
     if state_dir is not None:
         run_settings = dataclasses.replace(run_settings, state_dir=state_dir)
+    if respect_removals is not None:
+        run_settings = dataclasses.replace(run_settings, respect_removals=respect_removals)
     try:
         account = load_account(environ)
         result = run_inbox(settings, run_settings, lambda: connect_to(account, run_settings),
-                           force=force, interactive=interactive)
+                           force=force, interactive=interactive, new_journal=new_journal)
     except Exception as exc:  # nothing processed, or a crash: whoever watches must hear of it
         notify(notify_settings, failed_run_summary(settings.inbox, exc,
                                                    int(exit_status_for(exc))))

@@ -2,16 +2,21 @@
 
 The journal remembers pairs; this remembers files, so the same export saved again under a new
 name is recognised and not applied a second time. It is a small SQLite file next to the journal
-(`inbox.sqlite3` in the state folder); the journal's own tables are left alone.
+(`inbox.sqlite3` in the state folder); the journal's own tables are left alone. Like the
+journal, a ledger that exists but cannot be read stops the run (see `send.state_db`), and
+files are remembered per account (host and client ID), whatever the transport.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bulk_enroll.errors import ConfigError
+from bulk_enroll.send.journal import rekey_accounts
+from bulk_enroll.send.state_db import open_state_db
 
 LEDGER_NAME = "inbox.sqlite3"
 _SCHEMA = """
@@ -41,19 +46,13 @@ class ProcessedFile:
 
 
 class InboxLedger:
-    def __init__(self, path: Path, account: str) -> None:
+    def __init__(self, path: Path, account: str, *, aliases: Iterable[str] = (),
+                 replace_unusable: bool = False) -> None:
         self.path, self.account = path, account
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"cannot use the inbox ledger {path}: {exc}") from None
-        except OSError as exc:
-            raise ConfigError(f"cannot create the state folder {path.parent}: "
-                              f"{exc.strerror}") from None
+        self.accounts = tuple(dict.fromkeys((account, *aliases)))
+        self._db = open_state_db(path, what="inbox ledger", schema=_create_schema,
+                                 check=_check_and_upgrade, replace_unusable=replace_unusable,
+                                 now=dt.datetime.now)
 
     def close(self) -> None:
         self._db.close()
@@ -67,7 +66,8 @@ class InboxLedger:
     def find(self, sha256: str) -> ProcessedFile | None:
         row = self._db.execute(
             "SELECT sha256, file_name, processed_at, outcome, exit_code, report, archived_to "
-            "FROM processed_files WHERE account = ? AND sha256 = ?", (self.account, sha256),
+            f"FROM processed_files WHERE account IN ({', '.join('?' * len(self.accounts))}) "
+            "AND sha256 = ?", (*self.accounts, sha256),
         ).fetchone()
         return ProcessedFile(*row) if row else None
 
@@ -77,3 +77,23 @@ class InboxLedger:
             (self.account, entry.sha256, entry.file_name, entry.processed_at, entry.outcome,
              entry.exit_code, entry.report, entry.archived_to),
         )
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    db.execute(_SCHEMA)
+
+
+def _check_and_upgrade(db: sqlite3.Connection) -> str | None:
+    """None if `db` is a ledger (its accounts renamed as this version names them)."""
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                       "AND name = 'processed_files'").fetchone()
+    if found is None:
+        return "is an SQLite database but not a bulk-enroll inbox ledger"
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        rekey_accounts(db, "processed_files")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return None

@@ -3,6 +3,8 @@
 `run_inbox` holds the single-instance lock for the whole run, picks the ready files oldest
 first (`inbox_scan`), and for each one:
 
+0. takes it: a copy in the state folder is what is read, hashed and archived, and the inbox
+   file is removed afterwards only if it did not change meanwhile (`inbox.snapshot`);
 1. skips it as a *duplicate* when a file with the same content (SHA-256) was already applied to
    this account, even under another name (`inbox_ledger`), with a note next to the archived copy;
 2. runs the normal job (`jobs.run_job`) with the safety limits as its guard, so a file
@@ -49,15 +51,15 @@ from bulk_enroll.inbox.limits import (
     check_limits,
 )
 from bulk_enroll.inbox.scan import scan_inbox
-from bulk_enroll.jobs import (
-    JobOptions,
-    JobResult,
-    PlanPreview,
-    file_sha256,
-    run_job,
-    with_input_settings,
+from bulk_enroll.inbox.snapshot import (
+    ChangedWhileTaken,
+    TakenFile,
+    discard,
+    discard_leftovers,
+    release,
+    take,
 )
-from bulk_enroll.model import Status
+from bulk_enroll.jobs import JobOptions, JobResult, PlanPreview, run_job, with_input_settings
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.send.interrupt import stop_on_signals
 from bulk_enroll.send.lock import InstanceLock
@@ -246,11 +248,14 @@ def load_inbox_settings(environ: Mapping[str, str], *, inbox: Path | None = None
 
 
 def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], Connection], *,
-              force: bool = False, interactive: bool = False,
+              force: bool = False, interactive: bool = False, new_journal: bool = False,
               now: Callable[[], dt.datetime] = lambda: dt.datetime.now().replace(microsecond=0),
               clock: Callable[[], float] = time.time,
               sleep: Callable[[float], None] = time.sleep) -> InboxResult:
-    """Process the inbox once; raise `SafetyStop` if another run holds the lock."""
+    """Process the inbox once; raise `SafetyStop` if another run holds the lock.
+
+    `new_journal`: a journal or ledger that exists but cannot be read is moved aside and a
+    new one started, instead of stopping the run (exit 2)."""
     if not settings.inbox.is_dir():
         raise ConfigError(f"the inbox folder {settings.inbox} does not exist")
     began = time.monotonic()
@@ -267,8 +272,9 @@ def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], C
         for path, why in scan.ignored:
             log.warning("%s: ignored: %s", path.name, why,
                         extra={"fields": {"event": "ignored", "file": path.name, "reason": why}})
+        discard_leftovers(run.state_dir)  # copies a killed run took: their files are still here
         processor = _Processor(settings, run, connect, force=force, interactive=interactive,
-                               now=now)
+                               new_journal=new_journal, now=now)
         try:
             for snapshot in scan.ready:
                 if stop:
@@ -276,7 +282,7 @@ def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], C
                         "for the next run", ExitStatus.ROWS_NEED_ATTENTION
                     log.warning("inbox stopped: %s", result.error)
                     break
-                item = processor.process(snapshot.path)
+                item = processor.process(snapshot.path, (snapshot.size, snapshot.mtime_ns))
                 if item is None:
                     continue
                 result.files.append(item)
@@ -304,9 +310,10 @@ class _Processor:
 
     def __init__(self, settings: InboxSettings, run: RunSettings,
                  connect: Callable[[], Connection], *, force: bool, interactive: bool,
-                 now: Callable[[], dt.datetime]) -> None:
+                 new_journal: bool, now: Callable[[], dt.datetime]) -> None:
         self.settings, self.run, self._connect = settings, run, connect
         self.force, self.interactive, self.now = force, interactive, now
+        self.new_journal = new_journal
         self.sent_this_run = 0
         self._connection: Connection | None = None
         self._ledger: InboxLedger | None = None
@@ -321,32 +328,50 @@ class _Processor:
             # Wrong credentials are the account's problem, not the file's: find out before
             # touching any file (raises AuthError, which ends the run with exit code 2).
             self._connection.tokens.get()
-            self._ledger = InboxLedger(self.run.state_dir / LEDGER_NAME, self._connection.account)
+            self._ledger = InboxLedger(self.run.state_dir / LEDGER_NAME, self._connection.account,
+                                       aliases=self._connection.account_aliases,
+                                       replace_unusable=self.new_journal)
         return self._connection, self._ledger
 
-    def process(self, path: Path) -> FileOutcome | None:
-        started = time.monotonic()
+    def process(self, path: Path, seen: tuple[int, int] | None = None) -> FileOutcome | None:
+        """Take the file (a copy: see `inbox.snapshot`), apply it, archive the copy, then
+        remove the inbox file unless it changed meanwhile; None if it is gone or changing."""
         try:
-            sha256 = file_sha256(path)
-        except FileNotFoundError:
+            taken = take(path, self.run.state_dir, seen)
+        except ChangedWhileTaken as exc:
+            log.info("%s: left for the next run: %s", path.name, exc,
+                     extra={"fields": {"event": "waiting", "file": path.name,
+                                       "reason": str(exc)}})
+            return None
+        if taken is None:
             return None  # taken away since the scan: nothing to do
+        try:
+            return self._process(taken)
+        finally:
+            discard(taken.copy)
+
+    def _process(self, taken: TakenFile) -> FileOutcome:
+        started = time.monotonic()
+        path, copy, sha256 = taken.original, taken.copy, taken.sha256
         connection, ledger = self.ledger()
         earlier = ledger.find(sha256)
         if earlier is not None:
             item = FileOutcome(path.name, Outcome.DUPLICATE, sha256,
                                reason=f"same content as {earlier.file_name}, processed "
                                       f"{earlier.processed_at}; not applied again")
-            item.archived_to = self._archive(path, item.outcome)
+            item.archived_to = self._archive(copy, item.outcome)
             _write_duplicate_note(item.archived_to, earlier)
+            _release(taken)
             return item
         report = free_name(self.settings.reports,
                            f"{path.stem}-results-{self.now():%Y%m%d-%H%M%S}.xlsx")
         previews: list[PlanPreview] = []
-        options = JobOptions(input_path=path, report_path=report,
+        options = JobOptions(input_path=copy, report_path=report,
                              summary_json=report.with_suffix(".json"),
                              reports_dir=self.settings.reports, interactive=self.interactive,
                              guard=lambda preview: self._guard(preview, previews),
-                             check_server=self.settings.check_server)
+                             check_server=self.settings.check_server,
+                             new_journal=self.new_journal)
         # a report dropped back in is read as its run read its file, then [input], [defaults]
         options = with_input_settings(options, self.settings.input,
                                       self.settings.read_limits or ReadLimits())
@@ -358,15 +383,16 @@ class _Processor:
         else:
             item = self._classify(path, sha256, job, previews)
         item.duration_s = time.monotonic() - started
-        item.archived_to = self._archive(path, item.outcome)
+        item.archived_to = self._archive(copy, item.outcome)
         if item.outcome in (Outcome.PROCESSED, Outcome.NEEDS_ATTENTION):
-            # Recorded after the move: a crash in between leaves the file archived but not
-            # remembered, so a copy dropped again would be run again, and the journal still
-            # keeps every pair it confirmed from being sent twice.
+            # Recorded after the move and before the inbox file is removed: a crash in
+            # between leaves the file in the inbox, and the next run finds it a duplicate.
             ledger.record(ProcessedFile(
                 sha256, path.name, self.now().isoformat(sep=" "), item.outcome.value,
                 int(item.exit_code), str(item.report) if item.report else None,
                 str(item.archived_to) if item.archived_to else None))
+        if item.archived_to is not None:
+            _release(taken)
         return item
 
     def _guard(self, preview: PlanPreview, previews: list[PlanPreview]) -> str | None:
@@ -388,9 +414,7 @@ class _Processor:
             return item
         self.sent_this_run += new
         item.internal_error = job.exit_status is ExitStatus.INTERNAL
-        cut_short = any(r.status is Status.NOT_SENT and not r.held_back
-                        for r in job.data.results)
-        if cut_short or item.internal_error:  # the journal settles what was sent, next run
+        if job.cut_short or item.internal_error:  # the journal settles what was sent, next run
             item.outcome = Outcome.INTERRUPTED
             item.reason = (f"{job.data.facts.note or 'the send stopped early'}; the file stays "
                            "in the inbox and the next run resumes it")
@@ -416,6 +440,14 @@ def _check_folders(settings: InboxSettings) -> None:
                               f"{exc.strerror}") from None
         if not os.access(folder, os.W_OK):
             raise ConfigError(f"cannot write into the {name} folder {folder}")
+
+
+def _release(taken: TakenFile) -> None:
+    """Remove the processed file from the inbox, unless it was replaced meanwhile."""
+    if not release(taken):
+        log.warning("%s changed while it was processed: the new content stays in the inbox "
+                    "for the next run", taken.original.name,
+                    extra={"fields": {"event": "changed", "file": taken.original.name}})
 
 
 def _write_duplicate_note(archived: Path | None, earlier: ProcessedFile) -> None:

@@ -24,13 +24,14 @@ import io
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import python_calamine
 
 from bulk_enroll.errors import InputFileError, InputRefused
 from bulk_enroll.gc_pause import gc_paused
-from bulk_enroll.read.cells import is_blank
+from bulk_enroll.read.cells import cell_text, is_blank
 from bulk_enroll.read.columns import Field, HeaderMatcher, expected_names, map_columns
 from bulk_enroll.read.encodings import Detected, NotText, detect_encoding
 from bulk_enroll.read.feedback import (
@@ -39,7 +40,7 @@ from bulk_enroll.read.feedback import (
     drop_reason_column,
     pick_sheet_for_report,
 )
-from bulk_enroll.read.header import Located, NoHeader, locate
+from bulk_enroll.read.header import Located, NoHeader, is_blank_row, locate
 from bulk_enroll.read.safety import (
     ODS_SUFFIXES,
     OOXML_SUFFIXES,
@@ -346,3 +347,75 @@ def no_header_message(file: str, misses: Sequence[tuple[str | None, tuple[str, .
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
+
+
+# ---- Outline: the first rows as they are, for a person to point at the header ----------------
+
+
+@dataclass(frozen=True)
+class Outline:
+    """The start of a file's sheet as text, for a person to say which row is the header and
+    which column means what (when the header is not recognised on its own)."""
+
+    file: str
+    sheets: tuple[str, ...]  # a workbook's visible sheets; () for a text file
+    sheet: str | None  # the sheet shown
+    rows: tuple[tuple[int, tuple[str, ...]], ...]  # (row as the sheet shows it, cells as text)
+    header_row: int | None  # the row the reader would take as the header; None: none found
+
+
+def outline(
+    path: Path,
+    *,
+    sheet: str | None = None,
+    aliases: Mapping[str, Field | str] | None = None,
+    limits: ReadLimits | None = None,
+    max_rows: int = 12,
+) -> Outline:
+    """The first `max_rows` non-blank rows of the file's sheet (the chosen one, else the first
+    visible), after the same safety checks as `read_table`."""
+    suffix = path.suffix.lower()
+    if not path.is_file() or (suffix not in CSV_SUFFIXES and suffix not in EXCEL_SUFFIXES):
+        read_table(path, sheet=sheet, aliases=aliases, limits=limits)  # raises its error
+    check_input(path, limits or ReadLimits())
+    matcher = HeaderMatcher(aliases)
+    if suffix in CSV_SUFFIXES:
+        try:
+            detected = detect_encoding(path)
+        except NotText as exc:
+            raise InputRefused(f"{path.name} is not a text file: {exc}") from None
+        with _open_text(path, detected) as handle:
+            sample = handle.read(_SAMPLE_CHARS)
+            truncated = bool(handle.read(1))
+        records = csv.reader(io.StringIO(sample, newline=""),
+                             delimiter=choose_delimiter(sample, matcher, truncated=truncated))
+        return _outline(path.name, (), None, enumerate(records, start=1), matcher, max_rows)
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several unrelated types
+        raise InputFileError(f"{path.name}: not a readable workbook ({_short(exc)})") from None
+    with workbook:
+        visible = _candidate_sheets(path.name, workbook, None)
+        chosen = _candidate_sheets(path.name, workbook, sheet)[0] if sheet else visible[0]
+        rows = enumerate(workbook.get_sheet_by_name(chosen).iter_rows(), start=1)
+        return _outline(path.name, tuple(visible), chosen, rows, matcher, max_rows)
+
+
+def _outline(file: str, sheets: tuple[str, ...], sheet: str | None,
+             numbered: Iterator[tuple[int, Sequence[Cell]]], matcher: HeaderMatcher,
+             max_rows: int) -> Outline:
+    rows: list[tuple[int, tuple[str, ...]]] = []
+    header_row = None
+    for number, row in numbered:
+        if is_blank_row(row):
+            continue
+        texts = tuple(cell_text(cell) for cell in row)
+        if header_row is None and matcher.is_header(texts):
+            header_row = number
+        rows.append((number, texts))
+        if len(rows) >= max_rows:
+            break
+    width = max((i + 1 for _, texts in rows for i, text in enumerate(texts) if text), default=0)
+    squared = tuple((number, (*texts[:width], *("",) * (width - len(texts))))
+                    for number, texts in rows)
+    return Outline(file, sheets, sheet, squared, header_row)

@@ -334,11 +334,18 @@ def run_facts(data: ReportData) -> list[tuple[str, object]]:
         ("Retries", stats.retries),
         ("Isolation calls", stats.isolation_calls),
         ("Token renewals", stats.token_renewals),
+        ("Server rate limit learned", _calls_per_s(stats.learned_rate)),
+        ("Waited on the rate limit", f"{stats.rate_wait_s:.1f} s"),
+        ("429 answers", stats.rate_limited),
     ]
     if facts.note:
         rows.append(("Note", facts.note))
     rows.append((MARKER_LABEL, f"bulk-enroll {__version__}"))
     return rows
+
+
+def _calls_per_s(rate: float | None) -> str:
+    return f"{rate:.3g} calls/s" if rate is not None else "none met"
 
 
 def _duration(seconds: float) -> str:

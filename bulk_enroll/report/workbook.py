@@ -10,15 +10,12 @@ Text that a spreadsheet would take for a formula is always stored as text.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from xlsxwriter.workbook import Workbook
 
 from bulk_enroll._version import __version__
+from bulk_enroll.atomic_files import replacing
 from bulk_enroll.report.cells import FORMULA_PREFIXES
 from bulk_enroll.report.columns import NEEDS_ATTENTION
 from bulk_enroll.report.data import (
@@ -61,10 +58,10 @@ def write_report(path: Path, data: ReportData, *, report_format: ReportFormat = 
     if report_format == "csv":
         from bulk_enroll.report.csv_file import write_results_csv
 
-        with _atomic_path(path) as temporary:
+        with replacing(path, private=False) as temporary:
             write_results_csv(temporary, data)
         return path
-    with _atomic_path(path) as temporary:
+    with replacing(path, private=False) as temporary:
         workbook = Workbook(str(temporary), WORKBOOK_OPTIONS)
         workbook.set_properties(
             {
@@ -95,6 +92,9 @@ def summary_dict(data: ReportData, report_path: Path | None, exit_code: int) -> 
         "token_renewals": stats.token_renewals,
         "send_seconds": stats.send_seconds,
         "lookup_calls": stats.extra.get("lookup_calls", 0),
+        "learned_rate_per_s": stats.learned_rate,  # the server's limit, None if never met
+        "rate_wait_s": stats.rate_wait_s,
+        "rate_limited": stats.rate_limited,  # 429 answers
         "batches_planned": len(data.planned),
         "dry_run": facts.dry_run,
         "started": facts.started.isoformat(),
@@ -110,31 +110,5 @@ def summary_dict(data: ReportData, report_path: Path | None, exit_code: int) -> 
 
 
 def write_summary_json(path: Path, summary: dict[str, object]) -> None:
-    with _atomic_path(path) as temporary:
+    with replacing(path, private=False) as temporary:
         temporary.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
-
-
-@contextmanager
-def _atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path in `target`'s folder that replaces `target` only on success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        # mkstemp makes the file private (0600); a report gets the mode any new file would get
-        # (or keeps the one it replaces), so a team sharing a reports folder can open it.
-        os.chmod(temporary, _file_mode(target))
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _file_mode(target: Path) -> int:
-    try:
-        return target.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 
+from bulk_enroll.atomic_files import write_private_json
 from bulk_enroll.model import ContentItem, DirectoryUser
 
 log = logging.getLogger(__name__)
@@ -121,16 +120,7 @@ class LookupCache:
             "contents": self._contents,
         }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-            )
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8") as out:  # mkstemp: mode 0600
-                    json.dump(data, out, ensure_ascii=False)
-                os.replace(name, self.path)
-            finally:
-                Path(name).unlink(missing_ok=True)
+            write_private_json(self.path, data)
         except OSError as exc:
             log.warning("could not write the lookup cache %s: %s", self.path, exc)
             return

@@ -100,6 +100,8 @@ RestHandler = Callable[[Incoming], RestAnswer]
 class RestApi:
     """The REST routes of one emulated account."""
 
+    enrollment_routes = frozenset({("POST", "/enrollment")})  # the ones that enroll
+
     def __init__(self, state: SandboxState, today: Callable[[], dt.date] = dt.date.today) -> None:
         self.state = state
         self._today = today
@@ -110,6 +112,7 @@ class RestApi:
             ("POST", "/users/find_existing"): self.find_existing_users,
             ("GET", "/contents"): self.list_contents,
             ("POST", "/enrollment"): self.create_enrollments,
+            ("POST", "/enrollment/delete"): self.delete_enrollments,
             ("GET", "/enrollment"): self.get_enrollments,
             ("GET", "/enrollments"): self.list_enrollments,
             ("POST", "/enrollments"): self.list_enrollments_by_post,
@@ -222,6 +225,25 @@ class RestApi:
             status = _FAULT_STATUS.get(fault.faultstring, HTTPStatus.BAD_REQUEST)
             return error(status, str(fault))
         return RestAnswer(HTTPStatus.CREATED.value)
+
+    def delete_enrollments(self, request: Incoming) -> RestAnswer:
+        """`POST /enrollment/delete` (Unenroll): what an administrator removing enrollments
+        in the LMS does; unknown IDs are refused, nothing is removed then."""
+
+        def handle() -> RestAnswer:
+            self._authorize(request)
+            body = _json_object(request.body)
+            if "enrollmentIds" not in body:
+                raise _Refused(HTTPStatus.BAD_REQUEST, "enrollmentIds is required")
+            wanted = set(_uuid_list(body["enrollmentIds"], "enrollmentIds"))
+            pairs = {enrollment_id(*pair): pair for pair in self.state.enrollments()}
+            unknown = sorted(wanted - set(pairs))
+            if unknown:
+                raise _Refused(HTTPStatus.BAD_REQUEST, f"no such enrollment: {unknown[0]}")
+            self.state.remove_enrollments(pairs[i] for i in wanted)
+            return RestAnswer(HTTPStatus.NO_CONTENT.value)
+
+        return _answer(handle)
 
     def get_enrollments(self, request: Incoming) -> RestAnswer:
         def handle() -> RestAnswer:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import random
 import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import Message
 from enum import StrEnum
 from http import HTTPStatus
@@ -24,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from bulk_enroll.sandbox.directory import default_directory
+from bulk_enroll.sandbox.rate_shapes import Admission, RateModel, RateRule, Shape
 from bulk_enroll.sandbox.rest import RestAnswer, RestApi, RestHandler
 from bulk_enroll.sandbox.soap import CONTENT_TYPE as SOAP_CONTENT_TYPE
 from bulk_enroll.sandbox.soap import fault_response, parse_enroll_request, success_response
@@ -46,9 +48,10 @@ class FaultKind(StrEnum):
 
     LATENCY = "latency"
     ERROR = "error"  # 503 before applying
-    RATE_LIMIT = "rate_limit"  # 429 with Retry-After
+    RATE_LIMIT = "rate_limit"  # 429 (with Retry-After unless turned off)
     DROP_BEFORE = "drop_before"  # connection closed, nothing applied
     DROP_AFTER = "drop_after"  # applied, then connection closed without an answer
+    DROP_ANSWER = "drop_answer"  # a chosen enrollment call: applied, answer dropped
 
 
 @dataclass(frozen=True)
@@ -57,25 +60,46 @@ class Faults:
 
     The three rates are fractions of calls and are mutually exclusive (one random draw per call
     decides), so they must add up to at most 1. `seed` makes the sequence reproducible.
+    `drop_answers` picks enrollment calls by number (1 is the first the server receives, SOAP
+    and REST `POST /enrollment` counted together): each is applied, and its connection then
+    closed without an answer, whatever the other faults draw.
+
+    The rate limit is `rate_rule` (calls per window, sliding, fixed or a token bucket), or the
+    shorthand `rate_limit_per_s` (a bucket of that rate holding one second's calls). A 429
+    carries `Retry-After` in whole seconds, rounded up from the real wait (`retry_after_s`
+    overrides it; `retry_after=False` leaves it out); `rate_headers` adds `RateLimit-Limit`,
+    `-Remaining`, `-Reset` and `RateLimit-Policy` to every answer of an API route.
     """
 
     latency_s: float = 0.0
     error_rate: float = 0.0
     rate_limit_per_s: float | None = None
-    retry_after_s: int = 1
+    rate_rule: RateRule | None = None
+    retry_after: bool = True
+    retry_after_s: int | None = None
+    rate_headers: bool = False
     drop_before_rate: float = 0.0
     drop_after_rate: float = 0.0
     seed: int = 0
     paths: tuple[str, ...] | None = None  # only these routes misbehave (None: every API route)
+    drop_answers: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         rates = (self.error_rate, self.drop_before_rate, self.drop_after_rate)
         if any(not 0 <= rate <= 1 for rate in rates) or sum(rates) > 1:
             raise ValueError("fault rates must be within 0..1 and add up to at most 1")
-        if self.latency_s < 0 or self.retry_after_s < 0:
+        if self.latency_s < 0 or (self.retry_after_s or 0) < 0:
             raise ValueError("latency_s and retry_after_s must not be negative")
         if self.rate_limit_per_s is not None and self.rate_limit_per_s <= 0:
             raise ValueError("rate_limit_per_s must be positive (or None for no limit)")
+
+    def rule(self) -> RateRule | None:
+        """The rate limit in force, the shorthand turned into a rule."""
+        per_s = self.rate_limit_per_s
+        if self.rate_rule is not None or per_s is None:
+            return self.rate_rule
+        calls = max(1, int(per_s))
+        return RateRule(calls, calls / per_s, Shape.BUCKET)
 
 
 class FaultInjector:
@@ -89,31 +113,54 @@ class FaultInjector:
         self._clock = clock
         self._random = random.Random(faults.seed)
         self._lock = threading.Lock()
-        # Token bucket: bursts up to the per-second rate, refilled continuously.
-        self._capacity = max(1.0, faults.rate_limit_per_s or 0.0)
-        self._tokens = self._capacity
-        self._refilled_at = clock()
+        self._enrollment_calls = 0
+        rule = faults.rule()
+        self._limit = RateModel(rule, start=clock()) if rule is not None else None
 
-    def draw(self) -> FaultKind | None:
-        """The fault to inject into this call (after waiting out any configured latency)."""
+    def answer_dropped(self) -> bool:
+        """Count one enrollment call; True if its answer is to be dropped after applying it."""
+        with self._lock:
+            self._enrollment_calls += 1
+            chosen = self._enrollment_calls in self.faults.drop_answers
+        if chosen:
+            self._state.record_fault(FaultKind.DROP_ANSWER)
+        return chosen
+
+    def draw(self) -> tuple[FaultKind | None, Admission | None]:
+        """The fault to inject into this call (after waiting out any configured latency), and
+        the rate limit's decision on it (None without a limit)."""
         if self.faults.latency_s > 0:
             self._state.record_fault(FaultKind.LATENCY)
             time.sleep(self.faults.latency_s)
         with self._lock:
-            kind = self._draw_locked()
+            admission = self._limit.admit(self._clock()) if self._limit is not None else None
+            if admission is not None and not admission.admitted:
+                kind: FaultKind | None = FaultKind.RATE_LIMIT
+            else:
+                kind = self._draw_locked()
         if kind is not None:
             self._state.record_fault(kind)
-        return kind
+        return kind, admission
+
+    def rate_headers(self, admission: Admission | None) -> dict[str, str]:
+        """What the server tells about its limit: Retry-After on a 429, RateLimit-* if on."""
+        if admission is None:
+            return {}
+        headers: dict[str, str] = {}
+        if not admission.admitted and self.faults.retry_after:
+            wait = self.faults.retry_after_s
+            headers["Retry-After"] = str(wait if wait is not None else math.ceil(admission.wait_s))
+        rule = self._limit.rule if self._limit is not None else None
+        if self.faults.rate_headers and rule is not None:
+            headers.update({
+                "RateLimit-Limit": str(admission.limit),
+                "RateLimit-Remaining": str(max(0, admission.remaining)),
+                "RateLimit-Reset": str(math.ceil(admission.reset_s)),
+                "RateLimit-Policy": f"{rule.limit};w={rule.window_s:g}",
+            })
+        return headers
 
     def _draw_locked(self) -> FaultKind | None:
-        rate = self.faults.rate_limit_per_s
-        if rate is not None:
-            now = self._clock()
-            self._tokens = min(self._capacity, self._tokens + (now - self._refilled_at) * rate)
-            self._refilled_at = now
-            if self._tokens < 1:
-                return FaultKind.RATE_LIMIT
-            self._tokens -= 1
         roll = self._random.random()
         for kind, share in (
             (FaultKind.ERROR, self.faults.error_rate),
@@ -168,6 +215,7 @@ Handler = Callable[[Request], Response]
 class Route:
     handler: Handler
     faulty: bool = True  # API calls get injected faults; the token endpoint does not
+    enrolls: bool = False  # an enrollment call (SOAP, POST /enrollment): see `drop_answers`
 
 
 class SandboxApp:
@@ -181,12 +229,13 @@ class SandboxApp:
         self.injector = FaultInjector(faults or Faults(), state)
         self.routes: dict[tuple[str, str], Route] = {
             ("POST", TOKEN_PATH): Route(self.issue_token, faulty=False),
-            ("POST", soap_path): Route(self.soap),
+            ("POST", soap_path): Route(self.soap, enrolls=True),
             ("GET", STATS_PATH): Route(self.stats, faulty=False),
         }
         self.rest = RestApi(state)
         for key, rest_handler in self.rest.routes().items():
-            self.routes[key] = Route(_json_route(rest_handler))
+            self.routes[key] = Route(_json_route(rest_handler),
+                                     enrolls=key in self.rest.enrollment_routes)
 
     def dispatch(self, request: Request) -> Response:
         response = self._route(request)
@@ -204,23 +253,28 @@ class SandboxApp:
             return Response.error(HTTPStatus.NOT_FOUND, f"no such endpoint: {request.path}")
         if not route.faulty:
             return route.handler(request)
+        if route.enrolls and self.injector.answer_dropped():
+            route.handler(request)  # applied (or refused) as usual; the client never hears
+            return Response(0, drop=True)
         return self._with_faults(route.handler, request)
 
     def _with_faults(self, handler: Handler, request: Request) -> Response:
         paths = self.injector.faults.paths
         if paths is not None and request.path not in paths:
             return handler(request)
-        kind = self.injector.draw()
+        kind, admission = self.injector.draw()
+        limit_headers = self.injector.rate_headers(admission)
         if kind is FaultKind.ERROR:
             return Response.text(HTTPStatus.SERVICE_UNAVAILABLE)
         if kind is FaultKind.RATE_LIMIT:
-            retry_after = {"Retry-After": str(self.injector.faults.retry_after_s)}
-            return Response.text(HTTPStatus.TOO_MANY_REQUESTS, retry_after)
+            return Response.text(HTTPStatus.TOO_MANY_REQUESTS, limit_headers)
         if kind is FaultKind.DROP_BEFORE:
             return Response(0, drop=True)
         response = handler(request)
         if kind is FaultKind.DROP_AFTER:
             return Response(0, drop=True)
+        if limit_headers:
+            return replace(response, headers={**response.headers, **limit_headers})
         return response
 
     # --- endpoints ---------------------------------------------------------------------------

@@ -225,6 +225,13 @@ class SandboxState:
                 self._enrollments[pair] = EnrollmentRecord(*pair, settings, times)
             self._record_call(learners, courses, fields, SUCCESS)
 
+    def remove_enrollments(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Unenroll these (learner, course) pairs, as an administrator can in the LMS. A pair
+        enrolled again afterwards counts from 1: `times_enrolled` counts since the removal."""
+        with self._lock:
+            for pair in pairs:
+                self._enrollments.pop(pair, None)
+
     def user(self, user_id: str) -> User | None:
         """The directory's user, or (load tests, `accept_unknown_learners`) a stand-in for any
         well-formed ID, so lookups and enrollments agree that it exists."""

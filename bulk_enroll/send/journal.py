@@ -6,7 +6,10 @@ server said yes, in one transaction. So after a crash at any instant, a call is 
 confirmed with all its pairs, or still `in_flight`: the next run settles those by reading the
 server's enrollment list, or reports them `unknown` rather than sending them twice.
 
-Nothing secret is stored: the account is named by its endpoint URL and client ID.
+Calls belong to the account, named by the LMS host and the client ID: never by the transport
+or the endpoint's path, so a run over REST sees the calls a SOAP run left in flight, and the
+other way round. Nothing secret is stored. A journal that exists but cannot be read stops the
+run (see `state_db`); only a missing one means a first run.
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bulk_enroll.errors import ConfigError
 from bulk_enroll.model import Batch, DueDateType, DueSettings, Pair
+from bulk_enroll.send.state_db import open_state_db
 
-SCHEMA_VERSION = 1
+# 2: accounts are named by host and client ID (1 named them by endpoint URL and client ID).
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS calls (
@@ -50,7 +56,9 @@ CREATE TABLE IF NOT EXISTS confirmed (
     call_id      INTEGER,
     PRIMARY KEY (account, learner_id, course_id, settings)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS confirmed_by_pair ON confirmed (learner_id, course_id);
 """
+_TABLES = ("meta", "calls", "confirmed")
 
 
 class CallState(StrEnum):
@@ -69,6 +77,19 @@ class JournalCall:
     batch: Batch
     state: CallState
     started_at: str
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """An earlier run's confirmed enrollment of a learner in a course."""
+
+    at: str  # when the server confirmed it (the journal's time stamp)
+    settings: DueSettings  # the settings it was sent with
+
+    @property
+    def day(self) -> str:
+        """The date of that run, as messages name it."""
+        return self.at[:10]
 
 
 def settings_key(settings: DueSettings) -> str:
@@ -94,26 +115,24 @@ def settings_from_key(key: str) -> DueSettings:
 
 
 class Journal:
-    """One account's view of a journal file; safe to share between sender threads."""
+    """One account's view of a journal file; safe to share between sender threads.
 
-    def __init__(self, path: Path, account: str, *,
+    `account` is the key new calls are written under; calls are read under it and under
+    `aliases` (the same account's other names: its SOAP host when the REST API lives on
+    another one). `replace_unusable` moves an unreadable journal aside and starts a new one
+    (`--new-journal`) instead of stopping.
+    """
+
+    def __init__(self, path: Path, account: str, *, aliases: Iterable[str] = (),
+                 replace_unusable: bool = False,
                  now: Callable[[], dt.datetime] = lambda: dt.datetime.now().replace(microsecond=0)
                  ) -> None:
         self.path, self.account, self._now = path, account, now
+        self.accounts = tuple(dict.fromkeys((account, *aliases)))
         self._lock = threading.Lock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                       timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-            self._check_version()
-        except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"cannot use the journal {path}: {exc}") from None
-        except OSError as exc:
-            raise ConfigError(f"cannot create the journal folder {path.parent}: "
-                              f"{exc.strerror}") from None
+        self._db = open_state_db(path, what="journal", schema=_create_schema,
+                                 check=self._check_and_upgrade,
+                                 replace_unusable=replace_unusable, now=now)
 
     def close(self) -> None:
         with self._lock:
@@ -127,35 +146,42 @@ class Journal:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def confirmed(self, pairs: Iterable[Pair]) -> dict[Pair, str]:
-        """The requested pairs already confirmed, with when, under any account key.
+    def confirmed(self, pairs: Iterable[Pair]) -> dict[Pair, Confirmation]:
+        """The requested pairs an earlier run confirmed, with when and with which settings.
 
-        Learner and course IDs are UUIDs, unique across accounts: a pair confirmed while the
-        account was reached another way (SOAP or REST, a token or client credentials) is the
-        same enrollment and must not be sent again.
+        A learner is enrolled in a course or not: a pair confirmed with other settings is the
+        same enrollment (sending it again would reset it), so it is found too, with the
+        settings it was sent with (the latest, if several). Accounts are not compared: learner
+        and course IDs are UUIDs, unique across accounts.
         """
-        wanted = {(p.learner_id, p.course_id, settings_key(p.settings)): p for p in pairs}
+        wanted: dict[tuple[str, str], list[Pair]] = {}
+        for pair in pairs:
+            wanted.setdefault((pair.learner_id, pair.course_id), []).append(pair)
         if not wanted:
             return {}
         with self._lock, self._transaction():
             self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted "
-                             "(learner_id TEXT, course_id TEXT, settings TEXT)")
+                             "(learner_id TEXT, course_id TEXT)")
             self._db.execute("DELETE FROM wanted")
-            self._db.executemany("INSERT INTO wanted VALUES (?, ?, ?)", wanted)
+            self._db.executemany("INSERT INTO wanted VALUES (?, ?)", wanted)
             found = self._db.execute(
                 "SELECT c.learner_id, c.course_id, c.settings, c.confirmed_at FROM confirmed c "
-                "JOIN wanted w USING (learner_id, course_id, settings)",
+                "JOIN wanted w USING (learner_id, course_id) ORDER BY c.confirmed_at",
             ).fetchall()
             self._db.execute("DELETE FROM wanted")
-        return {wanted[(learner, course, key)]: at for learner, course, key, at in found}
+        latest = {(learner, course): Confirmation(at, settings_from_key(key))
+                  for learner, course, key, at in found}  # ordered: the latest wins
+        return {pair: confirmation for key, confirmation in latest.items()
+                for pair in wanted[key]}
 
     def open_calls(self) -> list[JournalCall]:
         """Calls of earlier runs still `in_flight` (a crash) or `unknown` (an answer lost)."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT call_id, batch_id, settings, learners, courses, state, started_at "
-                "FROM calls WHERE account = ? AND state IN (?, ?) ORDER BY call_id",
-                (self.account, CallState.IN_FLIGHT.value, CallState.UNKNOWN.value),
+                f"FROM calls WHERE account IN ({_marks(self.accounts)}) AND state IN (?, ?) "
+                "ORDER BY call_id",
+                (*self.accounts, CallState.IN_FLIGHT.value, CallState.UNKNOWN.value),
             ).fetchall()
         return [
             JournalCall(call_id, Batch(batch_id, settings_from_key(key),
@@ -219,15 +245,95 @@ class Journal:
             raise
         self._db.execute("COMMIT")
 
-    def _check_version(self) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    def _check_and_upgrade(self, db: sqlite3.Connection) -> str | None:
+        """None if `db` is a journal this version can use (upgraded if older), else what is
+        wrong with it. A journal of a newer version is refused outright: never moved aside."""
+        tables = {name for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() \
+            if "meta" in tables else None
         if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
+            return "is an SQLite database but not a bulk-enroll journal"
+        missing = [name for name in _TABLES if name not in tables]
+        if missing:
+            return f"is damaged: its table {missing[0]!r} is missing"
+        if not str(row[0]).isdigit():
+            return f"is damaged: its schema version {row[0]!r} is not a number"
+        version = int(row[0])
+        if version > SCHEMA_VERSION:
+            db.close()
             raise ConfigError(f"the journal {self.path} was written by a newer bulk-enroll "
-                              f"(schema {row[0]}); upgrade bulk-enroll")
+                              f"(schema {version}); upgrade bulk-enroll")
+        if version < SCHEMA_VERSION:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                _create_tables(db)
+                for table in ("calls", "confirmed"):
+                    rekey_accounts(db, table)
+                db.execute("UPDATE meta SET value = ? WHERE key = 'schema'",
+                           (str(SCHEMA_VERSION),))
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        return None
 
 
-def account_key(endpoint: str, client_id: str | None) -> str:
-    """How the journal names an account: its endpoint and client ID, never a secret."""
-    return f"{endpoint}|{client_id or ''}"
+def _create_tables(db: sqlite3.Connection) -> None:
+    """The tables and indexes (those missing), inside the caller's transaction."""
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    _create_tables(db)
+    db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+
+
+def _marks(values: tuple[str, ...]) -> str:
+    return ", ".join("?" * len(values))
+
+
+# --- how the journal names an account ----------------------------------------------------------
+
+
+def account_key(host: str, client_id: str | None) -> str:
+    """How the journal (and the inbox ledger) names an account: the LMS host and the client
+    ID, never a secret, the transport or the endpoint's path."""
+    return f"{host}|{client_id or ''}"
+
+
+def account_host(url: str) -> str:
+    """The host (and a port other than the scheme's default) of `url`, in lower case."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    port = parts.port
+    default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    return host if port is None or port == default else f"{host}:{port}"
+
+
+def account_keys(urls: Iterable[str | None], client_id: str | None) -> tuple[str, ...]:
+    """The account's names, one per distinct host among `urls` (the first is the main one)."""
+    hosts = dict.fromkeys(account_host(url) for url in urls if url)
+    return tuple(account_key(host, client_id) for host in hosts)
+
+
+def upgraded_account_key(key: str) -> str:
+    """A key as version 1 wrote it (`https://host/path|client`) as it is named now."""
+    endpoint, separator, client_id = key.partition("|")
+    if not separator or "://" not in endpoint:
+        return key
+    return account_key(account_host(endpoint), client_id)
+
+
+def rekey_accounts(db: sqlite3.Connection, table: str) -> None:
+    """Rename the accounts of `table` written under version 1 keys (endpoint URLs)."""
+    for (old,) in db.execute(f"SELECT DISTINCT account FROM {table}").fetchall():
+        new = upgraded_account_key(old)
+        if new != old:
+            # OR REPLACE: the same pair confirmed over SOAP and REST becomes one row.
+            db.execute(f"UPDATE OR REPLACE {table} SET account = ? WHERE account = ?",
+                       (new, old))

@@ -100,3 +100,18 @@ def _read_holder(fd: int) -> str:
     except OSError:
         return ""
     return f" ({text})" if text else ""
+
+
+def lock_holder(path: Path, purpose: str) -> str | None:
+    """Why a run could not take the lock at `path` now (another holds it), else None.
+
+    For a page that must say "another run is sending" before a person presses Start. The lock
+    is taken and dropped at once; only a missing folder is not created (nothing holds it).
+    """
+    if not path.parent.is_dir():
+        return None
+    try:
+        with InstanceLock(path, purpose):
+            return None
+    except SafetyStop as stop:
+        return str(stop)

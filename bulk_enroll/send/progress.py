@@ -31,7 +31,7 @@ class BarProgress:
         self._bar: tqdm | None = None
         self._lock = threading.Lock()
         self.calls = self.retries = self.errors = 0
-        self.waited_s = 0.0
+        self.limit = ""
 
     def start(self, pairs: int, calls: int) -> None:
         self._bar = tqdm(total=pairs, unit="pair", desc="enrolling", file=self._stream,
@@ -43,10 +43,6 @@ class BarProgress:
             self.retries += retry
             self._postfix()
 
-    def waited(self, seconds: float) -> None:
-        with self._lock:
-            self.waited_s += seconds
-
     def settled(self, pairs: int, status: Status) -> None:
         with self._lock:
             if status not in SETTLED_WELL:
@@ -55,14 +51,20 @@ class BarProgress:
                 self._bar.update(pairs)
             self._postfix()
 
+    def waited(self, waited_s: float, learned_rate: float | None) -> None:
+        with self._lock:
+            self.limit = rate_limit_text(learned_rate, waited_s)
+            self._postfix()
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
 
     def _postfix(self) -> None:
         if self._bar is not None:
+            extra = {"limit": self.limit} if self.limit else {}
             self._bar.set_postfix(calls=self.calls, retries=self.retries, errors=self.errors,
-                                  refresh=False)
+                                  **extra, refresh=False)
 
 
 class LogProgress:
@@ -73,8 +75,8 @@ class LogProgress:
         self._every, self._clock = every_s, clock
         self._lock = threading.Lock()
         self.total = self.done = self.calls = self.retries = self.errors = 0
-        self.waited_s = 0.0
         self._started = self._last = 0.0
+        self.limit = ""
 
     def start(self, pairs: int, calls: int) -> None:
         self.total = pairs
@@ -86,10 +88,6 @@ class LogProgress:
             self.calls += 1
             self.retries += retry
 
-    def waited(self, seconds: float) -> None:
-        with self._lock:
-            self.waited_s += seconds
-
     def settled(self, pairs: int, status: Status) -> None:
         with self._lock:
             self.done += pairs
@@ -100,6 +98,10 @@ class LogProgress:
                 self._last = now
                 log.info("%s", self.line(now))
 
+    def waited(self, waited_s: float, learned_rate: float | None) -> None:
+        with self._lock:
+            self.limit = rate_limit_text(learned_rate, waited_s)
+
     def close(self) -> None:
         log.info("%s", self.line(self._clock()))
 
@@ -108,9 +110,16 @@ class LogProgress:
         rate = self.done / elapsed
         left = eta_seconds(self.total, self.done, elapsed)
         eta = f"{left:.0f} s" if left is not None else "-"
+        limit = f", server limit {self.limit}" if self.limit else ""
         return (f"progress: {self.done}/{self.total} pairs settled, {self.calls} calls "
-                f"({self.retries} retries), {self.errors} not enrolled, {rate:.0f} pairs/s, "
-                f"ETA {eta}")
+                f"({self.retries} retries), {self.errors} not enrolled, {rate:.0f} pairs/s"
+                f"{limit}, ETA {eta}")
+
+
+def rate_limit_text(learned_rate: float | None, waited_s: float) -> str:
+    """"~19.5 calls/s, 3 s waited": the learned limit and the time it held sending back."""
+    rate = f"~{learned_rate:.3g} calls/s" if learned_rate is not None else "not learned yet"
+    return f"{rate}, {waited_s:.0f} s waited"
 
 
 def make_progress(stream: IO[str] | None = None) -> BarProgress | LogProgress:
@@ -136,9 +145,11 @@ class ProgressEvent:
     `stage` is what the run is doing now: "read" (reading and validating the rows), "resolve"
     (looking names up), "plan", "send", "report" (writing it), "done". The counters only grow
     within a run; the last "send" event and the "done" event have `pairs_settled ==
-    pairs_total`. `rate_limit_wait_s` is the time calls spent waiting on the server's rate
-    limit (pacing and pauses after 429), `eta_s` the seconds left at the rate so far (None
-    until something has settled).
+    pairs_total`. `rate_limit_wait_s` is the time the rate limit held calls back (pacing to
+    it, pauses after a 429: wall-clock seconds, however many workers waited), the same figure
+    as the summary's `rate_wait_s`; `learned_rate_per_s` the server's limit as learned so far
+    (None until a 429 or the server's headers taught it); `eta_s` the seconds left at the rate
+    so far (None until something has settled).
     """
 
     stage: Stage
@@ -150,6 +161,7 @@ class ProgressEvent:
     calls_made: int = 0
     retries: int = 0
     rate_limit_wait_s: float = 0.0
+    learned_rate_per_s: float | None = None
     elapsed_s: float = 0.0  # since the run started
     eta_s: float | None = None
 
@@ -192,10 +204,11 @@ class EventProgress:
             self._emit(replace(last, calls_made=last.calls_made + 1,
                                retries=last.retries + retry))
 
-    def waited(self, seconds: float) -> None:
+    def waited(self, waited_s: float, learned_rate: float | None) -> None:
         with self._lock:
             last = self._last
-            self._emit(replace(last, rate_limit_wait_s=last.rate_limit_wait_s + seconds))
+            self._emit(replace(last, rate_limit_wait_s=max(last.rate_limit_wait_s, waited_s),
+                               learned_rate_per_s=learned_rate))
 
     def settled(self, pairs: int, status: Status) -> None:
         with self._lock:

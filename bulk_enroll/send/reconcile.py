@@ -4,20 +4,30 @@ Two sources: the journal (pairs an earlier run confirmed; calls an earlier run l
 settled by reading the server or reported unknown), and, on request, the server's own
 enrollment list ("already enrolled, from the server").
 
-`reconcile` and `split_already_enrolled` are pure; `settle_leftovers` and
+The server's word beats the journal when it was asked: a pair the journal confirmed but the
+server no longer lists was removed in the LMS since (an administrator, a mistake, a restore),
+and is enrolled again, or left out and reported with `respect_removals`. Without the server,
+the journal is trusted, and the row says so.
+
+`reconcile`, `split_already_enrolled` and `note_removals` are pure; `settle_leftovers` and
 `server_enrollments` are the steps that read the journal and the server. A pair counts as
-enrolled on the server whatever settings it was enrolled with: the option answers "is this
-person already in this course?", and re-sending would reset an enrollment someone may be
-halfway through.
+enrolled whatever settings it was enrolled with: the question is "is this person already in
+this course?", and re-sending would reset an enrollment someone may be halfway through. A row
+asking for other settings says so (see `differences`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Collection, Mapping, Sequence, Set
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
-from bulk_enroll.model import Pair, PairOutcome, Status
-from bulk_enroll.send.journal import CallState, Journal
+from bulk_enroll.errors import ApiError
+from bulk_enroll.model import Pair, PairOutcome, ServerEnrollment, Status
+from bulk_enroll.send.differences import journal_difference, server_difference
+from bulk_enroll.send.journal import CallState, Confirmation, Journal
 from bulk_enroll.send.sender import EnrollmentLister
 
 log = logging.getLogger(__name__)
@@ -35,7 +45,7 @@ def settle_leftovers(journal: Journal, settler: EnrollmentLister | None, *,
     unless `resend_unknown`, which releases only the pairs this run asks for (`wanted`): an
     unknown call of another file keeps its protection.
     """
-    wanted = set(wanted)
+    wanted_keys = {_key(pair) for pair in wanted}
     unknown: dict[Pair, str] = {}
     for call in journal.open_calls():
         pairs = call.batch.pairs()
@@ -50,7 +60,7 @@ def settle_leftovers(journal: Journal, settler: EnrollmentLister | None, *,
                 journal.confirm(call.call_id, found,
                                 f"settled by a later run: {len(found)}/{len(pairs)} applied")
                 continue
-        released = set(pairs) & wanted if resend_unknown else set()
+        released = {p for p in pairs if _key(p) in wanted_keys} if resend_unknown else set()
         if released and len(released) == len(pairs):
             journal.finish(call.call_id, CallState.NOT_APPLIED, "resent by --resend-unknown")
             continue
@@ -62,44 +72,148 @@ def settle_leftovers(journal: Journal, settler: EnrollmentLister | None, *,
     return unknown
 
 
-def reconcile(pairs: Sequence[Pair], confirmed: Mapping[Pair, str],
-              unknown: Mapping[Pair, str]) -> tuple[list[Pair], dict[Pair, PairOutcome]]:
-    """Split the requested pairs into those to send and those already settled (with why)."""
-    to_send: list[Pair] = []
-    settled: dict[Pair, PairOutcome] = {}
-    for pair in pairs:
-        if pair in confirmed:
-            settled[pair] = PairOutcome(Status.ALREADY_ENROLLED,
-                                        f"enrolled by an earlier run on {confirmed[pair]}")
-        elif pair in unknown:
-            settled[pair] = PairOutcome(Status.UNKNOWN, f"sent by an earlier run on "
-                                        f"{unknown[pair]} whose answer was lost; {UNKNOWN_HINT}")
-        else:
-            to_send.append(pair)
-    return to_send, settled
-
-
+TRUSTED = "from the journal; the LMS was not asked (--check-server asks it)"
+REMOVED = "removed in the LMS since the run of {day}"
+RESPECTED = REMOVED + ": not sent again (--respect-removals)"
 ALREADY_ON_SERVER = "already enrolled on the server; not sent again"
 
 
-def server_enrollments(pairs: Sequence[Pair], lister: EnrollmentLister) -> set[tuple[str, str]]:
-    """The (learner, course) pairs among the planned learners and courses the server holds."""
+@dataclass
+class Reconciled:
+    """The requested pairs split: those to send, those already settled (with why), and among
+    those to send, the ones an earlier run enrolled that were removed in the LMS since."""
+
+    to_send: list[Pair] = field(default_factory=list)
+    settled: dict[Pair, PairOutcome] = field(default_factory=dict)
+    removed: dict[Pair, Confirmation] = field(default_factory=dict)
+
+
+def reconcile(pairs: Sequence[Pair], confirmed: Mapping[Pair, Confirmation],
+              unknown: Mapping[Pair, str], *, server_checked: bool = False,
+              respect_removals: bool = False) -> Reconciled:
+    """Split the requested pairs by what the journal (and the server) know.
+
+    `server_checked`: the server was asked and does not list these pairs, so the journal's
+    confirmations among them are removals (sent again, or left out with `respect_removals`).
+    Pairs are matched by learner and course, whatever settings they were sent with.
+    """
+    unknown_since = {_key(pair): when for pair, when in unknown.items()}
+    result = Reconciled()
+    for pair in pairs:
+        earlier = confirmed.get(pair)
+        if earlier is not None and server_checked:
+            if respect_removals:
+                result.settled[pair] = PairOutcome(Status.NOT_SENT,
+                                                   RESPECTED.format(day=earlier.day))
+            else:
+                result.removed[pair] = earlier
+                result.to_send.append(pair)
+        elif earlier is not None:
+            result.settled[pair] = PairOutcome(Status.ALREADY_ENROLLED,
+                                               _from_journal(pair, earlier))
+        elif _key(pair) in unknown_since:
+            result.settled[pair] = PairOutcome(
+                Status.UNKNOWN, f"sent by an earlier run on {unknown_since[_key(pair)]} whose "
+                f"answer was lost; {UNKNOWN_HINT}")
+        else:
+            result.to_send.append(pair)
+    return result
+
+
+def _from_journal(pair: Pair, earlier: Confirmation) -> str:
+    enrolled = f"enrolled by an earlier run on {earlier.at}"
+    change = journal_difference(earlier.settings, pair.settings)
+    return f"{change} ({enrolled}; {TRUSTED})" if change else f"{enrolled} ({TRUSTED})"
+
+
+def note_removals(outcomes: Mapping[Pair, PairOutcome],
+                  removed: Mapping[Pair, Confirmation]) -> dict[Pair, PairOutcome]:
+    """The outcomes of pairs sent again after a removal, saying so: "enrolled again: removed
+    in the LMS since the run of 2026-11-30"."""
+    noted = dict(outcomes)
+    for pair, earlier in removed.items():
+        outcome = outcomes.get(pair)
+        if outcome is None:
+            continue
+        removal = REMOVED.format(day=earlier.day)
+        if outcome.status is Status.ENROLLED:
+            message = "; ".join(m for m in (f"enrolled again: {removal}", outcome.message) if m)
+        else:
+            message = "; ".join(m for m in (outcome.message, removal) if m)
+        noted[pair] = dataclasses.replace(outcome, message=message)
+    return noted
+
+
+class EnrollmentRecords(Protocol):
+    """Reads the enrollments among these learners and courses, with the settings the server
+    shows (the REST client)."""
+
+    def enrollment_records(self, learner_ids: Collection[str], course_ids: Collection[str]
+                           ) -> dict[tuple[str, str], ServerEnrollment]: ...
+
+
+def server_enrollments(pairs: Sequence[Pair],
+                       lister: EnrollmentRecords) -> dict[tuple[str, str], ServerEnrollment]:
+    """The enrollments the server holds among the planned learners and courses, by (learner,
+    course) in lower case."""
     if not pairs:
-        return set()
+        return {}
     learners = {pair.learner_id for pair in pairs}
     courses = {pair.course_id for pair in pairs}
-    return lister.list_enrollments(learners, courses)
+    return lister.enrollment_records(learners, courses)
 
 
 def split_already_enrolled(
-    pairs: Sequence[Pair], existing: Set[tuple[str, str]]
+    pairs: Sequence[Pair], existing: Mapping[tuple[str, str], ServerEnrollment]
 ) -> tuple[list[Pair], dict[Pair, PairOutcome]]:
-    """(pairs still to send, in order; `already_enrolled` outcomes for the others)."""
+    """(pairs still to send, in order; `already_enrolled` outcomes for the others, saying
+    when the row asks for other settings than the server lists)."""
     to_send: list[Pair] = []
     already: dict[Pair, PairOutcome] = {}
     for pair in pairs:
-        if (pair.learner_id.lower(), pair.course_id.lower()) in existing:
-            already[pair] = PairOutcome(Status.ALREADY_ENROLLED, ALREADY_ON_SERVER)
-        else:
+        record = existing.get((pair.learner_id.lower(), pair.course_id.lower()))
+        if record is None:
             to_send.append(pair)
+            continue
+        change = server_difference(record, pair.settings)
+        message = f"{change} (as the server lists it)" if change else ALREADY_ON_SERVER
+        already[pair] = PairOutcome(Status.ALREADY_ENROLLED, message)
     return to_send, already
+
+
+@dataclass(frozen=True)
+class JournalView:
+    """What the journal says of the requested pairs, checked against the server once more."""
+
+    wanted: list[Pair]  # the requested pairs, less those the server lists after all
+    confirmed: dict[Pair, Confirmation]  # confirmed by an earlier run
+    on_server: dict[Pair, PairOutcome] = field(default_factory=dict)  # listed after all
+    server_checked: bool = False  # the server lists none of `wanted`: confirmed = removed
+
+
+def confirmed_in_journal(journal: Journal, wanted: list[Pair],
+                         directory: EnrollmentRecords | None) -> JournalView:
+    """The journal's confirmations of `wanted`, the pairs the server did not list.
+
+    With the server checked (`directory`), the confirmed ones are asked about again, now that
+    this run holds the send lock: a run that finished a moment ago may have enrolled them
+    after the first answer, and those must not count as removed. If the server cannot answer
+    now, the journal is trusted and nothing is sent again.
+    """
+    confirmed = journal.confirmed(wanted)
+    if directory is None or not confirmed:
+        return JournalView(wanted, confirmed, server_checked=directory is not None)
+    try:
+        listed = server_enrollments(list(confirmed), directory)
+    except ApiError as exc:
+        log.warning("could not ask the server again about %d pair(s) the journal confirmed "
+                    "(%s): the journal is trusted, they are not sent again", len(confirmed), exc)
+        return JournalView(wanted, confirmed)
+    _, on_server = split_already_enrolled(list(confirmed), listed)
+    still_wanted = [pair for pair in wanted if pair not in on_server]
+    return JournalView(still_wanted, {p: c for p, c in confirmed.items() if p not in on_server},
+                       on_server, server_checked=True)
+
+
+def _key(pair: Pair) -> tuple[str, str]:
+    return pair.learner_id, pair.course_id

@@ -1,8 +1,11 @@
 """Batches -> outcomes per pair, through a transport: safe to run unattended.
 
 - Retries (tenacity): errors that happened before the request left (connection refused, DNS,
-  TLS handshake) and 429 are retried with exponential backoff and full jitter, never sooner
-  than Retry-After, within a per-call attempt limit and a per-run retry budget.
+  TLS handshake, 503) are retried with exponential backoff and full jitter, never sooner than
+  Retry-After, within a per-call attempt limit and a per-run retry budget.
+- 429 is the server pacing us, not a failure: the shared `Throttle` learns the limit and the
+  call is sent again when it allows, without spending an attempt or the budget. What ends a
+  run is no progress: no call accepted for `RetryPolicy.no_progress_s`.
 - Lost answers (read timeout, reset after sending, 5xx other than 503): the call may have been
   applied, so it is never resent blindly. The pairs are settled by reading the server's
   enrollment list (an `EnrollmentLister`: the REST client); without one they end `unknown`.
@@ -36,7 +39,7 @@ from bulk_enroll.logs import log_internal_error
 from bulk_enroll.model import Batch, BatchOutcome, Pair, PairOutcome, SendStats, Status
 from bulk_enroll.plan.planner import plan
 from bulk_enroll.send.journal import CallState
-from bulk_enroll.send.throttle import AdaptiveThrottle
+from bulk_enroll.send.throttle import Throttle
 from bulk_enroll.transport import CallResult, CallVerdict, TransientError, Transport
 from bulk_enroll.transport.auth import TokenSource
 from bulk_enroll.transport.http import ProtocolError
@@ -56,6 +59,7 @@ class RetryPolicy:
     max_retry_after_s: float = 300.0
     retry_budget: int = 200  # retries per run, across all calls: a dead server ends the run
     settle_delay_s: float = 2.0  # wait before reading back a call whose answer was lost
+    no_progress_s: float = 600.0  # no call accepted for this long (only 429s): stop the run
 
     def wait_seconds(self, state: RetryCallState) -> float:
         """Full-jitter exponential backoff, but never sooner than the server's Retry-After."""
@@ -86,7 +90,8 @@ class Progress(Protocol):
     def start(self, pairs: int, calls: int) -> None: ...
     def settled(self, pairs: int, status: Status) -> None: ...
     def called(self, *, retry: bool) -> None: ...
-    def waited(self, seconds: float) -> None: ...  # on the server's rate limit
+    # The rate limit so far: seconds it held calls back, the limit learned (None: not yet).
+    def waited(self, waited_s: float, learned_rate: float | None) -> None: ...
     def close(self) -> None: ...
 
 
@@ -111,7 +116,7 @@ class _NoProgress:
     def called(self, *, retry: bool) -> None:
         pass
 
-    def waited(self, seconds: float) -> None:
+    def waited(self, waited_s: float, learned_rate: float | None) -> None:
         pass
 
     def close(self) -> None:
@@ -138,6 +143,14 @@ class _Attempt:
     applied: frozenset[tuple[str, str]] = frozenset()  # answer lost, server has only these
 
 
+class _Unsent(Exception):
+    """The run stopped while a call waited for its turn: it was never sent (or only refused)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class _SafeToRetry(Exception):
     """Wraps a failure after which resending cannot enroll anyone twice."""
 
@@ -156,7 +169,7 @@ class Sender:
         *,
         policy: RetryPolicy | None = None,
         concurrency: int = 4,
-        throttle: AdaptiveThrottle | None = None,
+        throttle: Throttle | None = None,
         journal: CallLog | None = None,
         settler: EnrollmentLister | None = None,
         progress: Progress | None = None,
@@ -168,7 +181,7 @@ class Sender:
         self.tokens = tokens
         self.policy = policy or RetryPolicy()
         self.concurrency = max(1, concurrency)
-        self.throttle = throttle or AdaptiveThrottle(sleep=sleep)
+        self.throttle = throttle or Throttle(sleep=sleep)
         self.journal: CallLog = journal or _NoLog()
         self.settler = settler
         self.progress: Progress = progress or _NoProgress()
@@ -177,6 +190,8 @@ class Sender:
         self._now = now
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._shown_lock = threading.Lock()
+        self._shown: tuple[float, float | None] = (0.0, None)  # rate-limit figures in progress
         self._retries_left = self.policy.retry_budget
         self._report = SendReport()
 
@@ -194,10 +209,13 @@ class Sender:
             with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
                 list(pool.map(self._send_top_level, batches))
         finally:
+            self._show_rate_limit()
             self.progress.close()
         self._report.stats.send_seconds = round(time.monotonic() - started, 3)
         self._report.stats.token_renewals = getattr(self.tokens, "renewals", 0)
-        self._report.stats.extra["rate_slowdowns"] = self.throttle.slowdowns
+        self._report.stats.rate_limited = self.throttle.refusals
+        self._report.stats.rate_wait_s = round(self.throttle.waited_s, 1)
+        self._report.stats.learned_rate = _rounded(self.throttle.learned_rate)
         return self._report
 
     # --- one batch ----------------------------------------------------------------------------
@@ -301,13 +319,11 @@ class Sender:
 
     def _one_call(self, batch: Batch, attempts: int) -> _Attempt | None:
         """One call; returns the outcome, or raises `_SafeToRetry`."""
-        self._wait_for_slot()
-        self.progress.called(retry=attempts > 1)
         try:
-            result = self._call_with_fresh_token(batch)
+            result = self._paced_call(batch, attempts)
+        except _Unsent as unsent:
+            return _Attempt(Status.NOT_SENT, unsent.reason, attempts)
         except TransientError as exc:
-            if exc.http_status == 429:
-                self.throttle.too_many_requests(exc.retry_after)
             if not exc.maybe_applied:
                 raise _SafeToRetry(exc) from exc
             settled = self._settle(batch, exc, attempts)
@@ -319,11 +335,60 @@ class Sender:
                 self.stop(f"stopped: {exc}")
             settled = self._settle(batch, exc, attempts) if exc.maybe_applied else None
             return settled or _Attempt(Status.FAILED, str(exc), attempts)
-        self.throttle.succeeded()
         if result.verdict is CallVerdict.SUCCESS:
             return _Attempt(Status.ENROLLED, "", attempts)
         return _Attempt(Status.FAILED, result.message or "rejected by the server", attempts,
                         rejected=True)
+
+    def _paced_call(self, batch: Batch, attempts: int) -> CallResult:
+        """One call when the throttle allows, sent again for as long as the server answers
+        429: that is pacing, not failure, so it costs no attempt and no retry budget. Raises
+        `_Unsent` when the run stops meanwhile (a stop, or no progress for too long)."""
+        while True:
+            sent_at = self.throttle.acquire(cancelled=self._stop.is_set)
+            if sent_at is None:
+                raise _Unsent(f"not sent: {self._report.stopped_reason or 'stopped'}")
+            self.progress.called(retry=attempts > 1)
+            try:
+                result = self._call_with_fresh_token(batch)
+            except TransientError as exc:
+                if not exc.rate_limited:
+                    raise
+                wait = self.throttle.refused(sent_at, exc.retry_after, exc.rate_limit)
+                self._show_rate_limit()
+                log.debug("batch %s: %s; sent again in turn", batch.batch_id, exc)
+                self._stop_without_progress()
+                self.throttle.wait(wait, cancelled=self._stop.is_set)
+                continue
+            self.throttle.accepted(sent_at, result.rate_limit)
+            self._show_rate_limit()
+            return result
+
+    def _show_rate_limit(self) -> None:
+        """Tell progress the throttle's figures (time it held calls back, limit learned) when
+        they changed; under a lock, so they reach it in order. Called after an answer, never
+        between a slot and its call: a worker held up there would send late, in a bunch."""
+        with self._shown_lock:
+            shown = (round(self.throttle.waited_s, 3), self.throttle.learned_rate)
+            if shown != self._shown:
+                self._shown = shown
+                self.progress.waited(*shown)
+
+    def _stop_without_progress(self) -> None:
+        """Stop the run once no call has been accepted for `no_progress_s`, or at once when
+        the server's limit holds the next call longer than that (no use waiting it out)."""
+        idle, ahead = self.throttle.stalled()
+        limit = self.policy.no_progress_s
+        if self._stop.is_set() or max(idle, ahead) < limit:
+            return
+        if idle >= limit:
+            reason = (f"the server accepted no call for {_seconds(limit)} (it kept answering "
+                      "429 Too Many Requests)")
+        else:
+            reason = (f"the server's rate limit holds the next call for {_seconds(ahead)}, "
+                      f"past the no-progress limit of {_seconds(limit)}")
+        log.warning("%s; stopping", reason)
+        self.stop(f"stopped: {reason} (BULK_ENROLL_NO_PROGRESS_TIMEOUT)")
 
     def _settle(self, batch: Batch, error: Exception, attempts: int) -> _Attempt | None:
         """After a lost answer: read what the server has. None means nothing was applied."""
@@ -357,15 +422,6 @@ class Sender:
             return None
         return _Attempt(Status.ENROLLED, "partly applied", attempts, applied=frozenset(present))
 
-    def _wait_for_slot(self) -> None:
-        """Wait for the throttle (its pacing, or a pause after a 429): time spent waiting on
-        the server's rate limit, which progress shows."""
-        started = time.monotonic()
-        self.throttle.acquire()
-        waited = time.monotonic() - started
-        if waited >= 0.001:
-            self.progress.waited(waited)
-
     def _call_with_fresh_token(self, batch: Batch) -> CallResult:
         """One call; if the token was refused, renew it once and repeat the call."""
         token = self.tokens.get()
@@ -397,13 +453,8 @@ class Sender:
                 self._report.stats.retries += 1
             error = state.outcome.exception() if state.outcome else None
             wait = state.next_action.sleep if state.next_action else 0.0
-            # A 429 is the throttle's business (it slows everyone down): not worth a warning.
-            rate_limited = getattr(getattr(error, "cause", None), "http_status", None) == 429
-            if rate_limited:
-                self.progress.waited(wait)
-            level = logging.INFO if rate_limited else logging.WARNING
-            log.log(level, "batch %s: attempt %d failed (%s); retrying in %.1f s",
-                    batch.batch_id, state.attempt_number, error, wait)
+            log.warning("batch %s: attempt %d failed (%s); retrying in %.1f s",
+                        batch.batch_id, state.attempt_number, error, wait)
         return before_sleep
 
     # --- recording ----------------------------------------------------------------------------
@@ -433,6 +484,14 @@ class Sender:
     def _record_call(self, outcome: BatchOutcome) -> None:
         with self._lock:
             self._report.batches.append(outcome)
+
+
+def _rounded(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 2)
+
+
+def _seconds(value: float) -> str:
+    return f"{value / 60:.3g} min" if value >= 120 else f"{value:.3g} s"
 
 
 def _wrong_endpoint(error: ProtocolError) -> bool:

@@ -1,78 +1,149 @@
-"""A request-rate limiter shared by all sender threads, that slows down when the server says 429.
+"""The rate limiter the sender's worker threads share: a lock and a sleep around `RateLearner`.
 
-The API publishes no rate limit, so the client learns it: additive increase, multiplicative
-decrease (AIMD, as TCP does). A 429 halves the rate for everyone and pauses everyone until its
-Retry-After; each success then raises the rate a little, up to the configured ceiling.
+The learning (estimate, pauses, probing) is in `rate_learner.py`, a pure object of time; this
+module only makes it safe for several threads and turns its slots into waiting. Waits are cut
+into short slices so a stop (Ctrl-C, no progress) is noticed within half a second. It also
+counts the time the limit held sending back (`waited_s`), which progress and the report show.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 
-MIN_RATE = 0.2  # calls per second: never slower than one call every five seconds
-HEADROOM = 0.95  # aim just under a configured limit: at exactly the limit, jitter means 429s
-RECOVERY_STEPS = 20  # successes needed to climb back from half to the ceiling
+from bulk_enroll.send.rate_learner import RateLearner
+from bulk_enroll.transport.rate_headers import RateLimitHint
+
+WAIT_SLICE_S = 0.5
 
 
-class AdaptiveThrottle:
-    def __init__(self, max_rate: float | None = None, *,
-                 clock: Callable[[], float] = time.monotonic,
+class Throttle:
+    """Hands out send slots; hears every answer's verdict on the limit."""
+
+    def __init__(self, max_rate: float | None = None, *, remembered: float | None = None,
+                 window: float | None = None,
+                 clock: Callable[[], float] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.ceiling = max_rate * HEADROOM if max_rate and max_rate > 0 else math.inf
-        self.rate = self.ceiling
-        self._clock, self._sleep = clock, sleep
+        if clock is None and sleep is not time.sleep:
+            # A stand-in sleep (tests) moves a virtual clock, or waiting would spin in real time.
+            virtual = _VirtualClock(sleep)
+            clock, sleep = virtual.now, virtual.sleep
+        self._clock, self._sleep = clock or time.monotonic, sleep
         self._lock = threading.Lock()
-        self._next_slot = 0.0
-        self._paused_until = 0.0
-        self._recent: deque[float] = deque(maxlen=32)
-        self.slowdowns = 0
+        self._held = HeldTime()
+        self._learner = RateLearner(self._clock(), ceiling=max_rate, remembered=remembered,
+                                    window=window)
 
-    def acquire(self) -> None:
-        """Block until this thread may send its next call.
+    def acquire(self, cancelled: Callable[[], bool] = lambda: False) -> float | None:
+        """Wait for this thread's slot; returns the send time (give it back with the answer),
+        or None if `cancelled()` became true while waiting.
 
-        A thread that was already waiting for its slot when a 429 paused everyone waits for
-        the pause too (it takes a new slot after it), so nobody sends during Retry-After.
+        A slot voided by a pause that began while its thread waited is taken again, after the
+        pause, so nobody sends during a server's wait and workers resume one slot apart.
         """
         while True:
             with self._lock:
                 now = self._clock()
-                start = max(now, self._next_slot, self._paused_until)
-                if math.isfinite(self.rate):
-                    self._next_slot = start + 1.0 / self.rate
-                pause_seen = self._paused_until
-            if start > now:
-                self._sleep(start - now)
+                slot = self._learner.reserve(now)
+                self._held.add(now, slot.at)
+            while (left := slot.at - self._clock()) > 0:
+                if cancelled():
+                    return None
+                self._sleep(min(left, WAIT_SLICE_S))
             with self._lock:
-                if self._paused_until <= pause_seen:
-                    self._recent.append(start)
-                    return
+                if self._learner.valid(slot):
+                    return self._clock()
 
-    def too_many_requests(self, retry_after: float | None) -> None:
-        """The server said 429: halve the rate and pause everyone for `retry_after`."""
+    def accepted(self, sent_at: float, hint: RateLimitHint | None = None) -> None:
+        with self._lock:
+            self._learner.accepted(sent_at, self._clock(), hint)
+
+    def refused(self, sent_at: float, retry_after: float | None,
+                hint: RateLimitHint | None = None) -> float:
+        """A 429; returns how long the refused call should wait before taking a slot again."""
+        with self._lock:
+            return self._learner.refused(sent_at, self._clock(), retry_after, hint)
+
+    def wait(self, seconds: float, cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Sleep `seconds` in slices, returning early once `cancelled()`."""
+        with self._lock:
+            start = self._clock()
+            self._held.add(start, start + seconds)
+        end = start + seconds
+        while (left := end - self._clock()) > 0 and not cancelled():
+            self._sleep(min(left, WAIT_SLICE_S))
+
+    # --- what the run reports -----------------------------------------------------------------
+
+    @property
+    def learned_rate(self) -> float | None:
+        """The limit (calls per second) learned from this run's answers; None if never limited."""
+        with self._lock:
+            learner = self._learner
+            return learner.limit if learner.learned else None
+
+    @property
+    def window(self) -> float | None:
+        with self._lock:
+            return self._learner.window
+
+    @property
+    def refusals(self) -> int:
+        with self._lock:
+            return self._learner.refusals
+
+    @property
+    def waited_s(self) -> float:
+        """Seconds (wall-clock, not per worker) in which the limit held a call back: pacing,
+        pauses after a 429, a refused call waiting out its Retry-After."""
+        with self._lock:
+            return self._held.elapsed(self._clock())
+
+    def stalled(self) -> tuple[float, float]:
+        """(seconds since the last accepted call, seconds of the server's pause still ahead)."""
         with self._lock:
             now = self._clock()
-            current = self.rate if math.isfinite(self.rate) else self._observed_rate(now)
-            self.rate = max(MIN_RATE, current / 2)
-            self._next_slot = max(self._next_slot, now)
-            if retry_after:
-                self._paused_until = max(self._paused_until, now + retry_after)
-            self.slowdowns += 1
+            ahead = max(0.0, self._learner.paused_until - now)
+            return now - self._learner.last_accepted, ahead
 
-    def succeeded(self) -> None:
-        """A call went through: creep back towards the ceiling."""
-        with self._lock:
-            if not math.isfinite(self.rate) or self.rate >= self.ceiling:
-                return
-            reference = self.ceiling if math.isfinite(self.ceiling) else self.rate * 2
-            self.rate = min(self.ceiling, self.rate + reference / (2 * RECOVERY_STEPS))
 
-    def _observed_rate(self, now: float) -> float:
-        """Calls per second over the recent window (used when no ceiling was configured)."""
-        if len(self._recent) < 2:
-            return 1.0
-        span = max(now - self._recent[0], 1e-3)
-        return len(self._recent) / span
+class HeldTime:
+    """The union of waiting intervals, as it elapses: several workers waiting at once count
+    once, and a wait still ahead is not waited yet. Intervals must be added in order of their
+    start (the throttle adds them under its lock, starting now)."""
+
+    def __init__(self) -> None:
+        self._closed = 0.0  # intervals that ended before the current one began
+        self._current: tuple[float, float] | None = None
+
+    def add(self, start: float, end: float) -> None:
+        if end <= start:
+            return
+        current = self._current
+        if current is None or start > current[1]:
+            if current is not None:
+                self._closed += current[1] - current[0]
+            self._current = (start, end)
+        else:
+            self._current = (current[0], max(current[1], end))
+
+    def elapsed(self, now: float) -> float:
+        if self._current is None:
+            return self._closed
+        start, end = self._current
+        return self._closed + max(0.0, min(now, end) - start)
+
+
+class _VirtualClock:
+    """Real time plus every second a stand-in sleep pretended to wait."""
+
+    def __init__(self, sleep: Callable[[float], None]) -> None:
+        self._sleep, self._offset = sleep, 0.0
+
+    def now(self) -> float:
+        return time.monotonic() + self._offset
+
+    def sleep(self, seconds: float) -> None:
+        self._sleep(seconds)
+        self._offset += seconds

@@ -51,13 +51,16 @@ class RunSettings:
     concurrency: int = 4
     max_attempts: int = 5
     retry_budget: int = 200
-    rate_limit: float | None = None  # calls per second; None: unlimited until a 429
+    rate_limit: float | None = None  # calls per second; None: learned from the server's 429s
+    no_progress_timeout_s: float = 600.0  # no call accepted for this long: stop the run
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
     state_dir: Path = field(default_factory=lambda: default_state_dir())
     page_size: int = MAX_PAGE_SIZE  # items per page of the API's list calls (lookups)
     lookup_cache: Path | None = None  # remember lookups between runs in this file
     lookup_cache_max_age_h: float = 24.0
+    # With the server checked: leave out pairs removed in the LMS since a run enrolled them.
+    respect_removals: bool = False
 
 
 def load_account(environ: Mapping[str, str] | None = None) -> AccountSettings:
@@ -118,12 +121,14 @@ def load_run_settings(environ: Mapping[str, str] | None = None) -> RunSettings:
         max_attempts=env.whole("MAX_ATTEMPTS", 5, minimum=1),
         retry_budget=env.whole("RETRY_BUDGET", 200, minimum=0),
         rate_limit=env.number("RATE_LIMIT", 0, minimum=0) or None,
+        no_progress_timeout_s=env.seconds("NO_PROGRESS_TIMEOUT", 600.0, minimum=1),
         connect_timeout_s=env.seconds("CONNECT_TIMEOUT", 10.0, minimum=0.1),
         read_timeout_s=env.seconds("READ_TIMEOUT", 60.0, minimum=0.1),
         state_dir=default_state_dir(env.environ),
         page_size=env.whole("PAGE_SIZE", MAX_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE),
         lookup_cache=env.path("LOOKUP_CACHE"),
         lookup_cache_max_age_h=env.number("LOOKUP_CACHE_HOURS", 24.0, minimum=0, unit="hours"),
+        respect_removals=env.flag("RESPECT_REMOVALS", default=False),
     )
 
 

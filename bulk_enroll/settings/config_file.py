@@ -195,11 +195,12 @@ def _check_private(path: Path, where: str, name: str) -> None:
     if os.name == "nt":  # no POSIX modes; NTFS permissions are the user's business
         return
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        file_key = "client_secret_file" if name == "CLIENT_SECRET" else "password_file"
+        own_file = {"CLIENT_SECRET": "a file of its own (client_secret_file)",
+                    "SMTP_PASSWORD": "a file of its own (password_file)"}.get(name)
+        elsewhere = f"{own_file} or the environment" if own_file else "the environment"
         raise ConfigError(
-            f"{path}: {where} is a secret in a file other users can read; move it to a file "
-            f"of its own ({file_key}) or the environment ({PREFIX}{name}), "
-            f"or run: chmod 600 {path}"
+            f"{path}: {where} is a secret in a file other users can read; move it to "
+            f"{elsewhere} ({PREFIX}{name}), or run: chmod 600 {path}"
         )
 
 

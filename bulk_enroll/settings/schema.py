@@ -15,6 +15,7 @@ Kind = Literal["text", "path", "int", "number", "bool", "list", "table", "secret
 SCHEMA: dict[str, dict[str, tuple[str, Kind]]] = {
     "": {
         "state_dir": ("STATE_DIR", "path"),
+        "respect_removals": ("RESPECT_REMOVALS", "bool"),
     },
     "account": {
         "soap_url": ("SOAP_URL", "text"),
@@ -32,6 +33,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Kind]]] = {
         "max_attempts": ("MAX_ATTEMPTS", "int"),
         "retry_budget": ("RETRY_BUDGET", "int"),
         "rate_limit": ("RATE_LIMIT", "number"),
+        "no_progress_timeout": ("NO_PROGRESS_TIMEOUT", "number"),
         "connect_timeout": ("CONNECT_TIMEOUT", "number"),
         "read_timeout": ("READ_TIMEOUT", "number"),
         "max_pairs_per_call": ("MAX_PAIRS_PER_CALL", "int"),
@@ -81,6 +83,9 @@ SCHEMA: dict[str, dict[str, tuple[str, Kind]]] = {
         "timeout": ("SMTP_TIMEOUT", "number"),
         "attach_reports": ("SMTP_ATTACH_REPORTS", "bool"),
     },
+    "web": {
+        "password": ("WEB_PASSWORD", "secret"),  # `bulk-enroll web --host` beyond loopback
+    },
     "log": {
         "format": ("LOG_FORMAT", "text"),
         "file": ("LOG_FILE", "path"),
@@ -92,7 +97,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Kind]]] = {
 
 
 # Environment variables holding secrets (masked in every log line); the TOKEN has no file key.
-SECRET_NAMES = ("CLIENT_SECRET", "TOKEN", "SMTP_PASSWORD", "WEBHOOK_URL")
+SECRET_NAMES = ("CLIENT_SECRET", "TOKEN", "SMTP_PASSWORD", "WEBHOOK_URL", "WEB_PASSWORD")
 
 
 def file_key(name: str) -> str | None:

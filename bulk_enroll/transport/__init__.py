@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bulk_enroll.model import Batch
+from bulk_enroll.transport.rate_headers import RateLimitHint
 
 
 class CallVerdict(StrEnum):
@@ -26,6 +27,7 @@ class CallResult:
     verdict: CallVerdict
     message: str = ""
     http_status: int | None = None
+    rate_limit: RateLimitHint | None = None  # what the answer's RateLimit-* headers said
 
 
 class TransientError(Exception):
@@ -34,6 +36,8 @@ class TransientError(Exception):
     `maybe_applied` is True when the request may have reached the server before the answer was
     lost (read timeout, reset after sending, 5xx): the enrollment may already exist.
     `retry_after` is the server's requested wait in seconds, when it sent one.
+    `rate_limited` marks a refusal by the server's rate limit (HTTP 429): the server pacing
+    the client, never applied, so the call is simply sent again later.
     """
 
     def __init__(
@@ -43,11 +47,17 @@ class TransientError(Exception):
         maybe_applied: bool,
         retry_after: float | None = None,
         http_status: int | None = None,
+        rate_limit: RateLimitHint | None = None,
     ) -> None:
         super().__init__(message)
         self.maybe_applied = maybe_applied
         self.retry_after = retry_after
         self.http_status = http_status
+        self.rate_limit = rate_limit
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.http_status == 429 and not self.maybe_applied
 
 
 class Transport(Protocol):

@@ -20,6 +20,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from bulk_enroll.transport import CallResult, TransientError
+from bulk_enroll.transport.rate_headers import parse_rate_limit
 
 MAX_DETAIL_CHARS = 300  # keeps exception messages readable in reports and logs
 
@@ -63,17 +64,17 @@ def post_call(
         status, content, answer_headers = response.status_code, response.content, response.headers
     except requests.RequestException as exc:
         raise classify_network_error(exc, redact=[token]) from None
+    hint = parse_rate_limit(answer_headers)
     try:
         result = parse(status, content, answer_headers)
     except TransientError as exc:
         raise TransientError(redact(str(exc), token), maybe_applied=exc.maybe_applied,
-                             retry_after=exc.retry_after, http_status=exc.http_status) from None
+                             retry_after=exc.retry_after, http_status=exc.http_status,
+                             rate_limit=hint) from None
     except ProtocolError as exc:
         raise ProtocolError(redact(str(exc), token), http_status=exc.http_status,
                             maybe_applied=exc.maybe_applied) from None
-    if token and token in result.message:
-        return CallResult(result.verdict, redact(result.message, token), result.http_status)
-    return result
+    return CallResult(result.verdict, redact(result.message, token), result.http_status, hint)
 
 
 def redact(text: str, token: str) -> str:

@@ -8,6 +8,7 @@ follows `nextPageToken`, batches filters so a URL stays short, retries transient
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import time
@@ -20,7 +21,7 @@ import tenacity
 from tenacity.wait import wait_random_exponential
 
 from bulk_enroll.errors import ApiError, AuthError, ConfigError
-from bulk_enroll.model import ContentItem, DirectoryUser
+from bulk_enroll.model import ContentItem, DirectoryUser, ServerEnrollment
 from bulk_enroll.transport import TransientError
 from bulk_enroll.transport.auth import TokenSource
 from bulk_enroll.transport.http import (
@@ -142,23 +143,33 @@ class RestClient:
     ) -> set[tuple[str, str]]:
         """The (learner ID, course ID) pairs that exist among these learners and courses.
 
+        Reusable by anything that must know what the server holds (reconciliation, settling
+        calls whose answer was lost). IDs are compared in lower case.
+        """
+        return set(self.enrollment_records(learner_ids, course_ids))
+
+    def enrollment_records(
+        self, learner_ids: Iterable[str], course_ids: Iterable[str]
+    ) -> dict[tuple[str, str], ServerEnrollment]:
+        """The enrollments that exist among these learners and courses, with the settings the
+        server shows, by (learner ID, course ID) in lower case.
+
         `POST /enrollments` with the IDs in the JSON body (no URL length limit), batched and
-        paged. Reusable by anything that must know what the server holds (reconciliation,
-        settling calls whose answer was lost). IDs are compared in lower case.
+        paged.
         """
         learners = sorted({i.lower() for i in learner_ids})
         courses = sorted({i.lower() for i in course_ids})
-        pairs: set[tuple[str, str]] = set()
+        records: dict[tuple[str, str], ServerEnrollment] = {}
         for learner_chunk in _chunks(learners, self.ids_per_call):
             for course_chunk in _chunks(courses, self.ids_per_call):
                 body = {"learnerIds": learner_chunk, "courseIds": course_chunk}
                 wanted_l, wanted_c = set(learner_chunk), set(course_chunk)
                 for page in self._post_pages(ENROLLMENTS_PATH, body, "enrollments"):
                     for item in page:
-                        pair = _enrollment_pair(item)
-                        if pair[0] in wanted_l and pair[1] in wanted_c:
-                            pairs.add(pair)
-        return pairs
+                        record = _enrollment(item)
+                        if record.learner_id in wanted_l and record.course_id in wanted_c:
+                            records[(record.learner_id, record.course_id)] = record
+        return records
 
     # --- paging ------------------------------------------------------------------------------
 
@@ -361,8 +372,21 @@ def _content(item: Mapping[str, Any]) -> ContentItem:
     return ContentItem(content_id.lower(), title, kind if isinstance(kind, str) else None)
 
 
-def _enrollment_pair(item: Mapping[str, Any]) -> tuple[str, str]:
+def _enrollment(item: Mapping[str, Any]) -> ServerEnrollment:
     learner, course = item.get("learnerId"), item.get("courseId")
     if not isinstance(learner, str) or not isinstance(course, str):
         raise ApiError(f"{ENROLLMENTS_PATH}: an enrollment has no learnerId or courseId")
-    return learner.lower(), course.lower()
+    lock = item.get("shouldLockAfterDueDate")
+    return ServerEnrollment(learner.lower(), course.lower(), _date(item.get("accessDate")),
+                            _date(item.get("dueDate")), lock if isinstance(lock, bool) else None)
+
+
+def _date(value: object) -> dt.date | None:
+    """A date the server wrote (`2027-01-15`, or a date-time): None when absent or unreadable,
+    since these settings only explain a row, they decide nothing."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None

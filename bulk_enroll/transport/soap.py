@@ -51,6 +51,10 @@ _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _DTD_MARKUP = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 # Statuses that mean "not now" even when a SOAP fault came with them (gateways, overload).
 _UNAVAILABLE = frozenset({502, 503, 504})
+# A fault saying the call rate is too high (not that the call is wrong): "Too many requests",
+# "Rate limit exceeded", "Request limit exceeded", "Throttled".
+_RATE_LIMIT_FAULT = re.compile(
+    r"too many requests|rate.?limit|request limit exceeded|throttl", re.IGNORECASE)
 
 
 def build_envelope(
@@ -239,6 +243,15 @@ def parse_response(
             maybe_applied=status_code != 503,
             retry_after=retry_after,
             http_status=status_code,
+        )
+    if fault is not None and _RATE_LIMIT_FAULT.search(" ".join(fault)):
+        # The SOAP way to say 429: a fault about the call rate, not about the call. Splitting
+        # the batch would only multiply the calls; it is sent again once the limiter allows.
+        raise TransientError(
+            f"SOAP fault: {fault[1] or fault[0]}, the server asks to slow down",
+            maybe_applied=False,
+            retry_after=retry_after,
+            http_status=429,
         )
     if fault is not None:
         return _fault_result(*fault, status_code)

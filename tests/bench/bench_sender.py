@@ -17,9 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +35,8 @@ from bulk_enroll.results import unique_pairs
 from bulk_enroll.sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, default_directory
 from bulk_enroll.transport.soap import build_envelope
 from bulk_enroll.validate.rows import validate_table
+from tests.bench.sandbox_process import free_port
+from tests.bench.sandbox_process import start_sandbox as start_process
 from tests.support import HEADER, write_csv
 
 pytestmark = pytest.mark.bench
@@ -45,12 +45,6 @@ LIMIT = 20.0
 LATENCY = 0.05
 COHORTS, COHORT_SIZE, COURSES_PER_COHORT = 400, 50, 5  # 100,000 rows
 LEARNERS_PER_CALL = 25  # 800 calls: enough to measure a rate, short enough to run twice
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def cohort_file(path: Path) -> Path:
@@ -66,19 +60,8 @@ def cohort_file(path: Path) -> Path:
 
 
 def start_sandbox(port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bulk_enroll.cli", "sandbox", "--port", str(port),
-         "--latency", str(LATENCY), "--rate-limit", str(LIMIT), "--accept-any-learner"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/_sandbox/stats", timeout=1)
-            return process
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("sandbox did not start")
+    return start_process(port, "--latency", str(LATENCY), "--rate-limit", str(int(LIMIT)),
+                         "--accept-any-learner")
 
 
 def naive_run(source: Path) -> dict[str, float]:

@@ -464,6 +464,8 @@ client_secret_file = "secret"
     out = capsys.readouterr().out
     assert f"ok   configuration file: {config} (4 settings)" in out
     assert f"ok   token: fetched from {sandbox.api_url}/api/v3/token" in out
+    assert ("rate limit learned from the server, stop after 600 s without an accepted call"
+            in out)
     assert "--   read call: none: the SOAP API has no read method" in out
     assert out.endswith("Configuration OK (nobody was enrolled).\n")
     assert sandbox.state.calls() == []

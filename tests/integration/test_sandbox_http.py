@@ -12,6 +12,7 @@ import requests
 from lxml import etree
 
 from bulk_enroll.sandbox import Faults, SandboxServer, SandboxState, default_directory, serve
+from bulk_enroll.sandbox.rate_shapes import RateRule, Shape
 from bulk_enroll.sandbox.state import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SUCCESS
 
 DIRECTORY = default_directory()
@@ -323,6 +324,26 @@ def test_rate_limit_answers_429_with_retry_after() -> None:
         assert server.state.fault_counts() == {"rate_limit": 1}
 
 
+def test_a_fixed_window_tells_its_limit_in_headers_and_waits_in_whole_seconds() -> None:
+    faults = Faults(rate_rule=RateRule(2, 5.0, Shape.FIXED), rate_headers=True)
+    with make_server(faults) as server:
+        answers = [post_soap(server, envelope()) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[0].headers["RateLimit-Limit"] == "2"
+    assert answers[0].headers["RateLimit-Remaining"] == "1"
+    assert answers[0].headers["RateLimit-Policy"] == "2;w=5"
+    assert answers[2].headers["RateLimit-Remaining"] == "0"
+    assert 1 <= int(answers[2].headers["Retry-After"]) <= 5  # until the window's end, rounded up
+
+
+def test_a_429_can_come_without_retry_after() -> None:
+    faults = Faults(rate_rule=RateRule(1, 60.0, Shape.SLIDING), retry_after=False)
+    with make_server(faults) as server:
+        answers = [post_soap(server, envelope()) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 429]
+    assert "Retry-After" not in answers[1].headers and "RateLimit-Limit" not in answers[1].headers
+
+
 def test_drop_before_closes_without_answer_and_applies_nothing() -> None:
     with make_server(Faults(drop_before_rate=1.0)) as server:
         with pytest.raises(requests.ConnectionError):
@@ -338,3 +359,42 @@ def test_drop_after_applies_then_closes_without_answer() -> None:
         assert len(server.state.enrollments()) == len(LEARNERS) * len(COURSES)
         assert [c.outcome for c in server.state.calls()] == [SUCCESS]
         assert server.state.fault_counts() == {"drop_after": 1}
+
+
+def post_rest(server: SandboxServer, path: str, body: dict[str, object]) -> requests.Response:
+    return requests.post(server.api_url + path, json=body, timeout=5,
+                         headers={"Authorization": f"Bearer {TOKEN}"})
+
+
+def test_chosen_enrollment_calls_are_applied_and_their_answers_dropped_on_both_transports():
+    # Calls 2 and 3 lose their answer, whichever transport carries them; lists never do.
+    with make_server(Faults(drop_answers=frozenset({2, 3}))) as server:
+        rest_body = {"learnerIds": LEARNERS[2:], "courseIds": COURSES, "dueDateType": "unlimited"}
+        assert post_soap(server, envelope(learners=LEARNERS[:1])).status_code == 200
+        with pytest.raises(requests.ConnectionError):
+            post_soap(server, envelope(learners=LEARNERS[1:2]))
+        with pytest.raises(requests.ConnectionError):
+            post_rest(server, "/enrollment", rest_body)
+        listed = post_rest(server, "/enrollments", {"learnerIds": LEARNERS})
+        assert listed.status_code == 200 and len(listed.json()["enrollments"]) == 6
+        assert post_rest(server, "/enrollment", rest_body).status_code == 201  # call 4
+        records = server.state.enrollments()
+        assert len(records) == 6  # every call was applied, answered or not
+        assert [r.times_enrolled for (lr, _), r in sorted(records.items())
+                if lr == LEARNERS[2]] == [2, 2]  # the fourth call enrolled them again
+        assert server.state.fault_counts() == {"drop_answer": 2}
+
+
+def test_an_administrator_can_remove_enrollments_and_they_count_anew():
+    with make_server() as server:
+        assert post_soap(server, envelope(learners=LEARNERS[:1])).status_code == 200
+        [item, other] = post_rest(server, "/enrollments", {}).json()["enrollments"]
+        removed = post_rest(server, "/enrollment/delete", {"enrollmentIds": [item["enrollmentId"]]})
+        assert removed.status_code == 204
+        assert set(server.state.enrollments()) == {(other["learnerId"], other["courseId"])}
+        refused = post_rest(server, "/enrollment/delete", {"enrollmentIds": [item["enrollmentId"]]})
+        assert refused.status_code == 400 and "no such enrollment" in refused.json()["message"]
+        assert post_soap(server, envelope(learners=LEARNERS[:1])).status_code == 200
+        times = {pair: r.times_enrolled for pair, r in server.state.enrollments().items()}
+        assert times == {(item["learnerId"], item["courseId"]): 1,
+                         (other["learnerId"], other["courseId"]): 2}

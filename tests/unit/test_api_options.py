@@ -72,6 +72,8 @@ def test_an_unknown_option_is_a_type_error_naming_it():
     ({"cancel": "stop"}, "cancel='stop': give a bulk_enroll.CancelToken"),
     ({"account": "https://example.com"}, "account='https://example.com': give an AccountSettings"),
     ({"state_dir": 7}, "state_dir=7: give a file path"),
+    ({"respect_removals": "no"}, "respect_removals='no': give True or False"),
+    ({"new_journal": 1}, "new_journal=1: give True or False"),
 ])
 def test_a_bad_option_value_is_a_config_error_before_anything_is_read(options, message):
     with pytest.raises(bulk_enroll.ConfigError) as caught:

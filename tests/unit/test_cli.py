@@ -87,3 +87,19 @@ def test_only_the_first_problems_are_printed(csv_file, capsys):
     out = capsys.readouterr().out.splitlines()
     assert "12 problems in the file:" in out and "  ... and 2 more in the report." in out
     assert sum(1 for line in out if line.startswith("  input.csv, row ")) == 10
+
+
+def test_sandbox_rate_options_build_the_shape_the_user_asked_for(monkeypatch, capsys):
+    import bulk_enroll.sandbox as sandbox_package
+    from bulk_enroll.sandbox.rate_shapes import RateRule, Shape
+
+    served = {}
+    monkeypatch.setattr(sandbox_package, "serve",
+                        lambda host, port, **kwargs: served.update(kwargs))
+    code = main(["sandbox", "--rate-limit", "20", "--rate-window", "1", "--rate-shape", "bucket",
+                 "--rate-burst", "40", "--no-retry-after", "--rate-headers"])
+    assert code == 0
+    faults = served["faults"]
+    assert faults.rule() == RateRule(20, 1.0, Shape.BUCKET, burst=40)
+    assert faults.retry_after is False and faults.rate_headers is True
+    assert main(["sandbox"]) == 0 and served["faults"].rule() is None

@@ -9,7 +9,13 @@ import pytest
 
 from bulk_enroll.errors import ConfigError
 from bulk_enroll.model import Batch, DueDateType, DueSettings, Pair
-from bulk_enroll.send.journal import CallState, Journal, settings_from_key, settings_key
+from bulk_enroll.send.journal import (
+    CallState,
+    Confirmation,
+    Journal,
+    settings_from_key,
+    settings_key,
+)
 
 DATED = DueSettings(DueDateType.DUE_DATE, access_date=dt.datetime(2027, 1, 2, 9, 30),
                     due_date=dt.date(2027, 3, 1), lock_after_due_date=True)
@@ -22,20 +28,34 @@ def test_settings_round_trip_through_the_journal_key():
         assert settings_from_key(settings_key(settings)) == settings
 
 
-def test_confirmed_pairs_are_remembered_per_settings_whatever_the_account_key(tmp_path):
+def test_a_confirmed_pair_is_found_whatever_settings_and_account_key_it_was_sent_with(tmp_path):
     path = tmp_path / "j.sqlite3"
-    with Journal(path, "acct-A") as journal:
+    with Journal(path, "acct-A", now=lambda: dt.datetime(2026, 11, 30, 8, 0)) as journal:
         call = journal.begin(BATCH, "run-1")
         journal.confirm(call, BATCH.pairs())
     with Journal(path, "acct-A") as journal:
         found = journal.confirmed([Pair("l1", "c1", DATED), Pair("l1", "c1", PERIOD),
                                    Pair("l3", "c1", DATED)])
-        assert list(found) == [Pair("l1", "c1", DATED)]  # other settings: not the same request
+        # A learner is in a course or not: asked with other settings, it is the same
+        # enrollment, found with the settings it was sent with.
+        assert found == {Pair("l1", "c1", DATED): Confirmation("2026-11-30 08:00:00", DATED),
+                         Pair("l1", "c1", PERIOD): Confirmation("2026-11-30 08:00:00", DATED)}
+        assert found[Pair("l1", "c1", PERIOD)].day == "2026-11-30"
         assert journal.open_calls() == []
-    # The same account reached another way (REST instead of SOAP, a token instead of client
-    # credentials) has another key: the pair is still the same enrollment (IDs are UUIDs).
+    # Another account key (an older journal's endpoint URL): IDs are UUIDs, the same enrollment.
     with Journal(path, "acct-A-over-REST") as journal:
         assert list(journal.confirmed([Pair("l1", "c1", DATED)])) == [Pair("l1", "c1", DATED)]
+
+
+def test_the_latest_confirmation_of_a_pair_wins(tmp_path):
+    stamps = iter([dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 1), dt.datetime(2026, 2, 1),
+                   dt.datetime(2026, 2, 1)])
+    with Journal(tmp_path / "j.sqlite3", "acct", now=lambda: next(stamps)) as journal:
+        journal.confirm(journal.begin(BATCH, "run-1"), BATCH.pairs())
+        later = Batch("b-2", PERIOD, ("l1",), ("c1",))
+        journal.confirm(journal.begin(later, "run-2"), later.pairs())
+        [confirmation] = journal.confirmed([Pair("l1", "c1", DATED)]).values()
+        assert confirmation == Confirmation("2026-02-01 00:00:00", PERIOD)
 
 
 def test_a_call_left_in_flight_by_a_crash_is_found_by_the_next_run(tmp_path):
@@ -57,13 +77,6 @@ def test_wal_and_full_sync_are_on(tmp_path):
     with Journal(tmp_path / "j.sqlite3", "acct") as journal:
         assert journal._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert journal._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-
-
-def test_a_journal_that_is_not_sqlite_is_a_config_error(tmp_path):
-    path = tmp_path / "j.sqlite3"
-    path.write_text("not a database" * 100)
-    with pytest.raises(ConfigError, match="cannot use the journal"):
-        Journal(path, "acct")
 
 
 def test_a_journal_from_a_newer_version_is_refused(tmp_path):

@@ -17,6 +17,7 @@ from bulk_enroll.model import (
     DueSettings,
     Pair,
     PairOutcome,
+    ServerEnrollment,
     Status,
     UserStatus,
 )
@@ -183,10 +184,10 @@ S = DueSettings(DueDateType.UNLIMITED)
 
 class Lister:
     def __init__(self, existing: set[tuple[str, str]]) -> None:
-        self.existing = existing
+        self.existing = {pair: ServerEnrollment(*pair) for pair in existing}
         self.asked: list[tuple[set[str], set[str]]] = []
 
-    def list_enrollments(self, learner_ids, course_ids):  # type: ignore[no-untyped-def]
+    def enrollment_records(self, learner_ids, course_ids):  # type: ignore[no-untyped-def]
         self.asked.append((set(learner_ids), set(course_ids)))
         return self.existing
 
@@ -203,9 +204,10 @@ def test_pairs_the_server_holds_are_not_sent_and_say_so():
 
 def test_no_pairs_no_question():
     lister = Lister(set())
-    assert server_enrollments([], lister) == set() and lister.asked == []
+    assert server_enrollments([], lister) == {} and lister.asked == []
 
 
 def test_server_ids_are_compared_ignoring_case():
     pair = Pair("AB-1", "CD-2", S)
-    assert split_already_enrolled([pair], {("ab-1", "cd-2")})[0] == []
+    assert split_already_enrolled([pair], {("ab-1", "cd-2"): ServerEnrollment("ab-1", "cd-2")}
+                                  )[0] == []

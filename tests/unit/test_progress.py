@@ -46,3 +46,25 @@ def test_eta_from_the_rate_once_pairs_settle():
     assert progress.line(clock.now) == (
         "progress: 10/30 pairs settled, 1 calls (0 retries), 0 not enrolled, 1 pairs/s, ETA 20 s"
     )
+
+
+def test_the_learned_limit_and_the_time_waited_on_it_are_in_the_line():
+    clock = Clock()
+    progress = LogProgress(clock=clock)
+    progress.start(pairs=30, calls=3)
+    progress.waited(1.0, None)
+    assert "server limit not learned yet, 1 s waited," in progress.line(clock.now)
+    progress.waited(3.4, 19.47)
+    assert "server limit ~19.5 calls/s, 3 s waited, ETA" in progress.line(clock.now)
+
+
+def test_the_bar_shows_the_learned_limit(tmp_path):
+    from bulk_enroll.send.progress import BarProgress
+
+    with (tmp_path / "bar.txt").open("w") as stream:
+        bar = BarProgress(stream)
+        bar.start(pairs=10, calls=1)
+        bar.waited(2.0, 12.0)
+        bar.settled(10, Status.ENROLLED)
+        bar.close()
+    assert "limit=~12 calls/s, 2 s waited" in (tmp_path / "bar.txt").read_text()

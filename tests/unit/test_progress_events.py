@@ -11,8 +11,8 @@ import pytest
 from bulk_enroll.model import Batch, DueDateType, DueSettings, Status
 from bulk_enroll.send.interrupt import CancelToken, stop_on_cancel
 from bulk_enroll.send.progress import EventProgress, ProgressEvent
-from bulk_enroll.send.sender import RetryPolicy, Sender
-from bulk_enroll.send.throttle import AdaptiveThrottle
+from bulk_enroll.send.sender import Sender
+from bulk_enroll.send.throttle import Throttle
 from bulk_enroll.transport import CallResult, CallVerdict, TransientError
 from bulk_enroll.transport.auth import StaticToken
 
@@ -56,7 +56,7 @@ def test_stages_then_send_counters_with_an_eta_from_the_rate():
     progress.called(retry=False)
     progress.settled(10, Status.ENROLLED)
     progress.called(retry=True)
-    progress.waited(1.5)
+    progress.waited(1.5, 19.5)
     progress.settled(20, Status.FAILED)
     progress.stage("done")
     assert [e.stage for e in events] == ["resolve", "send", "send", "send", "send", "send",
@@ -65,7 +65,8 @@ def test_stages_then_send_counters_with_an_eta_from_the_rate():
                                       calls_planned=3, calls_made=1, elapsed_s=10.0, eta_s=20.0)
     last = events[-1]
     assert (last.pairs_settled, last.not_enrolled, last.calls_made, last.retries) == (30, 20, 2, 1)
-    assert last.rate_limit_wait_s == 1.5 and last.rows == 12 and last.eta_s is None
+    assert last.rate_limit_wait_s == 1.5 and last.learned_rate_per_s == 19.5
+    assert last.rows == 12 and last.eta_s is None
     assert events[1].eta_s is None  # nothing settled yet: no ETA rather than a guess
 
 
@@ -105,23 +106,34 @@ def test_events_from_the_sending_threads_arrive_in_order_and_end_at_the_total():
 def test_waiting_on_the_rate_limit_is_reported():
     events: list[ProgressEvent] = []
     paced = Sender(Transport(), StaticToken("t"), concurrency=1, progress=EventProgress(
-        events.append), throttle=AdaptiveThrottle(max_rate=25))
-    paced.send(batches(5))  # about 0.04 s between calls
+        events.append), throttle=Throttle(max_rate=25))
+    report = paced.send(batches(5))  # about 0.04 s between calls
     assert events[-1].rate_limit_wait_s > 0.1
+    assert events[-1].learned_rate_per_s is None  # configured, not learned
+    assert report.stats.rate_wait_s == pytest.approx(events[-1].rate_limit_wait_s, abs=0.05)
 
-    events.clear()
+
+def test_the_learned_limit_and_the_wait_come_from_the_limiter_as_the_summary_has_them():
+    events: list[ProgressEvent] = []
     waits: list[float] = []
 
     def answer(number: int) -> CallResult:
-        if number == 1:
-            raise TransientError("HTTP 429", maybe_applied=False, retry_after=3, http_status=429)
+        if number == 11:  # ten calls got through: 429 with Retry-After: 1
+            raise TransientError("HTTP 429", maybe_applied=False, retry_after=1, http_status=429)
         return CallResult(CallVerdict.SUCCESS)
 
-    told = Sender(Transport(answer), StaticToken("t"), concurrency=1, sleep=waits.append,
-                  policy=RetryPolicy(base_wait_s=0.01), progress=EventProgress(events.append))
-    told.send(batches(1))
-    assert waits[0] == 3  # Retry-After, then the throttle's pause (no time passes here)
-    assert events[-1].rate_limit_wait_s == pytest.approx(3, abs=0.05)
+    sender = Sender(Transport(answer), StaticToken("t"), concurrency=1, sleep=waits.append,
+                    progress=EventProgress(events.append))
+    report = sender.send(batches(15))
+    last = events[-1]
+    assert last.learned_rate_per_s == pytest.approx(10) == report.stats.learned_rate
+    # The pause of 1 s, then the four calls left at 95% of 10 per second.
+    assert last.rate_limit_wait_s == pytest.approx(1 + 4 / 9.5, abs=0.05)
+    assert sum(waits) == pytest.approx(last.rate_limit_wait_s, abs=0.05)
+    assert report.stats.rate_wait_s == pytest.approx(last.rate_limit_wait_s, abs=0.05)
+    waited = [e.rate_limit_wait_s for e in events]
+    assert waited == sorted(waited)
+    assert report.stats.retries == 0 and last.calls_made == 16
 
 
 def test_cancel_from_another_thread_stops_the_send_like_a_signal():

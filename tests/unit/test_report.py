@@ -426,7 +426,7 @@ def test_failed_write_keeps_the_old_report_and_leaves_no_temporary(tmp_path, mon
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr("bulk_enroll.report.workbook.os.replace", boom)
+    monkeypatch.setattr("bulk_enroll.atomic_files.os.replace", boom)
     with pytest.raises(OSError):
         write_report(target, data([("a", "b")], [RowResult(Status.ENROLLED)]))
     assert list(tmp_path.iterdir()) == [target]
@@ -528,3 +528,19 @@ def test_a_dry_run_keeps_its_own_next_step(tmp_path):
 def test_the_reason_does_not_repeat_the_status(status, message, expected):
     line = ResultLine(InputRow(SourceRef("in.csv", 2), ("a",)), RowResult(status, message))
     assert reason(line) == expected
+
+
+def test_the_learned_rate_limit_is_on_the_summary_sheet_and_in_the_json(tmp_path):
+    from bulk_enroll.report.sheets import run_facts
+
+    report = data([("a", "b")], [RowResult(Status.ENROLLED)])
+    report.stats.learned_rate, report.stats.rate_wait_s, report.stats.rate_limited = 19.5, 3.2, 6
+    facts = dict(run_facts(report))
+    assert facts["Server rate limit learned"] == "19.5 calls/s"
+    assert facts["Waited on the rate limit"] == "3.2 s" and facts["429 answers"] == 6
+    summary = summary_dict(report, tmp_path / "r.xlsx", 0)
+    assert (summary["learned_rate_per_s"], summary["rate_wait_s"], summary["rate_limited"]) == (
+        19.5, 3.2, 6)
+    unlimited = data([("a", "b")], [RowResult(Status.ENROLLED)])
+    assert dict(run_facts(unlimited))["Server rate limit learned"] == "none met"
+    assert summary_dict(unlimited, None, 0)["learned_rate_per_s"] is None

@@ -240,3 +240,21 @@ def test_page_size_beyond_the_api_limit_is_refused():
 
     with pytest.raises(ConfigError, match="page size"):
         client(page_size=1001)
+
+
+def test_enrollment_records_carry_the_settings_the_server_shows(requests_mock):
+    import datetime as dt
+
+    from bulk_enroll.model import ServerEnrollment
+
+    l1, l2, c1 = make_id("l1"), make_id("l2"), make_id("c1")
+    requests_mock.post(API + "/enrollments", json={"enrollments": [
+        {"learnerId": l1, "courseId": c1, "accessDate": "2027-01-02", "dueDate": "2027-01-15",
+         "shouldLockAfterDueDate": True},
+        {"learnerId": l2, "courseId": c1, "accessDate": "2027-01-02T09:30:00+00:00",
+         "dueDate": "soon", "shouldLockAfterDueDate": "yes"},  # unreadable: not guessed
+    ]})
+    assert client().enrollment_records([l1, l2], [c1]) == {
+        (l1, c1): ServerEnrollment(l1, c1, dt.date(2027, 1, 2), dt.date(2027, 1, 15), True),
+        (l2, c1): ServerEnrollment(l2, c1, dt.date(2027, 1, 2), None, None),
+    }

@@ -81,12 +81,89 @@ def test_transient_errors_are_retried_until_success():
 def test_retry_after_sets_the_minimum_wait():
     def decide(b, t, n):
         if n == 1:
-            raise TransientError("HTTP 429", maybe_applied=False, retry_after=3)
+            raise TransientError("HTTP 503", maybe_applied=False, retry_after=3)
         return OK
 
     sleeps: list[float] = []
     make_sender(ScriptedTransport(decide), sleeps=sleeps).send([batch(1)])
     assert sleeps and sleeps[0] >= 3
+
+
+def too_many(retry_after: float | None = 1) -> TransientError:
+    return TransientError("HTTP 429", maybe_applied=False, retry_after=retry_after,
+                          http_status=429)
+
+
+def test_429s_spend_neither_the_calls_attempts_nor_the_runs_retry_budget():
+    def decide(b, t, n):
+        if n <= 12:  # twelve 429s for a call allowed two attempts, in a run with no budget
+            raise too_many()
+        return OK
+
+    transport = ScriptedTransport(decide)
+    sender = Sender(transport, StaticToken("t"), concurrency=1, sleep=lambda s: None,
+                    policy=RetryPolicy(max_attempts=2, retry_budget=0))
+    report = sender.send([batch(3)])
+    assert {o.status for o in report.outcomes.values()} == {Status.ENROLLED}
+    assert report.stats.retries == 0 and report.stats.rate_limited == 12
+    assert report.outcomes[Pair("l0", "c0", S)].attempts == 1
+
+
+def test_a_503_still_spends_the_budget_while_429s_do_not():
+    def decide(b, t, n):
+        if n % 2:
+            raise too_many()
+        raise TransientError("HTTP 503", maybe_applied=False)
+
+    sender = Sender(ScriptedTransport(decide), StaticToken("t"), concurrency=1,
+                    sleep=lambda s: None, policy=RetryPolicy(max_attempts=3, retry_budget=10))
+    report = sender.send([batch(1)])
+    [outcome] = report.outcomes.values()
+    assert outcome.status is Status.NOT_SENT and outcome.attempts == 3
+    assert report.stats.retries == 2 and report.stats.rate_limited == 3
+
+
+def test_no_call_accepted_for_the_no_progress_time_stops_the_run_with_not_sent_rows():
+    calls = []
+
+    def refuse_all(b, t, n):
+        calls.append(b.batch_id)
+        raise too_many(retry_after=5)
+
+    class Journal:
+        def __init__(self):
+            self.finished = []
+
+        def begin(self, b, run_id):
+            return len(self.finished)
+
+        def confirm(self, call_id, pairs, message=""):
+            raise AssertionError("nothing was accepted")
+
+        def finish(self, call_id, state, message=""):
+            self.finished.append(state)
+
+    journal = Journal()
+    sender = Sender(ScriptedTransport(refuse_all), StaticToken("t"), concurrency=2,
+                    sleep=lambda s: None, journal=journal,
+                    policy=RetryPolicy(retry_budget=0, no_progress_s=60))
+    report = sender.send([batch(2, batch_id=f"b-{i}") for i in range(5)])
+    assert {o.status for o in report.outcomes.values()} == {Status.NOT_SENT}
+    assert "accepted no call for 60 s" in report.stopped_reason
+    assert all("BULK_ENROLL_NO_PROGRESS_TIMEOUT" in o.message for o in report.outcomes.values())
+    assert 10 <= len(calls) <= 40  # paced retries, then the stop; not a hot loop
+    assert {state.value for state in journal.finished} == {"not_applied"}  # safe to resend
+
+
+def test_a_retry_after_longer_than_the_no_progress_time_stops_at_once():
+    def refuse(b, t, n):
+        raise too_many(retry_after=3600)
+
+    sender = Sender(ScriptedTransport(refuse), StaticToken("t"), concurrency=1,
+                    sleep=lambda s: None, policy=RetryPolicy(no_progress_s=600))
+    report = sender.send([batch(1)])
+    assert "holds the next call for 60 min" in report.stopped_reason
+    assert report.stats.api_calls == 1
 
 
 def test_a_lost_answer_without_a_settler_is_unknown_and_never_resent():

@@ -1,0 +1,112 @@
+"""Words and numbers for the templates: pure functions, no request, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bulk_enroll.api import FIELDS, ProgressEvent, SendPreview
+
+STATUS_WORDS = {
+    "enrolled": "enrolled",
+    "already_enrolled": "already enrolled",
+    "duplicate": "duplicate (sent once)",
+    "invalid": "has problems",
+    "failed": "refused by the server",
+    "not_sent": "not sent",
+    "unknown": "answer lost",
+}
+STATUS_MEANINGS = {
+    "enrolled": "enrolled by this run",
+    "already_enrolled": "enrolled before (journal or server); not sent again",
+    "duplicate": "the same enrollment as an earlier row; sent once",
+    "invalid": "fix the cell, then send again",
+    "failed": "the server refused it; the message says why",
+    "not_sent": "not sent (dry run, cancelled or stopped); send again to finish",
+    "unknown": "sent, but the answer was lost; check in the LMS first",
+}
+GOOD = frozenset({"enrolled", "already_enrolled", "duplicate"})
+STAGES = {
+    "read": "Reading the file",
+    "resolve": "Looking up people and courses",
+    "plan": "Planning the calls",
+    "send": "Sending",
+    "report": "Writing the report",
+    "done": "Finished",
+}
+FIELD_CHOICES = (("", "not used"), *((name, name) for name in FIELDS))
+
+
+def plural(number: int, noun: str, many: str | None = None) -> str:
+    """1 person, 2 people; 1 course, 3 courses (thousands separated)."""
+    if number == 1:
+        return f"1 {noun}"
+    return f"{number:,} {many or noun + 's'}"
+
+
+def start_label(preview: SendPreview | None, *, live: bool) -> str:
+    """What the Start button does, in its own words."""
+    if preview is None or preview.new_pairs == 0:
+        return "Start enrolling: nothing new to send"
+    label = (f"Start enrolling {plural(preview.learners, 'person', 'people')} in "
+             f"{plural(preview.courses, 'course')}")
+    return label if live else f"{label} (dry run: nothing is sent)"
+
+
+def progress_facts(event: ProgressEvent | None) -> dict[str, Any]:
+    """The sending screen's numbers."""
+    if event is None:
+        return {"stage": "Starting", "settled": 0, "total": 0, "percent": 0, "calls": 0,
+                "planned": 0, "retries": 0, "waited": "0", "not_enrolled": 0,
+                "eta": "working it out"}
+    total = event.pairs_total
+    percent = int(100 * event.pairs_settled / total) if total else 0
+    return {
+        "stage": STAGES.get(event.stage, event.stage),
+        "settled": event.pairs_settled,
+        "total": total,
+        "percent": percent,
+        "calls": event.calls_made,
+        "planned": event.calls_planned,
+        "retries": event.retries,
+        "waited": f"{event.rate_limit_wait_s:.1f}",
+        "not_enrolled": event.not_enrolled,
+        "eta": eta_words(event.eta_s),
+    }
+
+
+def eta_words(seconds: float | None) -> str:
+    if seconds is None:
+        return "working it out"
+    if seconds < 1:
+        return "less than a second"
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    return f"about {seconds / 60:.0f} min"
+
+
+def cell(value: object) -> str:
+    """A cell as the page shows (and edits) it."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        text = value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+        return text[:-9] if text.endswith(" 00:00:00") else text
+    return str(value)
+
+
+def status_word(status: str) -> str:
+    return STATUS_WORDS.get(status, status)
+
+
+def status_class(status: str) -> str:
+    return "good" if status in GOOD else ("bad" if status in ("invalid", "failed") else "warn")
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "cell": cell,
+    "status_word": status_word,
+    "status_class": status_class,
+}

@@ -1,0 +1,447 @@
+"""The web page over HTTP (Starlette's test client), on a sandbox started by the test: the key
+and cookie, the Host and Origin guards, the upload limit, every page, editing a cell, the
+mapping step, the progress stream, cancel, the second-run refusal and the downloads (opened
+with openpyxl). Expected rows come from the sample file as its generator wrote them (row 19
+'asap', row 61 no due date, row 80 'EMP-00123', row 114 '-5', row 151 an unknown learner)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.web.conftest import require_web
+
+require_web()
+
+from bulk_enroll.sandbox import default_directory  # noqa: E402
+from bulk_enroll.send.lock import InstanceLock  # noqa: E402
+from bulk_enroll.web.security import COOKIE  # noqa: E402
+from tests.support import forget_account  # noqa: E402
+from tests.web.site import HTMX, Site, site  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "sample_data" / "new_hires_onboarding.xlsx"
+SAMPLE_PROBLEM_ROWS = {19, 61, 80, 114, 151}
+DIRECTORY = default_directory()
+ACTIVE = [user for user in DIRECTORY.users if user.is_active and user.email == user.email.lower()]
+COURSES = {course.title: course for course in DIRECTORY.courses}
+
+
+@pytest.fixture
+def web() -> Site:
+    with site() as launched:
+        yield launched
+
+
+def slow_site(monkeypatch: pytest.MonkeyPatch, latency_s: float = 0.25):  # type: ignore[no-untyped-def]
+    """A sandbox whose calls take `latency_s`, one at a time, a few learners per call: a send
+    of the sample lasts a few seconds."""
+    monkeypatch.setenv("BULK_ENROLL_CONCURRENCY", "1")
+    monkeypatch.setenv("BULK_ENROLL_MAX_LEARNERS_PER_CALL", "3")
+    return site(sandbox_latency_s=latency_s)
+
+
+def people_csv(path: Path, people: int, *, offset: int = 300) -> Path:
+    """Active sandbox users by email, each in Fire Safety, with a due period."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Email", "Course", "due_date_type", "due_period"])
+        for user in ACTIVE[offset:offset + people]:
+            writer.writerow([user.email, "Fire Safety", "due_period", "720"])
+    return path
+
+
+def sse_events(text: str) -> list[tuple[str, str]]:
+    """(event, data) of a server-sent event stream."""
+    events = []
+    for block in re.split(r"\r?\n\r?\n", text):
+        name, data = "message", []
+        for line in block.splitlines():
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+        if data:
+            events.append((name, "\n".join(data)))
+    return events
+
+
+def settled_counts(events: list[tuple[str, str]]) -> list[tuple[int, int]]:
+    """(settled, total) from each progress event's panel."""
+    found = []
+    for name, data in events:
+        if name == "progress":
+            match = re.search(r"<strong>([\d,]+)</strong> of ([\d,]+) enrollments settled", data)
+            assert match, data
+            found.append((int(match[1].replace(",", "")), int(match[2].replace(",", ""))))
+    return found
+
+
+# ---- the key, the cookie and the guards ------------------------------------------------------
+
+
+def test_without_the_launch_key_nothing_is_served(web: Site) -> None:
+    web.client.cookies.clear()
+    for path in ("/", "/static/app.css", "/template.xlsx", "/runs/x", "/checks/x"):
+        response = web.client.get(path)
+        assert response.status_code == 403, path
+        assert "Open the link bulk-enroll printed" in response.text
+    wrong = web.client.get("/?token=not-the-key")
+    assert wrong.status_code == 403
+    assert COOKIE not in wrong.headers.get("set-cookie", "")
+
+
+def test_the_key_is_exchanged_for_a_strict_httponly_cookie(web: Site) -> None:
+    web.client.cookies.clear()
+    response = web.client.get(f"/?token={web.page.guard.token}", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"  # the key leaves the address bar
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=") and web.page.guard.token not in cookie
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    home = web.client.get("/")
+    assert home.status_code == 200
+    assert '<label for="spreadsheet" class="drop-label">Spreadsheet</label>' in home.text
+
+
+def test_every_answer_has_the_security_headers(web: Site) -> None:
+    for response in (web.client.get("/"), web.client.get("/static/htmx.min.js"),
+                     web.client.get("/nowhere")):
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_foreign_host_header_is_refused(web: Site) -> None:
+    """DNS rebinding: a hostile name resolving to 127.0.0.1 reaches the port, not the page."""
+    port = web.base.rsplit(":", 1)[1]
+    refused = web.client.get("/", headers={"Host": f"attacker.example:{port}"})
+    assert refused.status_code == 400
+    assert "does not answer to that address" in refused.text
+    assert web.client.get("/", headers={"Host": f"localhost:{port}"}).status_code == 200
+
+
+def test_a_cross_site_post_is_refused(web: Site, tmp_path: Path) -> None:
+    body = {"file": ("a.csv", b"learner_id,course_id\n")}
+    for headers in ({"Origin": "https://attacker.example"}, {"Origin": "null"},
+                    {"Origin": "", "Referer": "https://attacker.example/page"}):
+        response = web.client.post("/upload", files=body, headers=headers)
+        assert response.status_code == 403, headers
+        assert "did not come from the bulk-enroll page" in response.text
+    web.client.headers.pop("Origin")
+    assert web.client.post("/upload", files=body).status_code == 403  # neither header
+    assert not list(web.page.upload_dir.rglob("*.csv"))  # nothing was read, nothing kept
+    own = web.client.post("/upload", files=body, headers={"Referer": f"{web.base}/"})
+    assert own.status_code != 403
+
+
+def test_the_upload_limit_is_enforced(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BULK_ENROLL_MAX_FILE_MB", "1")
+    with site() as web:
+        big = b"learner_id,course_id\n" + b"x" * (2 * 1024 * 1024)
+        response = web.client.post("/upload", headers=HTMX, files={"file": ("big.csv", big)})
+        assert response.status_code == 413
+        assert "larger than the 1 MB limit" in response.text
+        assert not list((web.page.upload_dir / "uploads").rglob("*.csv"))
+        home = web.client.get("/")
+        assert "up to 1 MB" in home.text
+
+
+def test_a_disguised_file_is_refused_as_the_cli_refuses_it(web: Site, tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["learner_id", "course_id"])
+    data = io.BytesIO()
+    workbook.save(data)
+    response = web.client.post("/upload", headers=HTMX,
+                               files={"file": ("hires.csv", data.getvalue())})
+    assert response.status_code == 400
+    assert "is an Excel workbook (XLSX), not a text (CSV) file" in response.text
+    assert "Nothing was sent" in response.text
+
+
+def test_uploads_are_private(web: Site) -> None:
+    web.upload(SAMPLE)
+    assert web.page.upload_dir.stat().st_mode & 0o777 == 0o700
+    stored = next((web.page.upload_dir / "uploads").rglob("*.xlsx"))
+    assert stored.parent.stat().st_mode & 0o777 == 0o700
+    assert web.client.get(f"/static/../uploads/{stored.parent.name}/{stored.name}"
+                          ).status_code == 404  # never served back
+
+
+# ---- home, check, edits, mapping -----------------------------------------------------------------
+
+
+def test_home_shows_the_account_host_and_the_template(web: Site) -> None:
+    home = web.client.get("/").text
+    account = web.page.setup.account
+    assert account is not None and account.client_secret
+    assert account.client_secret not in home
+    assert f"Enrolls into <strong>{account.api_url}</strong>" in home
+    assert "Sandbox: nothing real is touched" in home
+    template = web.client.get("/template.xlsx")
+    assert template.status_code == 200
+    sheets = openpyxl.load_workbook(io.BytesIO(template.content)).sheetnames
+    assert sheets[0] == "Enrollments"
+
+
+def test_the_check_lists_the_samples_problems_and_the_review(web: Site) -> None:
+    page = web.client.get(web.upload(SAMPLE)).text
+    rows = {int(n) for n in re.findall(r'<tr><td class="num">(\d+)</td>', page)}
+    assert rows == SAMPLE_PROBLEM_ROWS
+    assert "&#39;asap&#39; is not a due date type" in page
+    assert "no user with ID &#39;566ec4aa-1623-5122-b056-f03fbebbf8b1&#39;" in page
+    assert 'aria-label="Row 19, due_date_type"' in page  # the editable view
+    assert "Start enrolling 36 people in 7 courses</button>" in page
+    assert "145 (36 people in 7 courses)" in page  # new enrollments
+    assert "6 API calls" in page
+    assert "0 by earlier runs (journal), 0 on the server" in page
+    assert "at most 500 people and 50 courses in one call" in page  # the safety limits
+
+
+def test_the_problems_workbook_opens_with_its_needs_attention_sheet(web: Site) -> None:
+    check = web.upload(SAMPLE)
+    response = web.client.get(f"{check}/problems.xlsx")
+    assert response.status_code == 200
+    assert "new_hires_onboarding-problems.xlsx" in response.headers["content-disposition"]
+    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert workbook.sheetnames[:2] == ["Summary", "Needs attention"]
+    header, *rows = list(workbook["Needs attention"].iter_rows(values_only=True))
+    assert header[-1] == "Reason (bulk-enroll)"
+    assert len(rows) == len(SAMPLE_PROBLEM_ROWS)
+
+
+def test_an_edited_cell_is_checked_again_at_once(web: Site) -> None:
+    check = web.upload(SAMPLE)
+    fixed = web.client.post(f"{check}/cells", headers=HTMX,
+                            data={"row": "19", "column": "due_date_type", "value": "due_period"})
+    assert fixed.status_code == 200
+    assert "Row 19 is fixed: it is ready to send." in fixed.text
+    assert 'aria-label="Row 19, due_date_type"' not in fixed.text  # no longer a problem row
+    assert re.search(r"<td class=\"value\">asap</td><td class=\"value\">due_period</td>",
+                     fixed.text)
+    still = web.client.post(f"{check}/cells", headers=HTMX,
+                            data={"row": "61", "column": "due_date", "value": "2027-02-30"})
+    assert "Row 61 still has a problem: due_date: &#39;2027-02-30&#39; is not a date" in still.text
+    page = web.client.get(check).text  # the edits hold on the page
+    assert '<span class="count">146</span> rows ready to send' in page
+    unknown = web.client.post(f"{check}/cells", headers=HTMX,
+                              data={"row": "19", "column": "Nope", "value": "x"})
+    assert unknown.status_code == 400
+
+
+def test_a_file_that_needs_a_column_mapping(web: Site, tmp_path: Path) -> None:
+    source = tmp_path / "export.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Mitarbeiter", "Schulung"])
+        writer.writerows([[user.email, "Fire Safety"] for user in ACTIVE[400:403]])
+    check = web.upload(source)
+    page = web.client.get(check).text
+    assert "Tell the page what the columns mean" in page
+    assert "no header row with a learner and a course column" in page
+    assert '<select id="map-1" name="map:Mitarbeiter">' in page
+    chosen = web.client.post(f"{check}/choices", headers=HTMX, data={
+        "map:Mitarbeiter": "learner_email", "map:Schulung": "course_title",
+        "due_date_type": "unlimited", "remember": "yes"})
+    assert chosen.headers["HX-Redirect"] == check
+    page = web.client.get(check).text
+    assert '<span class="count">3</span> rows ready to send' in page
+    assert "Start enrolling 3 people in 1 course</button>" in page
+    remembered = json.loads((web.page.history.folder / "aliases.json").read_text())
+    assert remembered == {"Mitarbeiter": "learner_email", "Schulung": "course_title"}
+    again = web.client.get(web.upload(source)).text  # next time: the columns are known
+    assert "no header row" not in again
+    # nor the due date type (a file without one works: the rule is said, not asked)
+    assert '<span class="count">3</span> rows ready to send' in again
+    assert ("the file has no due_date_type column: a row with a due date gets due_date, one "
+            "with a due period due_period, one with neither default") in again
+
+
+def test_a_workbook_with_several_sheets_offers_the_choice(web: Site, tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    first = workbook.active
+    first.title = "Old"
+    first.append(["learner_email", "course_title", "due_date_type"])
+    first.append([ACTIVE[500].email, "Fire Safety", "unlimited"])
+    second = workbook.create_sheet("New")
+    second.append(["learner_email", "course_title", "due_date_type"])
+    for user in ACTIVE[501:503]:
+        second.append([user.email, "Fire Safety", "unlimited"])
+    workbook.save(tmp_path / "two.xlsx")
+    check = web.upload(tmp_path / "two.xlsx")
+    page = web.client.get(check).text
+    assert '<select id="sheet" name="sheet">' in page and "1 rows" not in page
+    assert "on the sheet “Old”" in page
+    web.client.post(f"{check}/choices", headers=HTMX, data={"sheet": "New"})
+    assert "on the sheet “New”" in web.client.get(check).text
+
+
+# ---- runs: progress stream, report, cancel, refusal, history ----------------------------------
+
+
+def test_a_run_streams_its_progress_and_writes_the_report(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with slow_site(monkeypatch, latency_s=0.1) as web:
+        stream_a_run(web)
+
+
+def stream_a_run(web: Site) -> None:
+    run_url = web.start(web.upload(SAMPLE))
+    stream = web.client.get(f"{run_url}/events")
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(stream.text)
+    assert events[-1] == ("done", run_url.rsplit("/", 1)[-1])
+    progress = settled_counts(events)
+    assert progress[-1] == (145, 145)
+    assert [settled for settled, _ in progress] == sorted(s for s, _ in progress)
+    assert any(0 < settled < 145 for settled, _ in progress)  # it moved, not just 0 then all
+    result = web.client.get(run_url).text
+    assert "145 enrolled, 5 need attention" in result
+    assert "Download report</a>" in result
+    report = web.client.get(f"{run_url}/report.xlsx")
+    assert report.status_code == 200
+    results = openpyxl.load_workbook(io.BytesIO(report.content))["Results"]
+    header, *rows = list(results.iter_rows(values_only=True))
+    statuses = [row[header.index("Status")] for row in rows]
+    assert statuses.count("enrolled") == 145 and statuses.count("invalid") == 5
+
+
+def test_reopening_a_finished_run_replays_its_state(web: Site) -> None:
+    run_url = web.start(web.upload(SAMPLE))
+    web.wait(run_url)
+    events = sse_events(web.client.get(f"{run_url}/events").text)
+    assert [name for name, _ in events] == ["progress", "done"]  # the state now, at once
+    assert settled_counts(events) == [(145, 145)]
+    assert "the report is written" in events[0][1]
+    finished = web.client.get(f"{run_url}/finished", headers=HTMX)  # what "done" asks for
+    assert finished.headers["HX-Redirect"] == run_url
+
+
+def test_unknown_checks_and_runs_are_404(web: Site) -> None:
+    for path in ("/checks/nope", "/checks/nope/problems.xlsx", "/runs/nope",
+                 "/runs/nope/events", "/runs/nope/report.xlsx", "/history/nope/report.xlsx"):
+        response = web.client.get(path)
+        assert response.status_code == 404, path
+    assert web.client.post("/checks/nope/start", headers=HTMX).status_code == 404
+    assert web.client.post("/runs/nope/cancel", headers=HTMX).status_code == 404
+
+
+def test_fixed_rows_are_sent_alone(web: Site) -> None:
+    run_url = web.start(web.upload(SAMPLE))
+    web.wait(run_url)
+    result = web.client.get(run_url).text
+    followup = re.search(r'hx-post="(/checks/[^/"]+)/cells"', result)
+    assert followup, "the result offers the rows needing attention to fix"
+    check = followup[1]
+    web.client.post(f"{check}/cells", headers=HTMX,
+                    data={"row": "61", "column": "due_date", "value": "2027-03-31"})
+    page = web.client.get(run_url).text
+    assert "Start enrolling 1 person in 1 course</button>" in page
+    second = web.start(check)
+    run = web.wait(second)
+    assert run.result is not None and run.result.counts["enrolled"] == 1
+    report = openpyxl.load_workbook(run.result.report_path)["Results"]
+    header, *rows = list(report.iter_rows(values_only=True))
+    assert len(rows) == len(SAMPLE_PROBLEM_ROWS)  # only the rows needing attention were read
+    assert [row[header.index("Status")] for row in rows].count("enrolled") == 1
+
+
+def test_cancel_stops_cleanly_and_the_report_says_what_was_done(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with slow_site(monkeypatch) as web:
+        run_url = web.start(web.upload(SAMPLE))
+        run = web.run(run_url)
+        deadline = time.monotonic() + 30
+        while not (run.event and run.event.calls_made >= 2):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        cancelled = web.client.post(f"{run_url}/cancel", headers=HTMX)
+        assert "cancelling" in cancelled.text
+        web.wait(run_url)
+        assert run.result is not None
+        counts = run.result.counts
+        assert counts["enrolled"] > 0 and counts["not_sent"] > 0
+        assert counts["enrolled"] + counts["not_sent"] == 145
+        page = web.client.get(run_url).text
+        assert "Cancelled on the page" in page
+        results = openpyxl.load_workbook(run.result.report_path)["Results"]
+        header, *rows = list(results.iter_rows(values_only=True))
+        messages = [row[header.index("Message")] for row in rows
+                    if row[header.index("Status")] == "not_sent"]
+        assert messages and all("cancelled on the page" in m for m in messages)
+
+
+def test_a_second_run_on_the_same_journal_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    with slow_site(monkeypatch) as web:
+        other = web.upload(people_csv(tmp_path / "more.csv", 3))  # checked before the start
+        first = web.start(web.upload(SAMPLE))
+        refused = web.client.post(f"{other}/start", headers=HTMX)
+        assert refused.status_code == 409
+        assert "A run is already sending with this journal" in refused.text
+        web.client.post(f"{first}/cancel", headers=HTMX)
+        web.wait(first)
+        assert web.client.post(f"{other}/start", headers=HTMX).status_code == 200
+
+
+def test_a_run_another_process_holds_the_journal_for_is_refused(web: Site) -> None:
+    with InstanceLock(web.page.journal_dir / "send.lock", "run using this journal"):
+        check = web.upload(SAMPLE)
+        assert "another bulk-enroll run using this journal is running" in web.client.get(
+            check).text
+        refused = web.client.post(f"{check}/start", headers=HTMX)
+        assert refused.status_code == 409
+        assert "Another bulk-enroll run using this journal is running" in refused.text
+
+
+def test_past_runs_survive_a_restart(monkeypatch: pytest.MonkeyPatch,
+                                     isolated_state_dir: Path) -> None:
+    with site() as web:
+        run_url = web.start(web.upload(SAMPLE))
+        web.wait(run_url)
+    with site() as again:
+        home = again.client.get("/").text
+        assert "new_hires_onboarding.xlsx" in home and "145 enrolled, 5 need attention" in home
+        link = re.search(r'href="(/history/[^"]+/report.xlsx)"', home)
+        assert link
+        report = again.client.get(link[1])
+        assert report.status_code == 200
+        assert "Results" in openpyxl.load_workbook(io.BytesIO(report.content)).sheetnames
+
+
+# ---- without an account, with a password, the command -----------------------------------------
+
+
+def test_without_an_account_every_run_is_a_dry_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    forget_account(monkeypatch)
+    with site(sandbox=False) as web:
+        home = web.client.get("/").text
+        assert "Dry run: no account configured" in home
+        check = web.upload(SAMPLE)
+        assert "(dry run: nothing is sent)</button>" in web.client.get(check).text
+        run = web.wait(web.start(check))
+        assert run.result is not None and run.result.counts["enrolled"] == 0
+        assert "A dry run: nothing was sent" in web.client.get(f"/runs/{run.id}").text
+
+
+def test_the_sandbox_page_sends_over_rest_when_configured(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BULK_ENROLL_TRANSPORT", "rest")
+    with site() as web:
+        assert web.page.setup.account is not None
+        assert web.page.setup.account.transport == "rest"
+        run = web.wait(web.start(web.upload(SAMPLE)))
+        assert run.result is not None and run.result.counts["enrolled"] == 145
+        assert run.result.summary["api_calls"] == 6
+        facts = openpyxl.load_workbook(run.result.report_path)["Summary"]
+        assert any(row[1] == "rest" for row in facts.iter_rows(values_only=True)
+                   if len(row) > 1)
