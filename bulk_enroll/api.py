@@ -380,8 +380,11 @@ def _job_options(
         ),
         environ,
     )
-    # Checked with the date order the configuration may have added.
-    job = dataclasses.replace(job, defaults=_row_defaults(options, job.date_order))
+    # Checked with the date order the configuration may have added; the configuration's
+    # [defaults] fill what the keywords leave open.
+    job = dataclasses.replace(
+        job, defaults=_row_defaults(options, job.date_order).or_else(job.defaults)
+    )
     if frame is None:
         return job, None
     from bulk_enroll.read.frame import read_frame

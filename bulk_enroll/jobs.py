@@ -40,7 +40,8 @@ from bulk_enroll.plan.planner import plan
 from bulk_enroll.plan.summary import PlanSummary, rows_covered, summarize_plan
 from bulk_enroll.read.columns import ColumnMap, Field
 from bulk_enroll.read.edits import CellEdits, apply_edits, keep_rows
-from bulk_enroll.read.reader import read_table
+from bulk_enroll.read.feedback import ReadingOptions
+from bulk_enroll.read.reader import read_table, stored_reading_options
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.read.table import Table
 from bulk_enroll.report.columns import left_out_note
@@ -73,7 +74,12 @@ from bulk_enroll.send.reconcile import (
 )
 from bulk_enroll.send.sender import RetryPolicy, Sender, SendReport
 from bulk_enroll.send.throttle import Throttle
-from bulk_enroll.settings.config import RunSettings, load_input_settings, load_read_limits
+from bulk_enroll.settings.config import (
+    InputSettings,
+    RunSettings,
+    load_input_settings,
+    load_read_limits,
+)
 from bulk_enroll.transport.lookup_client import RestClient
 from bulk_enroll.validate.conflicts import mark_conflicts
 from bulk_enroll.validate.rows import RowDefaults, ValidatedInput, requests_as_pairs, validate_table
@@ -135,6 +141,8 @@ class JobOptions:
     edits: CellEdits = field(default_factory=dict)  # cells corrected before validation
     rows: frozenset[int] | None = None  # only these rows (as the sheet numbers them); None: all
     preview: bool = False  # a dry run also leaves out what the journal settled (SendPreview)
+    # The options a report fed back remembered (applied by `with_configuration`), for the note.
+    remembered: ReadingOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -322,6 +330,7 @@ def _run_job(options: JobOptions, settings: RunSettings,
             note,
             input_sha256=input_sha256,
             columns=validated.columns.describe(),
+            reading=reading_options(options),
         ),
         headers=validated.headers,
         rows=rows,
@@ -331,6 +340,7 @@ def _run_job(options: JobOptions, settings: RunSettings,
         stats=sent.stats,
         names_looked_up=bool(connection and connection.directory and not prepared.stop),
         rows_covered=rows_covered(rows, [*batches, *(call.batch for call in sent.batches)]),
+        origin_rows=validated.origin_rows,
     )
     exit_status = run_exit_status(asked_statuses(results), dry_run=options.dry_run,
                                   lookup_failed=prepared.stop is not None,
@@ -486,17 +496,65 @@ def _preview(options: JobOptions, settings: RunSettings, connection: Connection 
 
 def with_configuration(options: JobOptions,
                        environ: Mapping[str, str] | None = None) -> JobOptions:
-    """Fill what the caller left open from the configuration (`environ`: the configuration
-    file merged with the environment, default the environment): the date order, the aliases
-    (the caller's win), hidden rows and the input size limits."""
-    configured = load_input_settings(environ)
+    """Fill what the caller left open: from the reading options a report fed back remembers,
+    then from the configuration (`environ`: the configuration file merged with the
+    environment, default the environment): the date order, the aliases (the caller's win),
+    hidden rows, the row defaults and the input size limits."""
+    limits = options.read_limits or load_read_limits(environ)
+    return with_input_settings(options, load_input_settings(environ), limits)
+
+
+def with_input_settings(options: JobOptions, configured: InputSettings,
+                        limits: ReadLimits) -> JobOptions:
+    """`options`, what they leave open filled from the options its input (a report fed back)
+    remembers, then from `configured`. A report's settings beat the configuration's: the
+    retry must read the rows as its run did, whatever the configuration says today."""
+    stored = (stored_reading_options(options.input_path, limits)
+              if options.table is None else None)
+    if stored is not None:
+        options = dataclasses.replace(
+            options,
+            date_order=options.date_order or stored.date_order,
+            aliases={**stored.aliases, **options.aliases},
+            include_hidden_rows=options.include_hidden_rows or stored.include_hidden_rows,
+            last_row_wins=options.last_row_wins or stored.last_row_wins,
+            defaults=options.defaults.or_else(RowDefaults(**stored.row_defaults)),
+            remembered=stored,
+        )
     return dataclasses.replace(
         options,
         date_order=options.date_order or configured.date_order,
         aliases={**configured.aliases, **options.aliases},
         include_hidden_rows=options.include_hidden_rows or configured.include_hidden_rows,
-        read_limits=options.read_limits or load_read_limits(environ),
+        defaults=options.defaults.or_else(RowDefaults(**configured.row_defaults)),
+        read_limits=limits,
     )
+
+
+def reading_options(options: JobOptions) -> ReadingOptions:
+    """The options the input was read with, for the report to remember (the sheet of a
+    report fed back is its own: the one its first run read is kept)."""
+    remembered = options.remembered
+    return ReadingOptions(
+        sheet=options.sheet or (remembered.sheet if remembered else None),
+        date_order=options.date_order,
+        aliases=dict(options.aliases),
+        row_defaults={name: value for name, value in dataclasses.asdict(options.defaults).items()
+                      if value},
+        include_hidden_rows=options.include_hidden_rows,
+        last_row_wins=options.last_row_wins,
+    )
+
+
+def remembered_note(options: JobOptions) -> str | None:
+    """What a report fed back brought with it, for the terminal and the Summary sheet."""
+    if options.remembered is None:
+        return None
+    given = [f"{what.lower()}: {how}" for what, how in options.remembered.describe()
+             if not how.startswith(("none", "not sent", "invalid"))]
+    listed = "; ".join(given) if given else "none beyond the defaults"
+    return (f"read with the settings this report remembers from its run ({listed}); options "
+            "given now win")
 
 
 def read_and_validate(options: JobOptions) -> ValidatedInput:
@@ -510,7 +568,8 @@ def read_and_validate(options: JobOptions) -> ValidatedInput:
         table, options.defaults, date_order=options.date_order, aliases=options.aliases,
         include_hidden_rows=options.include_hidden_rows,
     )
-    return validated
+    note = remembered_note(options)
+    return dataclasses.replace(validated, notes=(note, *validated.notes)) if note else validated
 
 
 def validate_job(
@@ -537,11 +596,15 @@ def validate_job(
     batches = plan(pairs, settings.limits)
     plan_summary = summarize_plan(batches, pairs, settings.limits)
     results = settle_rows(rows, _not_sent(batches, "valid: would be sent in batch {batch}"))
+    unchecked = sum(1 for row in rows if row.named_twice)
+    if unchecked:
+        validated = dataclasses.replace(validated, notes=(*validated.notes, UNCHECKED_NAMES.format(
+            rows=_count(unchecked, "row"))))
     note = "; ".join(("validate only: nothing was looked up or sent",
                       *file_notes_of(validated, options.report_format)))
     data = ReportData(
         facts=RunFacts(validated.file, validated.sheet, started, now(), True, note=note,
-                       columns=validated.columns.describe()),
+                       columns=validated.columns.describe(), reading=reading_options(options)),
         headers=validated.headers,
         rows=rows,
         results=results,
@@ -550,6 +613,7 @@ def validate_job(
         stats=SendReport().stats,
         names_looked_up=False,
         rows_covered=rows_covered(rows, batches),
+        origin_rows=validated.origin_rows,
     )
     exit_status = run_exit_status(asked_statuses(results), dry_run=True, no_rows=not rows)
     _stage(events, "report")
@@ -640,6 +704,10 @@ CHECK_NEEDS_API = (
     "BULK_ENROLL_API_URL"
 )
 NOT_LOOKED_UP = "not looked up: a dry run without an account cannot turn {what} into IDs"
+UNCHECKED_NAMES = (
+    "{rows} with a learner or course named in more than one column (an ID and an email, ...): "
+    "validate looks nothing up, so whether both name the same one is checked by run"
+)
 
 
 @dataclass(frozen=True)
@@ -664,7 +732,9 @@ def prepare_rows(
     before anything is sent; rows are still reported."""
     refs = gather_references(validated.rows)
     columns = reference_columns(validated.columns)
-    what = " and ".join(refs.names)
+    # Names beside an ID only need a lookup to be checked; without the API, rows say so.
+    needed = gather_references(validated.rows, checks=False)
+    what = " and ".join(needed.names)
 
     def resolved(lookups: Lookups | None) -> list[InputRow]:
         # Conflicts are judged on IDs: an email and an ID naming one person are one learner.
@@ -672,7 +742,7 @@ def prepare_rows(
         return mark_conflicts(rows, last_row_wins=options.last_row_wins)
 
     if directory is None:
-        if refs.names and not options.dry_run:
+        if needed.names and not options.dry_run:
             raise ConfigError(NEEDS_API.format(what=what))
         if options.check_server and not options.dry_run:
             raise ConfigError(CHECK_NEEDS_API)

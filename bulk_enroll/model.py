@@ -151,6 +151,16 @@ class Pair:
 
 
 @dataclass(frozen=True, slots=True)
+class NamedTwice:
+    """A row that names its learners (or its courses) in several columns, the requests' column
+    first (ID, then email, then login; ID, then title). Every column must come to the same
+    people (courses), or the row is invalid: the ID never silently wins."""
+
+    headers: tuple[str, ...]  # the columns, as the file names them
+    names: tuple[tuple[LearnerRef | CourseRef, ...], ...]  # each column's names, in that order
+
+
+@dataclass(frozen=True, slots=True)
 class ServerEnrollment:
     """A learner's enrollment in a course as the account lists it (`/enrollments`): what the
     LMS tells of its settings (None when it does not say)."""
@@ -174,6 +184,8 @@ class InputRow:
     `notes` are warnings that do not make the row invalid ("'10 days' read as 240 hours"); the
     report shows them in the row's message. `held_back` says why a row is deliberately not
     sent though nothing is wrong with it (a row hidden in the sheet); it asks for nothing.
+    `named_twice` holds the learners or courses the row names in more than one column, which
+    resolution checks for agreement.
     """
 
     source: SourceRef
@@ -184,6 +196,7 @@ class InputRow:
     notes: tuple[str, ...] = ()
     references: tuple[LearnerRef | CourseRef, ...] = ()
     held_back: str = ""
+    named_twice: tuple[NamedTwice, ...] = ()
 
     @property
     def is_valid(self) -> bool:
@@ -278,6 +291,7 @@ class DirectoryUser:
     login: str
     email: str
     status: int
+    name: str = ""  # first and last name, when the account gives them (for messages)
 
     @property
     def is_active(self) -> bool:

@@ -5,9 +5,10 @@ Pure presentation of library results; nothing here decides an outcome or an exit
 
 from __future__ import annotations
 
+import shlex
 import traceback
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 import click
@@ -15,12 +16,16 @@ import click
 from bulk_enroll.errors import ExitStatus
 from bulk_enroll.jobs import JobResult, rebuild_hint
 from bulk_enroll.logs import log_file, redact
-from bulk_enroll.model import Status
+from bulk_enroll.model import RowIssue, SourceRef, Status
 from bulk_enroll.plan.summary import describe_plan
+from bulk_enroll.resolve.rows import LMS_KINDS
 from bulk_enroll.results import held_back_count, status_counts
 
 MAX_PROBLEMS_SHOWN = 10
+MAX_ROWS_LISTED = 10
 Item = TypeVar("Item")
+# A problem to print: where (file, sheet, row), the column as written (or None), what.
+Problem = tuple[SourceRef, str | None, str]
 
 
 def print_first(heading: str, items: Sequence[Item], describe: Callable[[Item], str]) -> None:
@@ -34,8 +39,11 @@ def print_first(heading: str, items: Sequence[Item], describe: Callable[[Item], 
         click.echo(f"  ... and {len(items) - MAX_PROBLEMS_SHOWN} more in the report.")
 
 
-def print_run(result: JobResult, *, sandbox: bool = False, show_traceback: bool = False) -> None:
-    """`run`: the counts by status, the calls made, the first problems and the next step."""
+def print_run(result: JobResult, *, retry: str | None = None, sandbox: bool = False,
+              show_traceback: bool = False) -> None:
+    """`run`: the counts by status, the calls made, the first problems and the next step
+    (`retry`: the command that runs the report again, as the user can paste it; `sandbox`: a
+    run whose journal is thrown away, so its run ID is not worth printing)."""
     data, stats = result.data, result.data.stats
     click.echo(f"{data.facts.input_file}: {count(len(data.rows), 'row')}" + (
         f": {_breakdown(result)}." if data.rows else ": the file has a header but no data rows."))
@@ -52,17 +60,17 @@ def print_run(result: JobResult, *, sandbox: bool = False, show_traceback: bool 
         limit = f"~{learned:.3g} calls/s" if learned is not None else "not learned"
         click.echo(f"Server rate limit: {limit}; {stats.rate_wait_s:.1f} s waited on it, "
                    f"{count(stats.rate_limited, '429 answer')} (sent again, no retry spent).")
-    _print_issues(result)
     dry_run = result.data.facts.dry_run
     unsettled = [] if dry_run else [  # rows the sheet hides are left out on purpose
-        (row, outcome)
+        (row.source, None, f"{outcome.status.value}: {outcome.message}")
         for row, outcome in zip(result.data.rows, result.data.results, strict=True)
         if outcome.status in (Status.FAILED, Status.UNKNOWN, Status.NOT_SENT)
         and not outcome.held_back
     ]
-    print_first(f"{count(len(unsettled), 'row')} not enrolled:", unsettled,
-                lambda pair: f"{pair[0].source.describe()}: {pair[1].status.value}: "
-                             f"{pair[1].message}")
+    refused = [item for item in unsettled if item[2].startswith(Status.FAILED.value)]
+    _print_issues(result, refused=refused)
+    waiting = [item for item in unsettled if item not in refused]
+    print_grouped(f"{count(len(waiting), 'row')} not enrolled:", waiting, data.origin_rows)
     if dry_run:
         _print_plan(result)
     print_reading(result)
@@ -81,7 +89,7 @@ def print_run(result: JobResult, *, sandbox: bool = False, show_traceback: bool 
                              "it left unknown or not sent; the next run settles them)",
                              show_traceback=show_traceback)
         return
-    _print_next_step(result, sandbox=sandbox)
+    _print_next_step(result, retry or f"bulk-enroll run {shlex.quote(str(result.report_path))}")
 
 
 def print_plan(result: JobResult) -> None:
@@ -121,8 +129,8 @@ def print_validation(result: JobResult) -> None:
     if result.issues:
         kinds = Counter(issue.kind or "other" for issue in result.issues)
         listed = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
-        print_first(f"{count(len(result.issues), 'problem')}: {listed}.", result.issues,
-                    lambda issue: issue.describe())
+        print_grouped(f"{count(len(result.issues), 'problem')}: {listed}.",
+                      _problems(result.issues), data.origin_rows)
     else:
         click.echo("No problems found.")
     print_reading(result)
@@ -184,9 +192,46 @@ def _breakdown(result: JobResult) -> str:
     return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
 
 
-def _print_issues(result: JobResult) -> None:
-    print_first(f"{count(len(result.issues), 'problem')} in the file:", result.issues,
-                lambda issue: issue.describe())
+def _print_issues(result: JobResult, refused: Sequence[Problem] = ()) -> None:
+    """The problems to fix in the file, then those to fix in the LMS (people who cannot be
+    enrolled, rows the API refused): the file is right there, somebody must act in the LMS."""
+    in_lms = [issue for issue in result.issues if issue.kind in LMS_KINDS]
+    in_file = [issue for issue in result.issues if issue.kind not in LMS_KINDS]
+    origin = result.data.origin_rows
+    print_grouped(f"{count(len(in_file), 'problem')} in the file:", _problems(in_file), origin)
+    lms = [*_problems(in_lms), *refused]
+    print_grouped(f"{count(len(lms), 'row')} to fix in the LMS (the file is right; the account "
+                  "is not):", lms, origin)
+
+
+def _problems(issues: Iterable[RowIssue]) -> list[Problem]:
+    return [(issue.source, issue.column, issue.message) for issue in issues]
+
+
+def print_grouped(heading: str, problems: Sequence[Problem],
+                  origin: Mapping[int, int] | None = None) -> None:
+    """The heading and the first few problems, the same problem on several rows once:
+    "hr.csv, column 'Email': the user ... is inactive ...: 4 rows (3, 7, 8, 12)". `origin`: a
+    report fed back, whose rows say their number in the file first run too."""
+    groups: dict[tuple[str, str | None, str | None, str], list[int]] = {}
+    for source, column, message in problems:
+        groups.setdefault((source.file, source.sheet, column, message), []).append(source.row)
+
+    def row(number: int) -> str:
+        first = (origin or {}).get(number)
+        return f"{number} (input row {first})" if first is not None else str(number)
+
+    lines = []
+    for (file, sheet, column, message), rows in groups.items():
+        where = f"{file}{f', sheet {sheet!r}' if sheet else ''}"
+        col = f", column {column!r}" if column else ""
+        if len(rows) == 1:
+            lines.append(f"{where}, row {row(rows[0])}{col}: {message}")
+            continue
+        shown = ", ".join(map(row, rows[:MAX_ROWS_LISTED]))
+        more = f" and {len(rows) - MAX_ROWS_LISTED:,} more" if len(rows) > MAX_ROWS_LISTED else ""
+        lines.append(f"{where}{col}: {message}: {len(rows):,} rows ({shown}{more})")
+    print_first(heading, lines, str)
 
 
 def _print_plan(result: JobResult) -> None:
@@ -195,7 +240,7 @@ def _print_plan(result: JobResult) -> None:
             click.echo(line)
 
 
-def _print_next_step(result: JobResult, *, sandbox: bool) -> None:
+def _print_next_step(result: JobResult, again: str) -> None:
     """What to do with the report's Needs attention sheet, when there is something to do."""
     counts = status_counts(result.data.results)
     to_fix = counts[Status.INVALID.value] + counts[Status.FAILED.value]
@@ -203,7 +248,6 @@ def _print_next_step(result: JobResult, *, sandbox: bool) -> None:
                - held_back_count(result.data.results))
     if result.data.facts.dry_run or result.report_path.suffix.lower() != ".xlsx":
         return
-    again = f"bulk-enroll run {'--sandbox ' if sandbox else ''}{result.report_path}"
     if to_fix:
         click.echo(f"To retry: fix the {count(to_fix, 'row')} marked invalid or failed on its "
                    f"'Needs attention' sheet, save it, and run: {again}")

@@ -31,6 +31,13 @@ def configured_environ() -> dict[str, str]:
     return dict(_configuration().environ)
 
 
+def config_option() -> list[str]:
+    """`--config PATH` when the command line named the configuration file (to repeat it in a
+    command printed for later), else nothing."""
+    path = _state(click.get_current_context()).get("config_path")
+    return ["--config", str(path)] if path is not None else []
+
+
 def configuration_file() -> ConfigFile | None:
     return _configuration().file
 

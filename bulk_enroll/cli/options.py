@@ -37,7 +37,8 @@ def row_default_options(command: Command) -> Command:
         click.option(
             "--due-date-type",
             type=click.Choice(["unlimited", "default", "due_date", "due_period"]),
-            help="Due date type for rows without one.",
+            help="Due date type for rows that give no type, due date or due period "
+            "[default: [defaults] due_date_type, else default].",
         ),
         click.option("--due-date", help="Due date (YYYY-MM-DD) for rows without one."),
         click.option(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shlex
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import click
 
 from bulk_enroll.cli.console import print_plan, print_run, print_validation
-from bulk_enroll.cli.context import configured_environ, traceback_wanted
+from bulk_enroll.cli.context import config_option, configured_environ, traceback_wanted
 from bulk_enroll.cli.options import (
     chosen_report_format,
     input_options,
@@ -134,8 +135,23 @@ def run(
             return connect(account, settings)
 
         result = run_job(options, settings, connection if account else None)
-    print_run(result, sandbox=sandbox, show_traceback=traceback_wanted())
+    retry = retry_command(result.report_path, sandbox=sandbox, state_dir=state_dir,
+                          check_server=check_server, strict=strict)
+    print_run(result, retry=retry, sandbox=sandbox, show_traceback=traceback_wanted())
     return int(result.exit_status)
+
+
+def retry_command(report: Path, *, sandbox: bool, state_dir: Path | None, check_server: bool,
+                  strict: bool) -> str:
+    """The command that runs a report again, exactly as it can be pasted: the reading options
+    are in the report; what is not (the configuration file, the journal, how to send) is
+    repeated here."""
+    words = ["bulk-enroll", *config_option(), "run"]
+    words += ["--sandbox"] if sandbox else []
+    words += ["--state-dir", str(state_dir)] if state_dir is not None else []
+    words += ["--check-server"] if check_server else []
+    words += ["--strict"] if strict else []
+    return shlex.join([*words, str(report)])
 
 
 @click.command("validate")

@@ -61,7 +61,14 @@ from bulk_enroll.inbox.snapshot import (
     release,
     take,
 )
-from bulk_enroll.jobs import JobOptions, JobResult, PlanPreview, rebuild_hint, run_job
+from bulk_enroll.jobs import (
+    JobOptions,
+    JobResult,
+    PlanPreview,
+    rebuild_hint,
+    run_job,
+    with_input_settings,
+)
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.send.interrupt import stop_on_signals
 from bulk_enroll.send.lock import InstanceLock
@@ -378,11 +385,10 @@ class _Processor:
                              reports_dir=self.settings.reports, interactive=self.interactive,
                              guard=lambda preview: self._guard(preview, previews),
                              check_server=self.settings.check_server,
-                             date_order=self.settings.input.date_order,
-                             aliases=dict(self.settings.input.aliases),
-                             include_hidden_rows=self.settings.input.include_hidden_rows,
-                             read_limits=self.settings.read_limits,
                              new_journal=self.new_journal)
+        # a report dropped back in is read as its run read its file, then [input], [defaults]
+        options = with_input_settings(options, self.settings.input,
+                                      self.settings.read_limits or ReadLimits())
         try:
             job = run_job(options, self.run, lambda: connection, now=self.now)
         except InputFileError as exc:

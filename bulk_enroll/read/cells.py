@@ -7,6 +7,7 @@ values, so it lives with the reader, the first stage that meets a cell.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Invisible and typographic characters that spreadsheets and web copy-paste bring in.
 _HYGIENE = str.maketrans(
@@ -46,6 +47,66 @@ EMAIL_PATTERN = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
 )
 VALUE_SEPARATORS = re.compile(r"[;,\r\n]+")  # several values in one cell
+_LIST_SEPARATORS = re.compile(r"[;\r\n]+")  # Outlook separates recipients with ';'
+_ANGLE = re.compile(r"<([^<>]*)>")
+_MAILTO = re.compile(r"^mailto:", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+
+
+class AddressError(ValueError):
+    """A cell in an email column whose addresses cannot be told apart for certain."""
+
+
+def email_addresses(text: str) -> tuple[list[str], bool]:
+    """The addresses an email cell holds, not yet checked, and whether any was unwrapped.
+
+    Plain addresses are separated by ';', ',' or line breaks. Outlook's forms give their
+    address: '"Jane Doe" <jane@x.com>', 'Jane Doe <jane@x.com>', 'Doe, Jane <jane@x.com>'
+    (names may hold commas: the brackets delimit), '<jane@x.com>', and 'mailto:jane@x.com';
+    several are separated by ';' (Outlook) or ','. A name that is itself another address
+    ('a@x.com <b@x.com>') or text after the last bracket raises `AddressError`: which address is
+    meant is not clear.
+    """
+    if "<" not in text and "mailto:" not in text.lower():
+        return [p for p in (part.strip() for part in VALUE_SEPARATORS.split(text)) if p], False
+    found: list[str] = []
+    for chunk in (c.strip() for c in _LIST_SEPARATORS.split(text)):
+        if "<" not in chunk:
+            found += [_MAILTO.sub("", p.strip()).strip() for p in VALUE_SEPARATORS.split(chunk)]
+            continue
+        end = 0
+        for match in _ANGLE.finditer(chunk):
+            address = _MAILTO.sub("", match.group(1).strip()).strip()
+            name = chunk[end:match.start()].strip(" \t,").strip("\"'").strip()
+            if "@" in name and name.casefold() != address.casefold():
+                raise AddressError(
+                    f"{chunk!r} names two addresses ({name} and {address}); keep one, or "
+                    "separate addresses with ';'"
+                )
+            found.append(address)
+            end = match.end()
+        rest = chunk[end:].strip(" \t,")
+        if rest:
+            raise AddressError(
+                f"{chunk!r} has text after the address ({rest!r}); write one address per "
+                "name, separated by ';'"
+            )
+    return [a for a in found if a], True
+
+
+def is_addresses(text: str) -> bool:
+    """Whether every value of a cell is an email address (plain or in an Outlook form)."""
+    try:
+        found, _ = email_addresses(text)
+    except AddressError:
+        return False
+    return bool(found) and all(EMAIL_PATTERN.fullmatch(a) for a in found)
+
+
+def fold_title(value: str) -> str:
+    """The comparison form of a course title: letter case, runs of spaces and Unicode forms
+    ignored (NFKC, so an "é" typed as e + accent, a no-break space or a ligature match)."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip().casefold()
 
 
 def looks_like_id(text: str) -> bool:

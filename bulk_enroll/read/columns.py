@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from bulk_enroll.read.cells import EMAIL_PATTERN, VALUE_SEPARATORS, cell_text, looks_like_id
+from bulk_enroll.read.cells import VALUE_SEPARATORS, cell_text, is_addresses, looks_like_id
 
 
 class Field(StrEnum):
@@ -381,7 +381,7 @@ def _by_content(
             f"column {name} holds no course IDs (e.g. {example!r}): not used; if they are "
             f"titles, pass --alias '{header}=course_title'"
         )
-    emails = sum(1 for v in values if _all_parts(v, EMAIL_PATTERN.fullmatch))
+    emails = sum(1 for v in values if is_addresses(v))
     if fold_header(header) in _GENERIC and 2 * emails > len(values):
         return Field.LEARNER_EMAIL, None
     return None, (

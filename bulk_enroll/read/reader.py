@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,7 +36,12 @@ from bulk_enroll.gc_pause import gc_paused
 from bulk_enroll.read.cells import cell_text, is_blank
 from bulk_enroll.read.columns import Field, HeaderMatcher, expected_names, map_columns
 from bulk_enroll.read.encodings import Detected, NotText, detect_encoding
-from bulk_enroll.read.feedback import drop_reason_column, pick_sheet_for_report
+from bulk_enroll.read.feedback import (
+    RUN_SETTINGS_SHEET,
+    ReadingOptions,
+    drop_reason_column,
+    pick_sheet_for_report,
+)
 from bulk_enroll.read.header import Located, NoHeader, is_blank_row, locate
 from bulk_enroll.read.safety import (
     ODS_SUFFIXES,
@@ -55,6 +61,7 @@ SUPPORTED = sorted(CSV_SUFFIXES | EXCEL_SUFFIXES)
 DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE_CHARS = 64 * 1024
 _INTERN_LIMIT = 100_000
+_WORKBOOK_XML_LIMIT = 4 * 1024 * 1024  # a workbook's sheet list; larger is not one of ours
 
 
 def read_table(
@@ -81,6 +88,31 @@ def read_table(
         with gc_paused():
             table = _read_workbook(path, sheet, matcher)
     return drop_reason_column(table)  # a report's Needs attention sheet, fed back
+
+
+def stored_reading_options(path: Path, limits: ReadLimits | None = None) -> ReadingOptions | None:
+    """The options a bulk-enroll report remembers its run read the file with (None for any
+    other file). Cheap for other files: one look at the workbook's list of sheets. Never
+    raises: a file that cannot be read is refused by `read_table`, with the reason."""
+    if path.suffix.lower() not in OOXML_SUFFIXES or not path.is_file():
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("xl/workbook.xml")
+            if info.file_size > _WORKBOOK_XML_LIMIT:
+                return None
+            listed = archive.read(info)
+        if f'name="{RUN_SETTINGS_SHEET}"'.encode() not in listed:
+            return None
+        check_input(path, limits or ReadLimits())
+        with python_calamine.CalamineWorkbook.from_path(str(path)) as workbook:
+            if pick_sheet_for_report(workbook) is None:
+                return None
+            rows = workbook.get_sheet_by_name(RUN_SETTINGS_SHEET).to_python()
+    except (OSError, KeyError, zipfile.BadZipFile, InputFileError,
+            python_calamine.CalamineError):
+        return None
+    return ReadingOptions.from_rows(rows)
 
 
 def check_input_path(path: Path) -> None:

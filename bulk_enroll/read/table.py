@@ -43,6 +43,8 @@ class Table:
     unreadable: Mapping[int, Mapping[int, str]] = field(default_factory=dict)
     row_problems: Mapping[int, tuple[ReadProblem, ...]] = field(default_factory=dict)
     footer: tuple[tuple[int, str], ...] = ()  # (row number, text) of footer lines, not rows
+    # A report fed back: each row's number in the file first run (its "Input row" column).
+    origin_rows: Mapping[int, int] = field(default_factory=dict)
 
     def special_rows(self) -> frozenset[int]:
         """Rows that need more than the cells to validate (hidden, unreadable, a read problem)."""

@@ -24,7 +24,7 @@ from bulk_enroll.model import (
     Status,
 )
 from bulk_enroll.read.columns import Field, column_letter, map_columns
-from bulk_enroll.read.feedback import REASON_HEADER
+from bulk_enroll.read.feedback import REASON_HEADER, ROW_HEADER
 from bulk_enroll.report.data import ReportData
 
 L = TypeVar("L")
@@ -193,9 +193,15 @@ def _starts_with_status(message: str, status: str) -> bool:
 def attention_columns(data: ReportData,
                       max_columns: int | None = None) -> list[Column[ResultLine]]:
     """Needs attention: exactly the input's columns (those Results keeps), so it reads back as
-    input, plus the reason in a last column that the reader drops."""
-    reason_column = Column(REASON_HEADER, reason, Kind.LONG_TEXT)
-    return [*input_columns(data.headers, _room(max_columns)), reason_column]
+    input, then the row's number in the file first run (kept when a report is fed back again)
+    and the reason, two columns that the reader drops."""
+    origin = data.origin_rows or {}
+
+    def input_row(line: ResultLine) -> int:
+        return origin.get(line.row.source.row, line.row.source.row)
+
+    return [*input_columns(data.headers, _room(max_columns)), Column(ROW_HEADER, input_row),
+            Column(REASON_HEADER, reason, Kind.LONG_TEXT)]
 
 
 def result_lines(data: ReportData) -> list[ResultLine]:

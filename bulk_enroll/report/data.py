@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bulk_enroll.model import Batch, BatchOutcome, InputRow, RowResult, SendStats, Status
+from bulk_enroll.read.feedback import ReadingOptions
 from bulk_enroll.results import held_back_count, needs_attention, status_counts
 
 ReportFormat = Literal["xlsx", "csv"]
@@ -34,6 +35,7 @@ class RunFacts:
     input_sha256: str | None = None  # of the input file's bytes: which file exactly was run
     api_host: str | None = None  # scheme://host[:port]; derived from `endpoint` when None
     columns: str | None = None  # the column mapping used: "B 'Email' -> learner_email, ..."
+    reading: ReadingOptions | None = None  # the options the file was read with (remembered)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class ReportData:
     stats: SendStats
     names_looked_up: bool = True  # emails, logins, titles were turned into IDs by the account
     rows_covered: Mapping[str, int] | None = None  # batch ID -> input rows it serves
+    origin_rows: Mapping[int, int] | None = None  # a report fed back: row -> row first run
 
     def verdict(self) -> str:
         """The report in one line, e.g. "1,204 enrolled, 37 need attention"."""

@@ -2,11 +2,13 @@
 again (`bulk-enroll report RUN_ID`) when it could not be written the first time.
 
 What the report shows is kept: the run's facts, the headers, each row's cells, what it asked
-for (as written and as IDs) and its result, the calls and the counters. The fields of facts,
-results and rows are stored by name, so a field added to them later is kept without a change
-here (a record from a newer version drops what this one does not know). Repeated settings are
-stored once. The bytes are zlib-compressed JSON: no pickle, so a journal from elsewhere can be
-read without running anything it holds. Cells keep their types (dates stay dates).
+for (as written and as IDs) and its result, the calls and the counters. The fields of the
+report data, its facts, results and rows are stored by name, so a field added to them later is
+kept without a change here (plain values, maps and the dataclasses in `_KNOWN`; a row field of
+another kind is left at its default: the report does not show it), and a record from a newer
+version drops what this one does not know. Repeated settings are stored once. The bytes are
+zlib-compressed JSON: no pickle, so a journal from elsewhere can be read without running
+anything it holds. Cells keep their types (dates stay dates).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bulk_enroll.model import (
     SourceRef,
     Status,
 )
+from bulk_enroll.read.feedback import ReadingOptions
 from bulk_enroll.report.data import ReportData, RunFacts
 
 FORMAT = 1
@@ -43,6 +46,10 @@ FORMAT = 1
 _ROW_SHAPED = ("source", "values", "requests", "pairs", "issues", "references")
 _ROW_FIELDS = tuple(f.name for f in dataclasses.fields(InputRow) if f.name not in _ROW_SHAPED)
 _RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(RowResult))
+# ReportData fields stored in their own shape; the others (rows_covered, origin_rows...) by name.
+_DATA_SHAPED = ("facts", "headers", "rows", "results", "planned", "calls", "stats")
+# Dataclasses a field may hold, rebuilt as themselves (anything else is not stored).
+_KNOWN: dict[str, type] = {cls.__name__: cls for cls in (RunFacts, ReadingOptions)}
 
 
 class RecordError(ValueError):
@@ -54,7 +61,7 @@ def encode_report_data(data: ReportData) -> bytes:
     settings = _Interned()
     record = {
         "format": FORMAT,
-        "facts": dataclasses.asdict(data.facts),
+        "facts": _plain(data.facts),
         "headers": data.headers,
         "row_fields": _ROW_FIELDS,
         "rows": [_row(row, settings) for row in data.rows],
@@ -65,8 +72,8 @@ def encode_report_data(data: ReportData) -> bytes:
         "calls": [[_batch(c.batch, settings), c.status, c.message, c.attempts,
                    c.duration_s, c.parent_id] for c in data.calls],
         "stats": dataclasses.asdict(data.stats),
-        "names_looked_up": data.names_looked_up,
-        "rows_covered": data.rows_covered,
+        "more": {f.name: _plain(getattr(data, f.name)) for f in dataclasses.fields(ReportData)
+                 if f.name not in _DATA_SHAPED},
         "settings": [_settings(s) for s in settings.items],
     }
     # Cells go in as they are: JSON writes plain values itself and asks `_tagged` only for the
@@ -82,11 +89,13 @@ def decode_report_data(blob: bytes) -> ReportData:
         if record.get("format") != FORMAT:
             raise RecordError(f"run record format {record.get('format')!r} is not {FORMAT}")
         settings = [_settings_from(s) for s in record["settings"]]
-        facts = _known(RunFacts, {name: _tuples(v) for name, v in record["facts"].items()})
-        file_name = str(facts.get("input_file", ""))
+        facts = record["facts"]
+        if not isinstance(facts, RunFacts):
+            raise RecordError("the run record has no facts")
+        file_name = facts.input_file
         row_fields, result_fields = record["row_fields"], record["result_fields"]
         return ReportData(
-            facts=RunFacts(**facts),
+            facts=facts,
             headers=tuple(record["headers"]),
             rows=[_row_from(row, row_fields, file_name, settings) for row in record["rows"]],
             results=[_result_from(dict(zip(result_fields, r, strict=True)))
@@ -96,8 +105,8 @@ def decode_report_data(blob: bytes) -> ReportData:
                                 duration, parent)
                    for b, status, message, attempts, duration, parent in record["calls"]],
             stats=SendStats(**_known(SendStats, record["stats"])),
-            names_looked_up=bool(record["names_looked_up"]),
-            rows_covered=record["rows_covered"],
+            **_known(ReportData, {name: _tuples(value)
+                                  for name, value in record["more"].items()}),
         )
     except RecordError:
         raise
@@ -113,7 +122,17 @@ def _row(row: InputRow, settings: _Interned) -> list[Any]:
                  settings.index(r.settings)] for r in row.requests]
     pairs = [[p.learner_id, p.course_id, settings.index(p.settings)] for p in row.pairs]
     return [row.source.row, row.source.sheet, row.values, requests, pairs,
-            *(getattr(row, name) for name in _ROW_FIELDS)]
+            *(_row_field(getattr(row, name)) for name in _ROW_FIELDS)]
+
+
+def _row_field(value: Any) -> Any:
+    """A row field as stored: plain values and tuples of them (quickly: one per row and
+    field), else None (its default is used again: the report does not show it)."""
+    if type(value) in _SCALARS or value == ():
+        return value
+    if type(value) is tuple and all(type(item) in _SCALARS for item in value):
+        return value
+    return None
 
 
 def _row_from(row: Sequence[Any], fields: Sequence[str], file_name: str,
@@ -126,7 +145,8 @@ def _row_from(row: Sequence[Any], fields: Sequence[str], file_name: str,
             Request(LearnerRef(LearnerKey(lk), lv), CourseRef(CourseKey(ck), cv), settings[s])
             for lk, lv, ck, cv, s in requests),
         pairs=tuple(Pair(learner, course, settings[s]) for learner, course, s in pairs),
-        **_known(InputRow, {name: _tuples(v) for name, v in zip(fields, rest, strict=True)}),
+        **_known(InputRow, {name: _tuples(v) for name, v in zip(fields, rest, strict=True)
+                            if v is not None or name not in _DEFAULTED}),
     )
 
 
@@ -145,6 +165,11 @@ def _batch_from(batch: Sequence[Any], settings: Sequence[DueSettings]) -> Batch:
     return Batch(batch_id, settings[index], tuple(learners), tuple(courses))
 
 
+_DEFAULTED = frozenset(f.name for f in dataclasses.fields(InputRow)
+                      if f.default is not dataclasses.MISSING
+                      or f.default_factory is not dataclasses.MISSING)
+
+
 def _known(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
     """The values `cls` has fields for (a newer version's extra fields are dropped)."""
     names = {f.name for f in dataclasses.fields(cls)}
@@ -154,6 +179,26 @@ def _known(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
 def _tuples(value: Any) -> Any:
     """JSON gives lists; the model's sequences are tuples (hashable, as it built them)."""
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain(value: Any) -> Any:
+    """A field's value as JSON can hold it: maps as {"$map": [[key, value]...]} (their keys
+    may be numbers), the dataclasses of `_KNOWN` as {"$dataclass": name, "fields": {...}}, the
+    rest as it is (dates are tagged by `_tagged`; another object becomes its text)."""
+    if isinstance(value, Mapping):
+        return {"$map": [[_plain(k), _plain(v)] for k, v in value.items()]}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if type(value).__name__ not in _KNOWN:
+            return str(value)
+        return {"$dataclass": type(value).__name__,
+                "fields": {f.name: _plain(getattr(value, f.name))
+                           for f in dataclasses.fields(value)}}
+    return value
 
 
 # --- settings, stored once each ------------------------------------------------------------------
@@ -210,10 +255,17 @@ def _tagged(value: object) -> object:
 
 
 def _untagged(stored: dict[str, Any]) -> object:
-    """JSON's `object_hook`: a tagged object back to its value; other objects as they are."""
+    """JSON's `object_hook`: a tagged object back to its value (see `_tagged`, `_plain`);
+    other objects as they are."""
+    if "$dataclass" in stored and stored.get("$dataclass") in _KNOWN:
+        cls = _KNOWN[stored["$dataclass"]]
+        return cls(**_known(cls, {name: _tuples(value)
+                                  for name, value in stored.get("fields", {}).items()}))
     if len(stored) == 1:
-        [(kind, text)] = stored.items()
+        [(kind, value)] = stored.items()
+        if kind == "$map":
+            return {_tuples(key): _tuples(item) for key, item in value}
         convert = _FROM_TEXT.get(kind)
         if convert is not None:
-            return convert(text)
+            return convert(value)
     return stored

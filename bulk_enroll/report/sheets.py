@@ -19,7 +19,14 @@ from xlsxwriter.worksheet import Worksheet
 
 from bulk_enroll._version import __version__
 from bulk_enroll.model import SETTLED_WELL, Status
-from bulk_enroll.read.feedback import MARKER_LABEL, NEEDS_ATTENTION_SHEET, REASON_HEADER
+from bulk_enroll.read.feedback import (
+    MARKER_LABEL,
+    NEEDS_ATTENTION_SHEET,
+    REASON_HEADER,
+    ROW_HEADER,
+    RUN_SETTINGS_SHEET,
+    ReadingOptions,
+)
 from bulk_enroll.report.cells import (
     DATETIME_FORMAT,
     HEADER_FILL,
@@ -65,6 +72,10 @@ STATUS_MEANING: dict[Status, str] = {
     Status.NOT_SENT: "Not sent (dry run, --strict, the run stopped, or hidden in the sheet).",
 }
 SUMMARY_WIDTHS = (20, 21, 9, 62)  # columns A to D
+REMEMBERED = (
+    "This workbook remembers these settings: run it (bulk-enroll run WORKBOOK) and its "
+    "'Needs attention' rows are read with them; options given then win."
+)
 CHART_SIZE_CM = (17.0, 6.5)
 CHART_ROWS = 14  # rows left empty under the chart (default rows are about 0.53 cm high)
 PIXELS_PER_CM = 96 / 2.54  # what the writer sizes a chart in
@@ -86,11 +97,21 @@ def write_workbook_sheets(workbook: Workbook, data: ReportData, report_name: str
         formats,
         attention_columns(data, EXCEL_MAX_COLUMNS),
         attention,
-        header_fills={REASON_HEADER: REASON_FILL},
+        header_fills={REASON_HEADER: REASON_FILL, ROW_HEADER: REASON_FILL},
     )
     _write_table(workbook.add_worksheet("Results"), formats,
                  result_columns(data, EXCEL_MAX_COLUMNS), lines)
     _write_table(workbook.add_worksheet("Batches"), formats, batch_columns(data), batch_lines(data))
+    if data.facts.reading is not None:
+        _write_run_settings(workbook.add_worksheet(RUN_SETTINGS_SHEET), data.facts.reading)
+
+
+def _write_run_settings(sheet: Worksheet, reading: ReadingOptions) -> None:
+    """The hidden sheet a report fed back is read with: the reading options, as text."""
+    sheet.hide()
+    for row, (name, value) in enumerate(reading.rows()):
+        sheet.write_string(row, 0, name)
+        sheet.write_string(row, 1, value)
 
 
 def _write_table(
@@ -154,6 +175,11 @@ def _write_summary(
         [(name, BOLD), None if value in (None, "") else (value, _fact_style(value))]
         for name, value in run_facts(data)
     ]
+    if data.facts.reading is not None:
+        rows += [[], [(RUN_SETTINGS_SHEET, header_style()), ("", header_style())]]
+        rows += [[(name, BOLD), (value, Style(horizontal="left"))]
+                 for name, value in data.facts.reading.describe()]
+        rows += [[(REMEMBERED, NOTE)]]
     cells = CellWriter(sheet, formats)
     for row, summary_cells in enumerate(rows):
         for col, cell in enumerate(summary_cells):

@@ -10,7 +10,6 @@ few list calls, never one call per row.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -18,11 +17,13 @@ from typing import Protocol
 from bulk_enroll.model import (
     ContentItem,
     CourseKey,
+    CourseRef,
     DirectoryUser,
     InputRow,
     LearnerKey,
     LearnerRef,
 )
+from bulk_enroll.read.cells import fold_title
 from bulk_enroll.resolve.cache import LookupCache
 
 log = logging.getLogger(__name__)
@@ -31,12 +32,6 @@ log = logging.getLogger(__name__)
 def fold_name(value: str) -> str:
     """The comparison form of an email or a login: case and surrounding spaces ignored."""
     return value.strip().lower()
-
-
-def fold_title(value: str) -> str:
-    """The comparison form of a title: case and surrounding whitespace ignored (NFC first, so
-    an "é" typed as e + accent matches)."""
-    return unicodedata.normalize("NFC", value).strip().casefold()
 
 
 @dataclass(frozen=True)
@@ -62,20 +57,29 @@ class References:
         )
 
 
-def gather_references(rows: Iterable[InputRow]) -> References:
-    """Collect the distinct references of all rows (emails folded, titles as written)."""
+def gather_references(rows: Iterable[InputRow], *, checks: bool = True) -> References:
+    """Collect the distinct references of all rows (emails folded, titles as written); with
+    `checks`, also the names a row gives beside those its requests use (to check they agree)."""
     # Learner and course keys are kept apart: LearnerKey.ID and CourseKey.ID are both "id".
     learners: dict[LearnerKey, set[str]] = {key: set() for key in LearnerKey}
     courses: dict[CourseKey, set[str]] = {key: set() for key in CourseKey}
-    for row in rows:
-        for request in row.requests:
-            learners[request.learner.key].add(request.learner.value)
-            courses[request.course.key].add(request.course.value)
-        for ref in row.references:  # an invalid row's names: its lookup problems are shown too
+
+    def add(refs: Iterable[LearnerRef | CourseRef]) -> None:
+        for ref in refs:
             if isinstance(ref, LearnerRef):
                 learners[ref.key].add(ref.value)
             else:
                 courses[ref.key].add(ref.value)
+
+    for row in rows:
+        for request in row.requests:
+            learners[request.learner.key].add(request.learner.value)
+            courses[request.course.key].add(request.course.value)
+        add(row.references)  # an invalid row's names: its lookup problems are shown too
+        if checks:
+            for twice in row.named_twice:
+                for refs in twice.names[1:]:
+                    add(refs)
     return References(
         emails=frozenset(fold_name(e) for e in learners[LearnerKey.EMAIL]),
         logins=frozenset(learners[LearnerKey.LOGIN]),
@@ -239,4 +243,10 @@ def _covers(contents: Sequence[ContentItem], refs: References) -> bool:
     since the cache was written must not be reported unknown)."""
     ids = {c.content_id for c in contents}
     titles = {fold_title(c.title) for c in contents}
-    return refs.course_ids <= ids and all(fold_title(t) in titles for t in refs.titles)
+
+    def known(title: str) -> bool:  # whole, or (several courses in one cell) part by part
+        parts = [part.strip() for part in title.split(",") if part.strip()]
+        return fold_title(title) in titles or len(parts) > 1 and all(
+            part.strip("{}").lower() in ids or fold_title(part) in titles for part in parts)
+
+    return refs.course_ids <= ids and all(map(known, refs.titles))

@@ -6,8 +6,8 @@ sees the same IDs without a database or a random seed.
 The first 240 users (seven office departments) and the first 14 courses are the ones the sample
 files and many tests name by ID: they never change. The account then grows to 6,000 users in
 four more departments, with the quirks a real directory has: repeated names (so numbered
-emails and logins), emails stored with capitals, people who left (inactive, terminated), and a
-second duplicated course title.
+emails and logins), emails stored with capitals, people who left (inactive, terminated), a
+second duplicated course title and a title with a comma.
 """
 
 from __future__ import annotations
@@ -165,6 +165,7 @@ _COURSE_TITLES = (
     "Forklift Operation",
     "Retail Cash Handling",
     "Leadership Essentials",  # a second duplicated title, far from the first
+    "Health, Safety and Environment",  # a comma in a title: one course, not two
 )
 
 
@@ -288,7 +289,7 @@ def _status(i: int) -> str:
 
 @cache
 def default_directory() -> Directory:
-    """The seeded account every sandbox starts with (6,000 users, 20 courses)."""
+    """The seeded account every sandbox starts with (6,000 users, 21 courses)."""
     departments = tuple(
         Department(sandbox_id("department", name), name) for name, _ in _DEPARTMENTS
     )

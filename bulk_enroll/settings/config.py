@@ -144,18 +144,20 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 @dataclass(frozen=True)
 class InputSettings:
-    """How to read input files, from the configuration: date order, extra header names, and
-    whether rows hidden in the sheet are sent."""
+    """How to read input files, from the configuration: date order, extra header names,
+    whether rows hidden in the sheet are sent, and values for rows without them (`[defaults]`,
+    field name -> text as the row default options take it)."""
 
     date_order: str | None = None
     aliases: dict[str, str] = field(default_factory=dict)  # header as written -> field name
     include_hidden_rows: bool = False
+    row_defaults: dict[str, str] = field(default_factory=dict)
 
 
 def load_input_settings(environ: Mapping[str, str] | None = None) -> InputSettings:
     """BULK_ENROLL_DATE_ORDER (dmy or mdy), BULK_ENROLL_ALIASES (a JSON object, which the
-    configuration file's [input] aliases table becomes; a field or "ignore") and
-    BULK_ENROLL_INCLUDE_HIDDEN_ROWS."""
+    configuration file's [input] aliases table becomes; a field or "ignore"),
+    BULK_ENROLL_INCLUDE_HIDDEN_ROWS and the row defaults BULK_ENROLL_DEFAULT_* ([defaults])."""
     from bulk_enroll.read.columns import alias_target
 
     env = Environment(environ)
@@ -171,7 +173,33 @@ def load_input_settings(environ: Mapping[str, str] | None = None) -> InputSettin
         except ValueError as exc:
             raise env.error("ALIASES", f"is not a table of header = field pairs ({exc}); e.g. "
                             '{"Mitarbeiter E-Mail": "learner_email"}') from None
-    return InputSettings(order, aliases, env.flag("INCLUDE_HIDDEN_ROWS", False))
+    return InputSettings(order, aliases, env.flag("INCLUDE_HIDDEN_ROWS", False),
+                         _row_defaults(env))
+
+
+DUE_DATE_TYPES = ("unlimited", "default", "due_date", "due_period")
+
+
+def _row_defaults(env: Environment) -> dict[str, str]:
+    """`[defaults]`: the due date type, due period and lock for rows without them, checked
+    here so a bad one is a configuration error naming its key."""
+    from bulk_enroll.validate.values import CellError, parse_hours
+
+    found: dict[str, str] = {}
+    due_type = env.choice("DEFAULT_DUE_DATE_TYPE", DUE_DATE_TYPES, "")
+    if due_type:
+        found["due_date_type"] = due_type
+    period = env.text("DEFAULT_DUE_PERIOD")
+    if period:
+        try:
+            parse_hours(period)
+        except CellError:
+            raise env.error("DEFAULT_DUE_PERIOD", "is not a due period (whole hours like 720, "
+                            "or a number with a unit: 30 days, 2 weeks)", value=period) from None
+        found["due_period"] = period
+    if env.text("DEFAULT_LOCK_AFTER_DUE_DATE"):
+        found["lock_after_due_date"] = str(env.flag("DEFAULT_LOCK_AFTER_DUE_DATE", False)).lower()
+    return found
 
 
 def load_read_limits(environ: Mapping[str, str] | None = None) -> ReadLimits:

@@ -174,7 +174,12 @@ def _as_text(value: object, kind: Kind, path: Path, where: str) -> str:
         expected = 'a table of text values ({"Header" = "field"})'
         if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
             return json.dumps({str(k): v.strip() for k, v in value.items()})
-    if kind in ("text", "path", "secret", "secret-url") and isinstance(value, str):
+    if kind == "text-or-number":
+        expected = "a number or text in quotes"
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+    if kind in ("text", "path", "secret", "secret-url", "text-or-number") and isinstance(
+            value, str):
         return value.strip()
     raise ConfigError(f"{path}: {where} must be {expected}, not {value!r}")
 

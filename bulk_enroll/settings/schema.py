@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-Kind = Literal["text", "path", "int", "number", "bool", "list", "table", "secret", "secret-url"]
+Kind = Literal["text", "path", "int", "number", "bool", "list", "table", "secret", "secret-url",
+               "text-or-number"]
 
 # section -> key -> (name after BULK_ENROLL_, kind).
 SCHEMA: dict[str, dict[str, tuple[str, Kind]]] = {
@@ -44,6 +45,11 @@ SCHEMA: dict[str, dict[str, tuple[str, Kind]]] = {
         "date_order": ("DATE_ORDER", "text"),
         "aliases": ("ALIASES", "table"),  # {"Header as written" = "field" or "ignore"}
         "include_hidden_rows": ("INCLUDE_HIDDEN_ROWS", "bool"),
+    },
+    "defaults": {  # values for rows without them, as the row default options
+        "due_date_type": ("DEFAULT_DUE_DATE_TYPE", "text"),
+        "due_period": ("DEFAULT_DUE_PERIOD", "text-or-number"),  # 720, or "30 days"
+        "lock_after_due_date": ("DEFAULT_LOCK_AFTER_DUE_DATE", "bool"),
     },
     "lookups": {
         "cache": ("LOOKUP_CACHE", "path"),

@@ -402,6 +402,8 @@ def _user(item: Mapping[str, Any]) -> DirectoryUser:
         login=str(fields.get("login") or ""),
         email=str(fields.get("email") or ""),
         status=status,
+        name=" ".join(str(fields.get(key) or "").strip()
+                      for key in ("first_name", "last_name")).strip(),
     )
 
 

@@ -65,8 +65,12 @@ def parse_date(cell: object, order: DateOrder | None = None) -> tuple[dt.date, s
     """A calendar date; the note says when a time was dropped or a serial number converted."""
     moment, has_time, note = _parse(cell, order)
     if has_time and moment.time() != dt.time(0, 0):
-        shown = cell_text(cell) if isinstance(cell, str) else moment.isoformat(sep=" ")
-        note = f"{shown!r} has a time of day; the due date is a date, so {moment.date()} is used"
+        serial = note is not None  # only an Excel date number comes with a note
+        shown = (cell_text(cell) if isinstance(cell, str) or serial
+                 else moment.isoformat(sep=" "))
+        which = f" (Excel's date number for {moment:%Y-%m-%d %H:%M})" if serial else ""
+        note = (f"{shown!r}{which} has a time of day; the due date is a date, so "
+                f"{moment.date()} is used")
     return moment.date(), note
 
 

@@ -28,12 +28,13 @@ from bulk_enroll.model import (
     InputRow,
     LearnerKey,
     LearnerRef,
+    NamedTwice,
     Pair,
     Request,
     RowIssue,
     SourceRef,
 )
-from bulk_enroll.read.cells import cell_text, is_blank
+from bulk_enroll.read.cells import AddressError, cell_text, email_addresses, is_blank
 from bulk_enroll.read.columns import (
     COURSE_FIELDS,
     LEARNER_FIELDS,
@@ -70,6 +71,7 @@ HIDDEN_ROW = (
     "hidden in the sheet (filter or hidden row): not sent; --include-hidden-rows to send"
 )
 KIND_ORDER = "due date before access date"
+KIND_UNCLEAR_TYPE = "due date or due period?"
 _CACHE_LIMIT = 200_000
 
 # (column as written, message, kind): a problem before it is tied to a row.
@@ -96,6 +98,14 @@ class RowDefaults:
         }
         return {f: v for f, v in given.items() if v not in (None, "")}
 
+    def or_else(self, fallback: RowDefaults) -> RowDefaults:
+        """These values, each unset one taken from `fallback` (the configuration's, or those a
+        report remembers)."""
+        return RowDefaults(**{
+            f.name: getattr(self, f.name) or getattr(fallback, f.name)
+            for f in dataclasses.fields(self)
+        })
+
 
 @dataclass(frozen=True)
 class ValidatedInput:
@@ -107,6 +117,7 @@ class ValidatedInput:
     columns: ColumnMap
     rows: list[InputRow]
     notes: tuple[str, ...] = ()
+    origin_rows: Mapping[int, int] = dataclasses.field(default_factory=dict)  # a report fed back
 
 
 def _field_parser(field_: Field, order: DateOrder | None) -> Callable[[object], object]:
@@ -154,16 +165,34 @@ def validate_table(
                           first_column=table.first_column, hidden=table.hidden_columns)
     _check_header(table, columns)
     parsed_defaults = parse_defaults(defaults or RowDefaults(), order)
-    if Field.DUE_DATE_TYPE not in columns.index and Field.DUE_DATE_TYPE not in parsed_defaults:
-        raise InputFileError(
-            f"{table.file}: no due date type: add a 'due_date_type' column "
-            "or pass --due-date-type (unlimited, default, due_date or due_period)"
-        )
     validator = _Validator(table, columns, parsed_defaults, order, include_hidden_rows)
     with gc_paused():
         rows = validator.validate_rows(table.rows)
-    return ValidatedInput(table.file, table.sheet, table.headers, columns, rows,
-                          (*table.notes, *columns.notes))
+    notes = (*table.notes, *columns.notes)
+    if Field.DUE_DATE_TYPE not in columns.index:
+        notes += (due_type_rule(rows, parsed_defaults.get(Field.DUE_DATE_TYPE)),)
+    return ValidatedInput(table.file, table.sheet, table.headers, columns, rows, notes,
+                          table.origin_rows)
+
+
+def due_type_rule(rows: Sequence[InputRow], chosen: object) -> str:
+    """The Summary's note for a file without a due date type column: the rule each row's type
+    followed, with how many rows went each way."""
+    counts: dict[DueDateType, int] = {}
+    for row in rows:
+        for due_type in {request.settings.due_date_type for request in row.requests}:
+            counts[due_type] = counts.get(due_type, 0) + 1
+    fallback = (
+        f"{chosen.value} (the default you chose)" if isinstance(chosen, DueDateType)
+        else f"{DueDateType.DEFAULT.value} (the course's own due date settings; "
+             "--due-date-type or [defaults] due_date_type chooses another)"
+    )
+    counted = ", ".join(f"{n:,} {t.value}" for t, n in sorted(counts.items()))
+    return (
+        "the file has no due_date_type column: a row with a due date gets due_date, one "
+        f"with a due period due_period, one with neither {fallback}"
+        + (f"; rows: {counted}" if counted else "")
+    )
 
 
 def _check_header(table: Table, columns: ColumnMap) -> None:
@@ -225,6 +254,10 @@ class Unreadable:
 # the cell is blank.
 _Parsed = tuple[tuple[Any, ...], tuple[Problem, ...], tuple[str, ...]]
 _BLANK: _Parsed = ((), (), ())
+# A row's references from one group of columns (learner or course): the references its
+# requests use, problems, notes, and the names of every filled column when there are several.
+_Picked = tuple[tuple[Any, ...], tuple[Problem, ...], tuple[str, ...], NamedTwice | None]
+_BLANK_PICKED: _Picked = ((), (), (), None)
 # Parsed settings cells: (settings or None when invalid, problems, notes).
 _Settings = tuple[DueSettings | None, tuple[Problem, ...], tuple[str, ...]]
 
@@ -260,7 +293,7 @@ class _Validator:
         else:
             self.settings_cells = lambda cells: ()
         self.checkbox_lock = self._is_checkbox_column(Field.LOCK_AFTER_DUE_DATE)
-        self.ref_caches: dict[Field, dict[object, _Parsed]] = {f: {} for f in Field}
+        self.ref_caches: dict[Field, dict[object, _Picked]] = {f: {} for f in Field}
         self.settings_cache: dict[object, _Settings] = {}
 
     def label(self, field_: Field) -> str:
@@ -298,8 +331,8 @@ class _Validator:
                 read_problems = self.table.row_problems.get(number, ())
             else:
                 parsed_cells, read_problems = cells, ()
-            learners, l_problems, l_notes = pick_learners(parsed_cells)
-            courses, c_problems, c_notes = pick_courses(parsed_cells)
+            learners, l_problems, l_notes, l_twice = pick_learners(parsed_cells)
+            courses, c_problems, c_notes, c_twice = pick_courses(parsed_cells)
             raw = settings_cells(parsed_cells)
             # 1 == 1.0 == True: cells of other types than text must not share a cache entry
             key = (raw, tuple(map(type, raw))) if typed else raw
@@ -325,7 +358,11 @@ class _Validator:
                 requests = tuple(
                     dict.fromkeys(Request(lr, cr, settings) for lr in learners for cr in courses)
                 )
-            if l_notes or c_notes or s_notes:
+            if l_twice or c_twice:
+                twice = tuple(t for t in (l_twice, c_twice) if t is not None)
+                append(InputRow(source, cells, requests, notes=l_notes + c_notes + s_notes,
+                                named_twice=twice))
+            elif l_notes or c_notes or s_notes:
                 append(InputRow(source, cells, requests, notes=l_notes + c_notes + s_notes))
             else:
                 append(InputRow(source, cells, requests))
@@ -349,22 +386,26 @@ class _Validator:
 
     def _picker(
         self, cols: list[tuple[int, Field, str]], group: str
-    ) -> Callable[[Sequence[object]], _Parsed]:
-        """A function giving a row's references from the first non-blank column of a group
-        (ID before email before login), each distinct cell value parsed once."""
-        empty = self._empty(cols, group)
+    ) -> Callable[[Sequence[object]], _Picked]:
+        """A function giving a row's references from a group of columns, each distinct cell
+        value parsed once. The requests use the first filled column (ID before email before
+        login); every other filled column is parsed too, and kept for the agreement check."""
+        empty: _Picked = (*self._empty(cols, group), None)
         parsers = [
             (position, self.ref_caches[field_], self._ref_parser(field_))
             for position, field_, _ in cols
         ]
+        labels = {position: label for position, _, label in cols}
 
         def parsed(
-            raw: object, cache: dict[object, _Parsed], parse: Callable[[object], _Parsed]
-        ) -> _Parsed:
+            raw: object, cache: dict[object, _Picked], parse: Callable[[object], _Parsed]
+        ) -> _Picked:
             key = raw if raw.__class__ is str else (raw.__class__, raw)
             found = cache.get(key)
             if found is None:
-                found = cache[key] = parse(raw)
+                refs, problems, notes = result = parse(raw)
+                found = _BLANK_PICKED if result is _BLANK else (refs, problems, notes, None)
+                cache[key] = found
                 if len(cache) > _CACHE_LIMIT:
                     cache.clear()
             return found
@@ -372,20 +413,55 @@ class _Validator:
         if len(parsers) == 1:
             [(position, cache, parse)] = parsers
 
-            def pick_one(cells: Sequence[object]) -> _Parsed:
+            def pick_one(cells: Sequence[object]) -> _Picked:
                 found = parsed(cells[position], cache, parse)
-                return empty if found is _BLANK else found
+                return empty if found is _BLANK_PICKED else found
 
             return pick_one
 
-        def pick_first(cells: Sequence[object]) -> _Parsed:
-            for position, cache, parse in parsers:
-                found = parsed(cells[position], cache, parse)
-                if found is not _BLANK:
-                    return found
-            return empty
+        def several(filled: list[tuple[int, _Picked]]) -> _Picked:
+            """Two or more filled columns: the first one's names, all problems and notes, and
+            every column's names for the agreement check."""
+            names = [found for _, found in filled]
+            notes = tuple(note for found in names for note in found[2])
+            problems = tuple(problem for found in names for problem in found[1])
+            if problems:
+                return tuple(ref for found in names for ref in found[0]), problems, notes, None
+            twice = NamedTwice(tuple([labels[position] for position, _ in filled]),
+                               tuple([found[0] for found in names]))
+            return names[0][0], (), notes, twice
 
-        return pick_first
+        if len(parsers) == 2:  # the usual case (an ID and an email), kept quick
+            (first, cache1, parse1), (second, cache2, parse2) = parsers
+            headers = (labels[first], labels[second])
+
+            def pick_two(cells: Sequence[object]) -> _Picked:
+                raw = cells[first]
+                one = cache1.get(raw if raw.__class__ is str else (raw.__class__, raw)) or (
+                    parsed(raw, cache1, parse1))
+                raw = cells[second]
+                two = cache2.get(raw if raw.__class__ is str else (raw.__class__, raw)) or (
+                    parsed(raw, cache2, parse2))
+                if one is _BLANK_PICKED:
+                    return empty if two is _BLANK_PICKED else two
+                if two is _BLANK_PICKED:
+                    return one
+                if one[1] or one[2] or two[1] or two[2]:
+                    return several([(first, one), (second, two)])
+                return one[0], (), (), NamedTwice(headers, (one[0], two[0]))
+
+            return pick_two
+
+        def pick_all(cells: Sequence[object]) -> _Picked:
+            filled = [
+                (position, found) for position, cache, parse in parsers
+                if (found := parsed(cells[position], cache, parse)) is not _BLANK_PICKED
+            ]
+            if len(filled) < 2:
+                return filled[0][1] if filled else empty
+            return several(filled)
+
+        return pick_all
 
     def _ref_parser(self, field_: Field) -> Callable[[object], _Parsed]:
         """`_parse_refs` for one field, with a fast path for a plain, valid ID or email."""
@@ -433,7 +509,18 @@ class _Validator:
             text = cell_text(raw)
         if not text:
             return _BLANK
-        parts = values.split_values(text, commas=field_ is not Field.COURSE_TITLE)
+        if field_ is Field.LEARNER_EMAIL:
+            try:
+                parts, unwrapped = email_addresses(text)
+            except AddressError as exc:
+                return (), ((label, str(exc), values.KIND_EMAIL),), notes
+            if unwrapped:
+                notes = (*notes, f"{label}: {text!r} read as {', '.join(parts).lower()}")
+        elif field_ is Field.COURSE_TITLE:  # titles hold commas: only IDs split on them here
+            parts = [piece for part in values.split_values(text, commas=False)
+                     for piece in _ids_or_title(part)]
+        else:
+            parts = values.split_values(text)
         refs: list[object] = []
         problems: list[Problem] = []
         for part in parts:
@@ -452,6 +539,15 @@ class _Validator:
         check = _SettingsCheck(self, cells)
         settings = check.settings()
         return settings, tuple(check.problems), tuple(check.notes)
+
+
+def _ids_or_title(part: str) -> list[str]:
+    """A title cell's part: course IDs when every comma-separated piece is one, else the
+    title as written (resolution splits titles against the account's list)."""
+    if "," not in part:
+        return [part]
+    pieces = [piece.strip() for piece in part.split(",") if piece.strip()]
+    return pieces if all(map(values.looks_like_id, pieces)) else [part]
 
 
 def _reference(field_: Field, text: str) -> LearnerRef | CourseRef:
@@ -519,21 +615,48 @@ class _SettingsCheck:
             self.notes.append(f"{self.v.label(field_)}: {note}")
         return result
 
+    def due_type(self) -> object:
+        """The row's due date type: its cell; else what the row gives (a due date: due_date; a
+        due period: due_period); else the chosen default type; else what the chosen defaults
+        give; else `default` (the course's own settings). A type the row does not write says
+        how it was decided, in a note, unless the person chose it (an option, the config)."""
+        if self.given(Field.DUE_DATE_TYPE):
+            return self.value(Field.DUE_DATE_TYPE)
+        date, period = self.given(Field.DUE_DATE), self.given(Field.DUE_PERIOD)
+        chosen = not (date or period)
+        if chosen:
+            defaults = self.v.defaults
+            if Field.DUE_DATE_TYPE in defaults:
+                return defaults[Field.DUE_DATE_TYPE]
+            date, period = Field.DUE_DATE in defaults, Field.DUE_PERIOD in defaults
+            if not (date or period):
+                self.notes.append(f"due date type {DueDateType.DEFAULT.value} (the course's own "
+                                  "due date settings): the row gives no type, due date or period")
+                return DueDateType.DEFAULT
+        if date and period:
+            self.problem(
+                Field.DUE_DATE_TYPE,
+                "both a due date and a due period are given and no due date type: which one "
+                "applies is not clear; set the type (due_date or due_period) or clear one",
+                KIND_UNCLEAR_TYPE,
+            )
+            return None
+        inferred = DueDateType.DUE_DATE if date else DueDateType.DUE_PERIOD
+        if not chosen:
+            what = "due date" if date else "due period"
+            self.notes.append(f"due date type {inferred.value}: the row gives a {what} and no "
+                              "type")
+        return inferred
+
     def settings(self) -> DueSettings | None:
         """The due settings, keeping only the fields the due date type uses."""
-        due_type = self.value(Field.DUE_DATE_TYPE)
+        due_type = self.due_type()
         access = self.value(Field.ACCESS_DATE)
         lock = self.value(Field.LOCK_AFTER_DUE_DATE)
         due_date = self.value(Field.DUE_DATE) if due_type == DueDateType.DUE_DATE else None
         period = self.value(Field.DUE_PERIOD) if due_type == DueDateType.DUE_PERIOD else None
 
         if due_type is None:
-            if not self.given(Field.DUE_DATE_TYPE):
-                self.problem(
-                    Field.DUE_DATE_TYPE,
-                    "due date type is empty (or pass --due-date-type)",
-                    values.KIND_EMPTY,
-                )
             return None
         assert isinstance(due_type, DueDateType)
         if due_type is DueDateType.DUE_DATE and due_date is None and not self.given(Field.DUE_DATE):

@@ -7,6 +7,7 @@ the spreadsheet has to fix it from the message alone. Dates live in `dates.py`.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from bulk_enroll.model import DueDateType
 from bulk_enroll.read.cells import EMAIL_PATTERN as EMAIL_PATTERN
@@ -67,8 +68,6 @@ def parse_id(cell: object) -> str:
 def parse_email(text: str) -> str:
     """An email address, trimmed and lower-cased (the LMS matches emails case-insensitively)."""
     value = text.strip()
-    if value.lower().startswith("mailto:"):
-        value = value[7:].strip()
     if not _EMAIL.fullmatch(value):
         raise CellError(
             f"{text!r} is not an email address (expected one like ann.lee@example.com)", KIND_EMAIL
@@ -110,22 +109,58 @@ def parse_due_date_type(cell: object) -> DueDateType:
         ) from None
 
 
-_UNIT_HOURS = {
-    "h": 1,
-    "hr": 1,
-    "hrs": 1,
-    "hour": 1,
-    "hours": 1,
-    "d": 24,
-    "day": 24,
-    "days": 24,
-    "w": 168,
-    "wk": 168,
-    "wks": 168,
-    "week": 168,
-    "weeks": 168,
+def fold_word(text: str) -> str:
+    """A word as compared with the word lists below: no case, no accents, no final dot ("Días"
+    -> "dias", "Std." -> "std", "NÃO" -> "nao")."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return bare[:-1].rstrip() if bare.endswith(".") else bare
+
+
+# Hours per unit of a due period, in the words HR writes in English, German, French, Spanish,
+# Italian, Dutch and Portuguese: singular, plural and the usual abbreviations, compared folded
+# (`fold_word`). Only a due period cell is read with this table, so "ore" (Italian: hours) or
+# "j" (French: jours) mean nothing in any other column.
+_UNIT_WORDS: dict[int, tuple[str, ...]] = {
+    1: ("h", "hr", "hrs", "hour", "hours",  # English
+        "std", "stdn", "stunde", "stunden",  # German
+        "heure", "heures",  # French
+        "hora", "horas",  # Spanish, Portuguese
+        "ora", "ore",  # Italian
+        "u", "uur", "uren"),  # Dutch
+    24: ("d", "day", "days",
+         "t", "tg", "tag", "tage", "tagen",
+         "j", "jour", "jours",
+         "dia", "dias",  # "días" and "dias" fold alike
+         "g", "gg", "giorno", "giorni",
+         "dag", "dagen"),
+    168: ("w", "wk", "wks", "week", "weeks",
+          "wo", "woche", "wochen",
+          "sem", "semaine", "semaines",
+          "semana", "semanas",
+          "sett", "settimana", "settimane",
+          "weken"),
+}
+_UNIT_HOURS = {word: hours for hours, words in _UNIT_WORDS.items() for word in words}
+# Units a due period cannot be given in, with why: never read as something else.
+_NO_FIXED_LENGTH = "months and years have no fixed number of hours"
+_TOO_SHORT = "the LMS counts due periods in whole hours"
+_REFUSED_UNITS: dict[str, str] = {
+    **dict.fromkeys(
+        ("mo", "month", "months", "monat", "monate", "mois", "mes", "meses", "mese", "mesi",
+         "maand", "maanden", "y", "yr", "yrs", "year", "years", "jahr", "jahre", "an", "ans",
+         "annee", "annees", "ano", "anos", "anno", "anni", "jaar", "jaren"),
+        _NO_FIXED_LENGTH,
+    ),
+    **dict.fromkeys(
+        ("min", "mins", "minute", "minutes", "minuten", "minuto", "minutos", "minuti", "minuut",
+         "s", "sec", "secs", "second", "seconds", "sekunden", "secondes", "segundos", "secondi"),
+        _TOO_SHORT,
+    ),
+    "m": "'m' may mean minutes or months",
 }
 _PERIOD = re.compile(r"^([-+]?\d+(?:[.,]\d+)?)\s*([a-z]*)$")
+_PERIOD_EXAMPLES = "36h, 10 days, 2 weeks, 10 Tage, 2 semaines"
 
 
 def parse_hours(cell: object) -> int:
@@ -134,44 +169,73 @@ def parse_hours(cell: object) -> int:
 
 
 def parse_due_period(cell: object) -> tuple[int, str | None]:
-    """A due period: a bare number is hours; '10d', '10 days', '2 weeks', '36h' are converted.
+    """A due period: a bare number is hours; '10d', '10 days', '2 weeks', '36h', '10 Tage',
+    '3 jours', '1,5 Std.' are converted.
 
     Returns the hours and, when a unit was converted, a note saying how it was read.
     """
     text = cell_text(cell)
-    match = _PERIOD.match(text.lower())
+    match = _PERIOD.match(fold_word(text))
     unit = match.group(2) if match else ""
+    if match is not None and unit in _REFUSED_UNITS:
+        raise CellError(
+            f"{text!r} is not a due period: {_REFUSED_UNITS[unit]}; give hours, days or weeks "
+            f"({_PERIOD_EXAMPLES})",
+            KIND_PERIOD,
+        )
     if match is None or unit not in _UNIT_HOURS and unit != "":
         raise CellError(
             f"{text!r} is not a due period (expected whole hours like 720, "
-            "or a number with a unit: 36h, 10 days, 2 weeks)",
+            f"or a number with a unit: {_PERIOD_EXAMPLES})",
             KIND_PERIOD,
         )
     hours = float(match.group(1).replace(",", ".")) * _UNIT_HOURS.get(unit, 1)
     if not hours.is_integer() or hours <= 0:
         raise CellError(f"{text!r} is not a whole, positive number of hours", KIND_PERIOD)
-    note = f"due period {text!r} read as {int(hours)} hours" if unit else None
+    whole = int(hours)
+    note = f"due period {text!r} read as {whole} hour{'' if whole == 1 else 's'}" if unit else None
     return int(hours), note
 
 
-TRUE_WORDS = frozenset({"true", "yes", "y", "1", "x", "on", "\u2713", "\u2714", "\u2611"})
-FALSE_WORDS = frozenset({"false", "no", "n", "0", "off"})
+# Yes and no as HR writes them, compared folded (`fold_word`): English, German, French,
+# Spanish, Italian, Dutch and Portuguese words, Excel's TRUE/FALSE in those languages (a CSV
+# saved by a localised Excel holds WAHR, VRAI, VERDADERO, VERO, WAAR, VERDADEIRO), J/N and S/N
+# forms, and check marks. Only a yes/no cell is read with these lists, so a word is never
+# taken for yes or no in another column.
+TRUE_WORDS = frozenset({
+    "true", "yes", "y", "1", "x", "on", "\u2713", "\u2714", "\u2611",
+    "ja", "j", "wahr",  # German, Dutch
+    "oui", "vrai",  # French
+    "si", "s", "verdadero",  # Spanish ("sí" folds to "si")
+    "vero",  # Italian ("sì")
+    "waar",  # Dutch
+    "sim", "verdadeiro",  # Portuguese
+})
+FALSE_WORDS = frozenset({
+    "false", "no", "n", "0", "off",
+    "nein", "falsch",  # German
+    "non", "faux",  # French
+    "falso",  # Spanish, Italian, Portuguese
+    "nee", "onwaar",  # Dutch
+    "nao",  # Portuguese ("não")
+})
 CHECK_MARKS = frozenset({"x", "\u2713", "\u2714", "\u2611"})
+BOOL_EXPECTED = (
+    "expected true/false, yes/no, y/n, 1/0, or x for yes; also ja/nein, oui/non, si/no, "
+    "sim/nao, ja/nee, WAHR/FALSCH, VRAI/FAUX and the like"
+)
 
 
 def parse_bool(cell: object) -> bool:
     if isinstance(cell, bool):
         return cell
     text = cell_text(cell)
-    folded = text.lower()
+    folded = fold_word(text)
     if folded in TRUE_WORDS:
         return True
     if folded in FALSE_WORDS:
         return False
-    raise CellError(
-        f"{text!r} is not true or false (expected true/false, yes/no, y/n, 1/0, or x for yes)",
-        KIND_BOOL,
-    )
+    raise CellError(f"{text!r} is not true or false ({BOOL_EXPECTED})", KIND_BOOL)
 
 
 def is_check_mark(cell: object) -> bool:

@@ -27,3 +27,17 @@ def sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Sandbox
         point_at(server, monkeypatch)
         monkeypatch.chdir(tmp_path)
         yield server
+
+
+@pytest.fixture
+def soap_only_sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[SandboxServer]:
+    """A fresh sandbox reached by SOAP with a pre-issued token and no REST API (no
+    BULK_ENROLL_API_URL): nothing can be looked up. The test's temp dir is the working dir."""
+    monkeypatch.chdir(tmp_path)
+    with SandboxServer().start() as server:
+        for name in ("API_URL", "CLIENT_ID", "CLIENT_SECRET", "TRANSPORT"):
+            monkeypatch.delenv(f"BULK_ENROLL_{name}", raising=False)
+        monkeypatch.setenv("BULK_ENROLL_SOAP_URL", server.soap_url)
+        monkeypatch.setenv("BULK_ENROLL_TOKEN", "t")
+        server.state.add_static_token("t")
+        yield server

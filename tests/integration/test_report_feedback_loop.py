@@ -9,13 +9,14 @@ the first run is sent again.
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from pathlib import Path
 
 import openpyxl
 
 from bulk_enroll.cli import main
 from bulk_enroll.model import DueDateType, DueSettings
-from bulk_enroll.read.feedback import NEEDS_ATTENTION_SHEET, REASON_HEADER
+from bulk_enroll.read.feedback import NEEDS_ATTENTION_SHEET, REASON_HEADER, ROW_HEADER
 from bulk_enroll.sandbox import SandboxServer, default_directory
 from bulk_enroll.sandbox.directory import sandbox_id
 from tests.support import HEADER, sheet_rows, write_xlsx
@@ -88,7 +89,8 @@ def test_needs_attention_sheet_fed_back_enrolls_exactly_the_fixed_rows(sandbox, 
     assert first_enrolled == {(ACTIVE[i], COURSES[i % 3]): PERIOD for i in range(10)}
 
     attention = sheet_rows(tmp_path / "first.xlsx", NEEDS_ATTENTION_SHEET)
-    assert list(attention[0]) == [*COLUMNS, REASON_HEADER]  # the input's columns + the reason
+    # the input's columns, the row's number in the input, the reason
+    assert list(attention[0]) == [*COLUMNS, ROW_HEADER, REASON_HEADER]
     assert [r["Employee name"] for r in attention] == [
         "bad learner id",
         "unknown learner",
@@ -102,7 +104,10 @@ def test_needs_attention_sheet_fed_back_enrolls_exactly_the_fixed_rows(sandbox, 
 
     fix_rows(tmp_path / "first.xlsx")
     calls_before = len(sandbox.state.calls())
+    capsys.readouterr()
     assert main(["run", "first.xlsx", "--report", "second.xlsx"]) == 1  # one row still broken
+    assert ("first.xlsx, sheet 'Needs attention', row 6 (input row 17), column 'learner_id': "
+            "'still-broken' is not an ID") in capsys.readouterr().out
 
     fixed = {
         (ACTIVE[10], COURSES[0]): PERIOD,
@@ -115,6 +120,8 @@ def test_needs_attention_sheet_fed_back_enrolls_exactly_the_fixed_rows(sandbox, 
     sent = {(lr, c) for call in new_calls for lr in call.learner_ids for c in call.course_ids}
     assert sent == set(fixed)  # nothing from the first run was sent again
 
+    left = sheet_rows(tmp_path / "second.xlsx", NEEDS_ATTENTION_SHEET)
+    assert [(r["Employee name"], r[ROW_HEADER]) for r in left] == [("left broken", 17)]
     results = sheet_rows(tmp_path / "second.xlsx", "Results")
     assert list(results[0])[: len(COLUMNS)] == list(COLUMNS)  # no reason column carried over
     assert REASON_HEADER not in results[0]
@@ -142,3 +149,97 @@ def test_a_dry_run_report_fed_back_sends_what_the_dry_run_planned(sandbox, tmp_p
     statuses = [r["Status"] for r in sheet_rows(tmp_path / "done.xlsx", "Results")]
     # the duplicate settled in the dry run, so it is not in plan.xlsx's Needs attention sheet
     assert statuses == ["enrolled"] * 10 + ["invalid"] * 5  # the unknown ID is caught by lookup
+
+
+def test_the_printed_retry_command_reads_the_fixed_rows_with_the_first_runs_settings(
+    sandbox, tmp_path, capsys
+):
+    """A German file on its second sheet, read with aliases, day-first dates and a lock for
+    every row; a configuration that says month-first. Fixed on the Needs attention sheet and
+    fed back with exactly the command the run printed: the fixed rows get the first run's
+    settings (5 April, locked), not the configuration's or none."""
+    users = [u for u in DIRECTORY.users if u.is_active][:5]
+    fire = next(c for c in DIRECTORY.courses if c.title == "Fire Safety")
+    book = openpyxl.Workbook()
+    book.active.title = "Old export"
+    book.active.append(["Email", "Course"])  # a recognisable header: --sheet is needed
+    book.active.append([users[4].email, fire.title])
+    staff = book.create_sheet("Staff")
+    staff.append(["Mitarbeiter E-Mail", "Schulung", "Fällig am", "Notiz"])
+    staff.append([users[0].email, fire.title, "03/04/2027", "ok"])
+    staff.append([users[1].email, fire.title, "03/04/2027", "ok"])
+    staff.append(["anna.typo@example.com", fire.title, "03/04/2027", "wrong email"])
+    staff.append([users[3].email, fire.title, "31/02/2027", "no such date"])
+    book.save(tmp_path / "schulung.xlsx")
+    config = tmp_path / "my config.toml"
+    config.write_text('[input]\ndate_order = "mdy"\n')
+
+    first = ["--config", str(config), "run", str(tmp_path / "schulung.xlsx"),
+             "--sheet", "Staff", "--date-order", "dmy", "--lock-after-due-date", "true",
+             "--alias", "Mitarbeiter E-Mail=learner_email", "--alias", "Schulung=course_title",
+             "--alias", "Fällig am=due_date", "--report", "first run.xlsx"]
+    assert main(first) == 1
+    april_3 = DueSettings(DueDateType.DUE_DATE, due_date=dt.date(2027, 4, 3),
+                          lock_after_due_date=True)
+    assert enrolled(sandbox) == {(users[0].user_id, fire.content_id): april_3,
+                                 (users[1].user_id, fire.content_id): april_3}
+    out = capsys.readouterr().out
+    retry = out.split("and run: ", 1)[1].strip()
+    assert retry == f"bulk-enroll --config '{config}' run 'first run.xlsx'"
+
+    book = openpyxl.load_workbook(tmp_path / "first run.xlsx")
+    summary = [row[:2] for row in book["Summary"].iter_rows(values_only=True) if row and row[0]]
+    settings = dict(summary[[name for name, _ in summary].index("Run settings") + 1:])
+    assert settings == {
+        "Sheet option": "Staff",
+        "Date order": "dmy",
+        "Aliases": "'Mitarbeiter E-Mail' -> learner_email; 'Schulung' -> course_title; "
+                   "'Fällig am' -> due_date",
+        "Row defaults": "--lock-after-due-date true",
+        "Hidden rows": "not sent",
+        "Conflicting rows": "invalid",
+        "This workbook remembers these settings: run it (bulk-enroll run WORKBOOK) and its "
+        "'Needs attention' rows are read with them; options given then win.": None,
+    }
+    sheet = book[NEEDS_ATTENTION_SHEET]
+    header = [cell.value for cell in sheet[1]]
+    assert header == ["Mitarbeiter E-Mail", "Schulung", "Fällig am", "Notiz",
+                      "Input row (bulk-enroll)", REASON_HEADER]
+    assert [(r[3], r[4]) for r in sheet.iter_rows(min_row=2, values_only=True)] == [
+        ("wrong email", 4), ("no such date", 5)]
+    sheet["A2"] = users[2].email
+    sheet["C3"] = "05/04/2027"
+    book.save(tmp_path / "first run.xlsx")
+
+    argv = shlex.split(retry)
+    assert argv[0] == "bulk-enroll"
+    assert main(argv[1:]) == 0
+    april_5 = DueSettings(DueDateType.DUE_DATE, due_date=dt.date(2027, 4, 5),
+                          lock_after_due_date=True)
+    assert enrolled(sandbox) == {(users[0].user_id, fire.content_id): april_3,
+                                 (users[1].user_id, fire.content_id): april_3,
+                                 (users[2].user_id, fire.content_id): april_3,
+                                 (users[3].user_id, fire.content_id): april_5}
+    assert "read with the settings this report remembers from its run" in capsys.readouterr().err
+
+
+def test_a_report_dropped_into_the_inbox_is_read_with_its_runs_settings(
+    sandbox, tmp_path, monkeypatch
+):
+    users = [u for u in DIRECTORY.users if u.is_active][:2]
+    gdpr = next(c for c in DIRECTORY.courses if c.title == "GDPR Essentials")
+    (tmp_path / "hr.csv").write_text(
+        f"Mail,Training,Deadline\n{users[0].email},{gdpr.title},03/04/2027\n"
+        f"nobody@example.com,{gdpr.title},03/04/2027\n", encoding="utf-8")
+    assert main(["run", str(tmp_path / "hr.csv"), "--alias", "Mail=learner_email",
+                 "--date-order", "mdy", "--report", "hr-report.xlsx"]) == 1
+    book = openpyxl.load_workbook(tmp_path / "hr-report.xlsx")
+    book[NEEDS_ATTENTION_SHEET]["A2"] = users[1].email
+    inbox = tmp_path / "drop"
+    inbox.mkdir()
+    book.save(inbox / "hr-report.xlsx")
+    monkeypatch.setenv("BULK_ENROLL_INBOX_STABLE_SECONDS", "0")
+    assert main(["inbox", str(inbox)]) == 0
+    march_4 = DueSettings(DueDateType.DUE_DATE, due_date=dt.date(2027, 3, 4))
+    assert enrolled(sandbox) == {(users[0].user_id, gdpr.content_id): march_4,
+                                 (users[1].user_id, gdpr.content_id): march_4}

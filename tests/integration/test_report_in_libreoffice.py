@@ -87,3 +87,27 @@ def test_libreoffice_reads_the_report_as_we_wrote_it(tmp_path):
     assert (sheet["C2"].data_type, sheet["C3"].data_type) == ("s", "s")  # text, not formulas
     assert sheet["C6"].hyperlink is None
     assert sheet["E3"].fill.fgColor.rgb.endswith("FFC7CE")  # invalid: red
+
+
+def test_a_report_saved_by_libreoffice_still_remembers_its_run_settings(tmp_path):
+    """A person fixes the rows in LibreOffice and saves: the hidden Run settings sheet, and the
+    Input row column, come back as we wrote them."""
+    from bulk_enroll.read.feedback import ReadingOptions
+    from bulk_enroll.read.reader import read_table, stored_reading_options
+
+    reading = ReadingOptions(sheet="Staff", date_order="dmy",
+                             aliases={"Mitarbeiter E-Mail": "learner_email", "Notiz": "ignore"},
+                             row_defaults={"lock_after_due_date": "true", "due_period": "10 Tage"},
+                             last_row_wins=True)
+    headers = ("learner_id", "course_id", "Notiz")
+    rows = [InputRow(SourceRef("in.csv", 40 + i), ("EMP-1", "C-1", note))
+            for i, note in enumerate(("=1+1", "x"))]
+    data = ReportData(
+        RunFacts("in.csv", None, T0, T0, False, reading=reading),
+        headers, rows, [RowResult(Status.INVALID, "why")] * 2, [], [], SendStats(),
+    )
+    saved = _reopened_by_libreoffice(write_report(tmp_path / "report.xlsx", data), tmp_path)
+    assert stored_reading_options(saved) == reading
+    table = read_table(saved)
+    assert table.sheet == NEEDS_ATTENTION_SHEET and table.headers == headers
+    assert table.origin_rows == {2: 40, 3: 41}

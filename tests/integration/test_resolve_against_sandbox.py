@@ -107,7 +107,8 @@ def mixed_file(path: Path) -> tuple[Path, set[tuple[str, str, DueSettings]], lis
     add(("", "nobody@example.com", ""), ("", "Fire Safety"), status="invalid",
         message="learner_email: no user with email 'nobody@example.com'")
     add(("", INACTIVE.email, ""), ("", "Fire Safety"), status="invalid",
-        message=f"({INACTIVE.user_id}) is inactive (deactivated in the LMS) and cannot be enrolled")
+        message=f"({INACTIVE.full_name}, {INACTIVE.user_id}) is inactive (deactivated in the "
+                "LMS) and cannot be enrolled")
     add(("", "", TERMINATED.login), ("", "Fire Safety"), status="invalid",
         message="has left the company (employment ended in the LMS)")
     add(("", "", "ghost.user"), ("", "Fire Safety"), status="invalid",
@@ -126,7 +127,8 @@ def mixed_file(path: Path) -> tuple[Path, set[tuple[str, str, DueSettings]], lis
         message="'e@@mail' is not an email address")
     # An inactive user given by ID exists, but their status is looked up too.
     add((INACTIVE.user_id, "", ""), ("", "GDPR Essentials"), status="invalid",
-        message=f"learner_id: the user with ID '{INACTIVE.user_id}' is inactive")
+        message=f"learner_id: the user with ID '{INACTIVE.user_id}' ({INACTIVE.full_name}) is "
+                "inactive")
     return write_xlsx(path, rows), expected, outcomes
 
 
@@ -290,19 +292,13 @@ def test_a_refused_token_during_lookups_is_a_configuration_error_before_sending(
     assert main(["run", "--dry-run", str(path), "--report", "dry.xlsx"]) == 2
 
 
-def test_names_without_an_api_url_are_a_configuration_error(monkeypatch, tmp_path, capsys):
-    monkeypatch.chdir(tmp_path)
-    with SandboxServer().start() as server:
-        for name in ("API_URL", "CLIENT_ID", "CLIENT_SECRET", "TRANSPORT"):
-            monkeypatch.delenv(f"BULK_ENROLL_{name}", raising=False)
-        monkeypatch.setenv("BULK_ENROLL_SOAP_URL", server.soap_url)
-        monkeypatch.setenv("BULK_ENROLL_TOKEN", "t")
-        server.state.add_static_token("t")
-        path = write_csv(tmp_path / "n.csv", [["email", "course_title", "due_date_type"],
-                                              [ACTIVE[0].email, "Fire Safety", "unlimited"]])
-        assert main(["run", str(path)]) == 2
-        assert "the file names emails and course titles" in capsys.readouterr().err
-        assert server.state.calls() == []
+def test_names_without_an_api_url_are_a_configuration_error(soap_only_sandbox, tmp_path,
+                                                             capsys):
+    path = write_csv(tmp_path / "n.csv", [["email", "course_title", "due_date_type"],
+                                          [ACTIVE[0].email, "Fire Safety", "unlimited"]])
+    assert main(["run", str(path)]) == 2
+    assert "the file names emails and course titles" in capsys.readouterr().err
+    assert soap_only_sandbox.state.calls() == []
 
 
 def test_a_dry_run_without_an_account_reports_names_as_not_looked_up(monkeypatch, tmp_path):

@@ -18,6 +18,7 @@ from bulk_enroll.settings.config_file import (
     load_config_file,
     read_configuration,
 )
+from tests.support import open_report
 
 FULL = """
 state_dir = "state"
@@ -202,7 +203,39 @@ def test_input_section_gives_aliases_and_date_order_to_every_command(tmp_path, m
     assert main(["validate", str(source), "--report", "w.xlsx"]) == 2
 
 
+def test_defaults_section_gives_row_defaults_that_options_override(tmp_path, monkeypatch,
+                                                                    capsys):
+    config = tmp_path / "config.toml"
+    config.write_text('[defaults]\ndue_date_type = "due_period"\ndue_period = 720\n'
+                      "lock_after_due_date = true\n")
+    source = tmp_path / "hr.csv"
+    source.write_text("learner_id,course_id\n"
+                      "8363b098-e031-11e9-89cf-0a580af40b0f,8363b098-e031-11e9-89cf-0a580af40b0a\n")
+    monkeypatch.chdir(tmp_path)
+
+    def batch_settings(*options: str) -> str:
+        assert main(["--config", str(config), "validate", str(source), "--report", "v.xlsx",
+                     *options]) == 0
+        capsys.readouterr()
+        return str(open_report(tmp_path / "v.xlsx")["Batches"]["C2"].value)
+
+    assert batch_settings() == "due_period, 720 h, lock"
+    assert batch_settings("--due-date-type", "unlimited") == "unlimited, lock"
+    assert batch_settings("--due-period", "2 weeks") == "due_period, 336 h, lock"
+    config.write_text('[defaults]\ndue_period = "30 days"\n')
+    assert batch_settings() == "due_period, 720 h"
+
+
 @pytest.mark.parametrize("env,message", [
+    ({"BULK_ENROLL_DEFAULT_DUE_DATE_TYPE": "asap"},
+     r"^BULK_ENROLL_DEFAULT_DUE_DATE_TYPE='asap' \(due_date_type in \[defaults\]\) is not one "
+     r"of: unlimited, default, due_date, due_period$"),
+    ({"BULK_ENROLL_DEFAULT_DUE_PERIOD": "1 month"},
+     r"^BULK_ENROLL_DEFAULT_DUE_PERIOD='1 month' \(due_period in \[defaults\]\) is not a due "
+     r"period \(whole hours like 720, or a number with a unit: 30 days, 2 weeks\)$"),
+    ({"BULK_ENROLL_DEFAULT_LOCK_AFTER_DUE_DATE": "perhaps"},
+     r"^BULK_ENROLL_DEFAULT_LOCK_AFTER_DUE_DATE='perhaps' \(lock_after_due_date in "
+     r"\[defaults\]\) is not true or false"),
     ({"BULK_ENROLL_DATE_ORDER": "ymd"},
      r"^BULK_ENROLL_DATE_ORDER='ymd' \(date_order in \[input\]\) is not one of: dmy, mdy$"),
     ({"BULK_ENROLL_ALIASES": '{"Mail": "nonsense"}'}, "BULK_ENROLL_ALIASES"),

@@ -12,6 +12,7 @@ from bulk_enroll.model import DueDateType, DueSettings, Pair
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.resolve.rows import resolve_rows
 from bulk_enroll.validate.rows import RowDefaults, validate_table
+from bulk_enroll.validate.values import BOOL_EXPECTED
 from tests.support import HEADER, make_id
 
 L1, L2, C1, C2 = make_id("l1"), make_id("l2"), make_id("c1"), make_id("c2")
@@ -105,7 +106,8 @@ def test_every_problem_of_a_row_is_reported_with_excel_row_and_written_column(cs
         (
             3,
             "Lock",
-            "'maybe' is not true or false (expected true/false, yes/no, y/n, 1/0, or x for yes)",
+            "'maybe' is not true or false "
+            f"({BOOL_EXPECTED})",
         ),
         (
             3,
@@ -165,12 +167,6 @@ def test_missing_required_column_is_one_clear_error(csv_file):
         "also e.g. 'Course ID', 'Course', 'Course title', 'Course name'). "
         "Found: 'learner_id', 'Course code', 'due_date_type'"
     )
-
-
-def test_no_due_date_type_anywhere_is_a_usage_error(csv_file):
-    path = csv_file([["learner_id", "course_id"], [L1, C1]])
-    with pytest.raises(InputFileError, match="--due-date-type"):
-        validate_table(read_table(path))
 
 
 def test_bad_option_value_is_a_usage_error(csv_file):

@@ -31,7 +31,7 @@ from bulk_enroll.model import (
     SourceRef,
     Status,
 )
-from bulk_enroll.read.feedback import REASON_HEADER
+from bulk_enroll.read.feedback import REASON_HEADER, ROW_HEADER
 from bulk_enroll.report.cells import STATUS_COLOURS
 from bulk_enroll.report.columns import ResultLine, reason
 from bulk_enroll.report.workbook import (
@@ -246,19 +246,19 @@ def test_needs_attention_holds_exactly_the_rows_to_fix_with_the_input_columns(tm
     )
     sheet = openpyxl.load_workbook(write_report(tmp_path / "r.xlsx", report))["Needs attention"]
     rows = sheet_rows(sheet)
-    assert rows[0] == (*HEADERS, REASON_HEADER)
-    assert rows[1:] == [
-        ("id-invalid", "name 3", "invalid: why invalid"),
-        ("id-failed", "name 4", "failed: why failed"),
-        ("id-not_sent", "name 5", "not_sent"),
-        ("id-unknown", "name 6", "unknown: why unknown"),
+    assert rows[0] == (*HEADERS, ROW_HEADER, REASON_HEADER)
+    assert rows[1:] == [  # with the row's number in the input
+        ("id-invalid", "name 3", 5, "invalid: why invalid"),
+        ("id-failed", "name 4", 6, "failed: why failed"),
+        ("id-not_sent", "name 5", 7, "not_sent"),
+        ("id-unknown", "name 6", 8, "unknown: why unknown"),
     ]
 
 
 def test_needs_attention_is_just_a_header_when_every_row_settled(tmp_path):
     report = data([("a", "b")], [RowResult(Status.ENROLLED)])
     book = openpyxl.load_workbook(write_report(tmp_path / "r.xlsx", report))
-    assert sheet_rows(book["Needs attention"]) == [(*HEADERS, REASON_HEADER)]
+    assert sheet_rows(book["Needs attention"]) == [(*HEADERS, ROW_HEADER, REASON_HEADER)]
     summary = sheet_rows(book["Summary"])
     assert summary[0][0] == "1 enrolled, all rows settled"
     assert summary[1][0] == "Nothing to fix: every row settled well."

@@ -79,6 +79,16 @@ def test_list_users_follows_next_page_tokens_to_the_end(requests_mock):
     assert requests_mock.last_request.headers["Authorization"] == "Bearer tok"
 
 
+def test_a_users_first_and_last_name_are_kept_for_messages(requests_mock):
+    named = {**user("a"), "fields": {"login": "a", "email": "a@example.com",
+                                     "first_name": "Pavel", "last_name": " Jensen "}}
+    half = {**user("b"), "fields": {"login": "b", "email": "b@example.com", "first_name": "Bo"}}
+    requests_mock.get(API + "/users/v2", json={"userProfiles": [named, half, user("c")]})
+    assert [u.name for u in client().list_users(emails=["a@example.com"])] == [
+        "Pavel Jensen", "Bo", ""
+    ]
+
+
 def test_emails_and_logins_are_asked_separately_in_short_urls(requests_mock):
     requests_mock.get(API + "/users/v2", json={"userProfiles": []})
     emails = [f"person.number{i}@example.com" for i in range(400)]

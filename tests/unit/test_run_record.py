@@ -28,6 +28,7 @@ from bulk_enroll.model import (
     SourceRef,
     Status,
 )
+from bulk_enroll.read.feedback import ReadingOptions
 from bulk_enroll.report.columns import (
     EXCEL_MAX_COLUMNS,
     attention_columns,
@@ -79,13 +80,17 @@ def report_data(headers: tuple[str, ...] = ("Email", "Course", "Due date", "Note
     return ReportData(
         facts=RunFacts("hires.xlsx", "Sheet1", STARTED, STARTED + dt.timedelta(seconds=42),
                        False, "https://acme.example.com/soap", "soap", "a note",
-                       input_sha256="ab" * 32, columns="A 'Email' -> learner_email"),
+                       input_sha256="ab" * 32, columns="A 'Email' -> learner_email",
+                       reading=ReadingOptions(sheet="Sheet1", date_order="dmy",
+                                              aliases={"Mail": "learner_email"},
+                                              row_defaults={"due_period": "720"})),
         headers=headers, rows=rows, results=results, planned=[batch, other],
         calls=[BatchOutcome(batch, Status.ENROLLED, "ok", 1, 0.25),
                BatchOutcome(other, Status.FAILED, "split: Permission denied", 2, 0.5)],
         stats=SendStats(api_calls=3, retries=1, isolation_calls=1, send_seconds=1.5,
                         extra={"lookup_calls": 4}),
         names_looked_up=True, rows_covered={"b-1": 1, "b-2": 1},
+        origin_rows={2: 17, 3: 18},  # a report fed back: its rows' numbers first run
     )
 
 
@@ -99,7 +104,8 @@ def test_the_record_reads_back_as_the_same_report_data():
     assert list(again.results) == list(data.results)
     assert list(again.planned) == list(data.planned) and list(again.calls) == list(data.calls)
     assert again.stats == data.stats and again.rows_covered == data.rows_covered
-    assert again.names_looked_up is True
+    assert again.origin_rows == {2: 17, 3: 18} and again.names_looked_up is True
+    assert isinstance(again.facts.reading, ReadingOptions)
 
 
 def test_a_report_written_from_the_record_is_the_same_report(tmp_path):
@@ -158,8 +164,8 @@ def test_an_input_wider_than_a_worksheet_keeps_the_columns_bulk_enroll_reads():
     assert [c.header for c in results[-7:]] == [
         "Status", "Message", "Learner ID (resolved)", "Course ID (resolved)", "Batch", "Attempts",
         "Time"]
-    attention = attention_columns(data, EXCEL_MAX_COLUMNS)
-    assert [c.header for c in attention[:-1]] == [c.header for c in results[:len(attention) - 1]]
+    attention = attention_columns(data, EXCEL_MAX_COLUMNS)  # then the input row, the reason
+    assert [c.header for c in attention[:-2]] == [c.header for c in results[:len(attention) - 2]]
     assert len(result_columns(data)) == 100_000 + 7  # a CSV report has no such limit
     assert left_out_note(headers) == (
         "the input has 100,000 columns and a worksheet holds 16,384: the workbook leaves out "

@@ -241,3 +241,17 @@ def test_control_characters_in_cells_do_not_break_the_report(tmp_path, capsys):
     assert main(["validate", str(path), "--report", "o.xlsx"]) == 0
     # a control character is shown as a replacement mark, not silently dropped
     assert results_sheet(tmp_path / "o.xlsx")[1][3] == "Ann\ufffdLee"
+
+
+def test_rows_naming_a_learner_twice_are_left_to_run_with_a_note(tmp_path, capsys):
+    path = write_text(tmp_path / "twice.csv", [
+        ["learner_id", "Email", "course_id", "due_date_type"],
+        [L1, "ann@example.com", C1, "unlimited"],
+        [L1, "", C1, "unlimited"],
+    ])
+    assert main(["validate", str(path), "--report", "out.xlsx"]) == 0
+    assert (
+        "Note: 1 row with a learner or course named in more than one column (an ID and an "
+        "email, ...): validate looks nothing up, so whether both name the same one is checked "
+        "by run\n"
+    ) in capsys.readouterr().out

@@ -13,6 +13,7 @@ from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.read.columns import Field, parse_alias_options
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.validate.rows import RowDefaults, ValidatedInput, validate_table
+from bulk_enroll.validate.values import BOOL_EXPECTED
 from tests.inputs import by_email, by_id, by_login, course_id, titled, write_text, write_workbook
 from tests.support import make_id
 
@@ -68,14 +69,14 @@ def test_logins_ids_and_titles_that_are_ids(tmp_path):
     assert requests(validated(path)) == [(2, by_login("jdoe"), course_id(C1))]
 
 
-def test_the_id_is_preferred_and_the_email_used_when_the_id_is_empty(tmp_path):
+def test_the_id_is_used_the_other_names_kept_for_checking_and_the_email_when_alone(tmp_path):
     path = write_text(
         tmp_path / "in.csv",
         [
             ["learner_email", "Learner ID", "course_title", "course_id", "due_date_type"],
             ["ann@example.com", L1, "Ethics", C1, "unlimited"],
             ["bob@example.com", "", "Ethics", "", "unlimited"],
-            ["not an email", L2, "", C2, "unlimited"],  # the unused email is not checked
+            ["not an email", L2, "", C2, "unlimited"],  # beside the ID, it is still read
             ["", "", "", "", "unlimited"],
         ],
     )
@@ -83,12 +84,19 @@ def test_the_id_is_preferred_and_the_email_used_when_the_id_is_empty(tmp_path):
     assert requests(result) == [
         (2, by_id(L1), course_id(C1)),
         (3, by_email("bob@example.com"), titled("Ethics")),
-        (4, by_id(L2), course_id(C2)),
     ]
+    assert [(twice.headers, twice.names) for twice in result.rows[0].named_twice] == [
+        (("Learner ID", "learner_email"), ((by_id(L1),), (by_email("ann@example.com"),))),
+        (("course_id", "course_title"), ((course_id(C1),), (titled("Ethics"),))),
+    ]
+    assert result.rows[1].named_twice == ()
     assert problems(result) == [
+        (4, "learner_email",
+         "'not an email' is not an email address (expected one like ann.lee@example.com)"),
         (5, "Learner ID", "no learner: 'Learner ID' and 'learner_email' are empty"),
         (5, "course_id", "no course: 'course_id' and 'course_title' are empty"),
     ]
+    assert result.rows[2].references == (by_id(L2), course_id(C2))
 
 
 def test_multi_value_cells_expand_into_every_combination_of_the_row(tmp_path):
@@ -116,6 +124,62 @@ def test_multi_value_cells_expand_into_every_combination_of_the_row(tmp_path):
             "learner_email",
             "'not-an-email' is not an email address (expected one like ann.lee@example.com)",
         )
+    ]
+
+
+def test_outlook_address_forms_give_the_address_with_a_note(tmp_path):
+    path = write_workbook(
+        tmp_path / "outlook.xlsx",
+        {"Sheet1": [
+            ["Email", "Course", "Due date type"],
+            ['"Ann Lee" <Ann.Lee@example.com>', "Ethics", "unlimited"],
+            ["Doe, Jane <jane@example.com>; Roe, John <john@example.com>", "Ethics", "unlimited"],
+            ["mailto:carl@example.com", "Ethics", "unlimited"],
+            ["dana@example.com <eve@example.com>", "Ethics", "unlimited"],
+        ]},
+    )
+    result = validated(path)
+    assert requests(result) == [
+        (2, by_email("ann.lee@example.com"), titled("Ethics")),
+        (3, by_email("jane@example.com"), titled("Ethics")),
+        (3, by_email("john@example.com"), titled("Ethics")),
+        (4, by_email("carl@example.com"), titled("Ethics")),
+    ]
+    assert [row.notes for row in result.rows[:3]] == [
+        ("Email: '\"Ann Lee\" <Ann.Lee@example.com>' read as ann.lee@example.com",),
+        ("Email: 'Doe, Jane <jane@example.com>; Roe, John <john@example.com>' read as "
+         "jane@example.com, john@example.com",),
+        ("Email: 'mailto:carl@example.com' read as carl@example.com",),
+    ]
+    assert problems(result) == [
+        (5, "Email", "'dana@example.com <eve@example.com>' names two addresses "
+                     "(dana@example.com and eve@example.com); keep one, or separate addresses "
+                     "with ';'"),
+    ]
+
+
+def test_a_learner_column_of_outlook_addresses_is_an_email_column(tmp_path):
+    path = write_text(
+        tmp_path / "in.csv",
+        [["Employee", "Course", "Due date type"],
+         ["Ann Lee <ann@example.com>", "Ethics", "unlimited"]],
+    )
+    result = validated(path)
+    assert result.columns.describe().startswith("A 'Employee' -> learner_email")
+    assert requests(result) == [(2, by_email("ann@example.com"), titled("Ethics"))]
+
+
+def test_course_ids_separated_by_commas_in_a_title_column_are_several_courses(tmp_path):
+    path = write_text(
+        tmp_path / "in.csv",
+        [["learner_id", "Course", "due_date_type"],
+         [L1, f"{C1}, {{{C2.upper()}}}", "unlimited"],
+         [L1, f"Ethics, {C2}", "unlimited"]],  # titles hold commas: the account's list decides
+    )
+    assert requests(validated(path)) == [
+        (2, by_id(L1), course_id(C1)),
+        (2, by_id(L1), course_id(C2)),
+        (3, by_id(L1), titled(f"Ethics, {C2}")),
     ]
 
 
@@ -254,7 +318,8 @@ def test_boolean_cells_of_every_kind_in_xlsx(tmp_path):
         (
             len(words) + 2,
             "Lock after due date",
-            "'perhaps' is not true or false (expected true/false, yes/no, y/n, 1/0, or x for yes)",
+            "'perhaps' is not true or false "
+            f"({BOOL_EXPECTED})",
         )
     ]
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bulk_enroll.model import DueDateType
-from bulk_enroll.read.cells import cell_text, clean_text
+from bulk_enroll.read.cells import AddressError, cell_text, clean_text, email_addresses, fold_title
 from bulk_enroll.validate.dates import DateOrder, parse_date, parse_datetime
 from bulk_enroll.validate.values import (
     CellError,
@@ -60,6 +60,13 @@ def test_excel_serial_numbers_are_converted_and_said_so():
         "46477.5 read as an Excel date number: 2027-03-31 12:00:00",
     )
     assert parse_date("46477")[0] == dt.date(2027, 3, 31)  # a CSV of an unformatted column
+
+
+def test_a_date_number_with_a_time_says_which_date_and_time_it_is():
+    message = ("'46477.5' (Excel's date number for 2027-03-31 12:00) has a time of day; the due "
+               "date is a date, so 2027-03-31 is used")
+    assert parse_date(46477.5) == (dt.date(2027, 3, 31), message)
+    assert parse_date("46477.5") == (dt.date(2027, 3, 31), message)
 
 
 def test_a_time_on_a_due_date_is_dropped_with_a_note():
@@ -115,6 +122,33 @@ def test_refused_dates(cell, message):
         ("1 Day", 24, "due period '1 Day' read as 24 hours"),
         ("2 weeks", 336, "due period '2 weeks' read as 336 hours"),
         ("1,5 days", 36, "due period '1,5 days' read as 36 hours"),
+        # German, French, Spanish, Italian, Dutch, Portuguese: singular and plural, accents or
+        # not, abbreviations with or without their dot
+        ("10 Tage", 240, "due period '10 Tage' read as 240 hours"),
+        ("1 Tag", 24, "due period '1 Tag' read as 24 hours"),
+        ("2 Wochen", 336, "due period '2 Wochen' read as 336 hours"),
+        ("36 Stunden", 36, "due period '36 Stunden' read as 36 hours"),
+        ("1 Stunde", 1, "due period '1 Stunde' read as 1 hour"),
+        ("12 Std.", 12, "due period '12 Std.' read as 12 hours"),
+        ("3 jours", 72, "due period '3 jours' read as 72 hours"),
+        ("3 j", 72, "due period '3 j' read as 72 hours"),
+        ("2 semaines", 336, "due period '2 semaines' read as 336 hours"),
+        ("8 heures", 8, "due period '8 heures' read as 8 hours"),
+        ("5 días", 120, "due period '5 días' read as 120 hours"),
+        ("5 dias", 120, "due period '5 dias' read as 120 hours"),
+        ("1 día", 24, "due period '1 día' read as 24 hours"),
+        ("2 semanas", 336, "due period '2 semanas' read as 336 hours"),
+        ("6 horas", 6, "due period '6 horas' read as 6 hours"),
+        ("3 giorni", 72, "due period '3 giorni' read as 72 hours"),
+        ("1 settimana", 168, "due period '1 settimana' read as 168 hours"),
+        ("12 ore", 12, "due period '12 ore' read as 12 hours"),
+        ("4 dagen", 96, "due period '4 dagen' read as 96 hours"),
+        ("2 weken", 336, "due period '2 weken' read as 336 hours"),
+        ("4 uren", 4, "due period '4 uren' read as 4 hours"),
+        ("2 wk", 336, "due period '2 wk' read as 336 hours"),
+        ("1 sem.", 168, "due period '1 sem.' read as 168 hours"),
+        ("1,5 Tage", 36, "due period '1,5 Tage' read as 36 hours"),
+        ("10 D", 240, "due period '10 D' read as 240 hours"),
     ],
 )
 def test_due_periods(cell, hours, note):
@@ -128,10 +162,37 @@ def test_due_periods(cell, hours, note):
         ("-5", "'-5' is not a whole, positive number of hours"),
         ("0.5h", "'0.5h' is not a whole, positive number of hours"),
         (
-            "1 month",
-            "'1 month' is not a due period (expected whole hours like 720, or a number with a "
-            "unit: 36h, 10 days, 2 weeks)",
+            "1 fortnight",
+            "'1 fortnight' is not a due period (expected whole hours like 720, or a number with "
+            "a unit: 36h, 10 days, 2 weeks, 10 Tage, 2 semaines)",
         ),
+        # never read as something they are not
+        (
+            "1 month",
+            "'1 month' is not a due period: months and years have no fixed number of hours; "
+            "give hours, days or weeks (36h, 10 days, 2 weeks, 10 Tage, 2 semaines)",
+        ),
+        (
+            "3 Monate",
+            "'3 Monate' is not a due period: months and years have no fixed number of hours; "
+            "give hours, days or weeks (36h, 10 days, 2 weeks, 10 Tage, 2 semaines)",
+        ),
+        (
+            "1 an",
+            "'1 an' is not a due period: months and years have no fixed number of hours; "
+            "give hours, days or weeks (36h, 10 days, 2 weeks, 10 Tage, 2 semaines)",
+        ),
+        (
+            "90 min",
+            "'90 min' is not a due period: the LMS counts due periods in whole hours; "
+            "give hours, days or weeks (36h, 10 days, 2 weeks, 10 Tage, 2 semaines)",
+        ),
+        (
+            "3 m",
+            "'3 m' is not a due period: 'm' may mean minutes or months; "
+            "give hours, days or weeks (36h, 10 days, 2 weeks, 10 Tage, 2 semaines)",
+        ),
+        ("1,5 Std.", "'1,5 Std.' is not a whole, positive number of hours"),
     ],
 )
 def test_refused_due_periods(cell, message):
@@ -157,6 +218,31 @@ def test_refused_due_periods(cell, message):
         ("x", True),
         ("X", True),
         ("\u2713", True),
+        # German, French, Spanish, Italian, Dutch, Portuguese, and Excel's TRUE/FALSE in them
+        ("ja", True),
+        ("Nein", False),
+        ("J", True),
+        ("WAHR", True),
+        ("FALSCH", False),
+        ("oui", True),
+        ("Non", False),
+        ("VRAI", True),
+        ("FAUX", False),
+        ("Sí", True),
+        ("si", True),
+        ("S", True),
+        ("no", False),
+        ("VERDADERO", True),
+        ("FALSO", False),
+        ("sì", True),
+        ("VERO", True),
+        ("nee", False),
+        ("WAAR", True),
+        ("ONWAAR", False),
+        ("sim", True),
+        ("não", False),
+        ("NAO", False),
+        ("VERDADEIRO", True),
     ],
 )
 def test_booleans(cell, value):
@@ -167,7 +253,8 @@ def test_a_word_that_is_not_a_boolean():
     with pytest.raises(CellError) as error:
         parse_bool("maybe")
     assert str(error.value) == (
-        "'maybe' is not true or false (expected true/false, yes/no, y/n, 1/0, or x for yes)"
+        "'maybe' is not true or false (expected true/false, yes/no, y/n, 1/0, or x for yes; "
+        "also ja/nein, oui/non, si/no, sim/nao, ja/nee, WAHR/FALSCH, VRAI/FAUX and the like)"
     )
 
 
@@ -187,13 +274,74 @@ def test_due_date_types(cell, value):
 
 def test_emails_are_trimmed_lower_cased_and_checked():
     assert parse_email(" Ann.Lee@Example.COM ") == "ann.lee@example.com"
-    assert parse_email("mailto:bob@example.com") == "bob@example.com"
     for bad in ("ann", "ann@", "ann@example", "ann lee@example.com", "a@@example.com"):
         with pytest.raises(CellError) as error:
             parse_email(bad)
         assert str(error.value) == (
             f"{bad!r} is not an email address (expected one like ann.lee@example.com)"
         )
+
+
+@pytest.mark.parametrize(
+    "cell,addresses",
+    [
+        ("ann@x.com", ["ann@x.com"]),
+        ("ann@x.com, bob@x.com;carl@x.com", ["ann@x.com", "bob@x.com", "carl@x.com"]),
+    ],
+)
+def test_plain_addresses_are_not_unwrapped(cell, addresses):
+    assert email_addresses(cell) == (addresses, False)
+
+
+@pytest.mark.parametrize(
+    "cell,addresses",
+    [
+        ('"Jane Doe" <jane@x.com>', ["jane@x.com"]),
+        ("Jane Doe <jane@x.com>", ["jane@x.com"]),
+        ("<jane@x.com>", ["jane@x.com"]),
+        ("mailto:jane@x.com", ["jane@x.com"]),
+        ("MAILTO:jane@x.com", ["jane@x.com"]),
+        ("<mailto:jane@x.com>", ["jane@x.com"]),
+        ("jane@x.com <jane@x.com>", ["jane@x.com"]),  # Outlook, when it knows no name
+        # names with commas, as Outlook copies recipients ("Last, First"), ';' between them
+        ("Doe, Jane <jane@x.com>; Roe, John <john@x.com>", ["jane@x.com", "john@x.com"]),
+        ('"Doe, Jane" <jane@x.com>, "Roe, John" <john@x.com>', ["jane@x.com", "john@x.com"]),
+        ("Jane <jane@x.com>;\nbob@x.com, mailto:carl@x.com",
+         ["jane@x.com", "bob@x.com", "carl@x.com"]),
+    ],
+)
+def test_outlook_forms_give_their_address(cell, addresses):
+    assert email_addresses(cell) == (addresses, True)
+
+
+@pytest.mark.parametrize(
+    "cell,message",
+    [
+        ("ann@x.com <bob@x.com>", "'ann@x.com <bob@x.com>' names two addresses (ann@x.com and "
+                                  "bob@x.com); keep one, or separate addresses with ';'"),
+        ("Jane <jane@x.com> Doe", "'Jane <jane@x.com> Doe' has text after the address ('Doe'); "
+                                  "write one address per name, separated by ';'"),
+    ],
+)
+def test_addresses_that_cannot_be_told_apart(cell, message):
+    with pytest.raises(AddressError) as error:
+        email_addresses(cell)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    "written,listed",
+    [
+        ("fire safety", "Fire Safety"),
+        ("Fire   Safety ", "Fire Safety"),
+        ("Fire\u00a0Safety", "Fire Safety"),
+        ("Cafe\u0301 culture", "Caf\u00e9 Culture"),  # e + combining accent
+        ("\ufb01re safety", "Fire Safety"),  # the "fi" ligature
+    ],
+)
+def test_titles_compare_ignoring_case_spaces_and_unicode_forms(written, listed):
+    assert fold_title(written) == fold_title(listed)
+    assert fold_title("Fire Safety") != fold_title("Fire Safety II")
 
 
 def test_ids_accept_braces_and_case_and_hint_at_emails():
