@@ -43,7 +43,7 @@ from bulk_enroll.read.columns import Field, alias_target
 from bulk_enroll.read.reader import Outline
 from bulk_enroll.report.workbook import REPORT_FORMATS, ReportData, ReportFormat
 from bulk_enroll.results import status_counts
-from bulk_enroll.send.interrupt import CancelToken, stop_on_signals
+from bulk_enroll.send.interrupt import CancelToken
 from bulk_enroll.send.lock import lock_holder
 from bulk_enroll.send.preview import SendPreview
 from bulk_enroll.send.progress import ProgressCallback, ProgressEvent
@@ -300,8 +300,9 @@ def _enroll(source: object, *, sandbox: object, dry_run: object, report: object,
             register_secrets([account.client_secret, account.token])
         reachable = account
         connection = (lambda: connect(reachable, settings)) if reachable else None
-        stack.enter_context(stop_on_signals(token.cancel))  # main thread only
-        result = run_job(dataclasses.replace(job, cancel=token), settings, connection)
+        # In the main thread, Ctrl-C and SIGTERM stop the run as `token.cancel()` does.
+        result = run_job(dataclasses.replace(job, cancel=token, catch_signals=True), settings,
+                         connection)
     return _result(result, frame, ids_resolved=True)
 
 

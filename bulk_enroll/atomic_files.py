@@ -4,8 +4,9 @@ web page's history).
 Each is written to a temporary file in the same folder and renamed over the old one, so a
 reader (a scheduler, a person, the next run) never sees half a file, and a crash leaves the
 previous version. A private file keeps mkstemp's mode 0600 (state files name the account's
-endpoint and client); a shared one gets the mode of the file it replaces, or the mode any new
-file would get, so a team sharing a reports folder can open it.
+endpoint and client), in folders made 0700; a shared one (a report: names and emails) gets
+0640 less what the umask removes, or the mode of the file it replaces without the others'
+bits, in folders made 0750: the owner's group can open it, nobody else (`file_modes`).
 """
 
 from __future__ import annotations
@@ -17,19 +18,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bulk_enroll.file_modes import PRIVATE_DIR, SHARED_DIR, make_dirs, shared_mode
+
 
 @contextmanager
 def replacing(target: Path, *, private: bool) -> Iterator[Path]:
     """Yield a temporary path in `target`'s folder that replaces `target` only when the block
     succeeds; raises OSError (callers decide whether a file that cannot be written matters)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent, PRIVATE_DIR if private else SHARED_DIR)
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(handle)
     temporary = Path(name)
     try:
         yield temporary
         if not private:
-            os.chmod(temporary, _shared_mode(target))
+            os.chmod(temporary, shared_mode(target))
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
@@ -40,11 +43,3 @@ def write_private_json(path: Path, data: object) -> None:
     with replacing(path, private=True) as temporary:
         temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
-
-def _shared_mode(target: Path) -> int:
-    try:
-        return target.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask

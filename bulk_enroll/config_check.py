@@ -21,6 +21,7 @@ import requests
 from bulk_enroll._version import __version__
 from bulk_enroll.connect import Connection, connect
 from bulk_enroll.errors import BulkEnrollError
+from bulk_enroll.file_modes import make_dirs
 from bulk_enroll.inbox.notify import load_notify_settings, notify
 from bulk_enroll.inbox.runner import load_inbox_settings
 from bulk_enroll.logs import run_id
@@ -101,7 +102,7 @@ def _describe_account(account: AccountSettings) -> str:
 
 def _check_folder(name: str, folder: Path) -> Check:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_dirs(folder)  # the state folder: private (0700) when created here
     except OSError as exc:
         return Check(name, "fail", f"cannot create {folder}: {exc.strerror}")
     if not os.access(folder, os.W_OK):

@@ -21,7 +21,8 @@ class ExitStatus(IntEnum):
     USAGE = 2  # usage or configuration error; nothing sent
     SAFETY_STOP = 3  # stopped by a safety limit or a lock; nothing sent
     INTERNAL = 4  # an unexpected error (a bug, a full disk); details in the log
-    INTERRUPTED = 130  # Ctrl-C before anything could be reported
+    INTERRUPTED = 130  # Ctrl-C (SIGINT): stopped; the report says what was done
+    TERMINATED = 143  # SIGTERM (a scheduler, a shutdown): stopped; the report says what was done
 
     @property
     def meaning(self) -> str:
@@ -40,7 +41,8 @@ _MEANINGS = {
     ExitStatus.USAGE: "usage or configuration error, nothing sent",
     ExitStatus.SAFETY_STOP: "stopped by a safety limit or a lock, nothing sent",
     ExitStatus.INTERNAL: "internal error (a bug, a full disk; see the log)",
-    ExitStatus.INTERRUPTED: "interrupted",
+    ExitStatus.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitStatus.TERMINATED: "stopped by SIGTERM (a scheduler or a shutdown)",
 }
 
 
@@ -69,6 +71,12 @@ class SafetyStop(BulkEnrollError):
     """A safety limit or a lock stopped the run before anything was sent."""
 
 
+class Interrupted(BulkEnrollError):
+    """A stop was asked (Ctrl-C, SIGTERM, a cancel) while the run was reading from the account
+    (looking names up, settling an earlier run's calls); nothing was sent. The message is the
+    reason, e.g. "interrupted by SIGTERM"."""
+
+
 class ApiError(BulkEnrollError):
     """The API answered a lookup (users, courses, enrollments) with an error, or not at all.
 
@@ -83,7 +91,7 @@ _USER_OS_ERRORS = FileNotFoundError | PermissionError | IsADirectoryError | NotA
 
 def exit_status_for(error: BaseException) -> ExitStatus:
     """The exit code of a run that ended with `error` instead of a report."""
-    if isinstance(error, KeyboardInterrupt):
+    if isinstance(error, KeyboardInterrupt | Interrupted):
         return ExitStatus.INTERRUPTED
     if isinstance(error, SafetyStop):
         return ExitStatus.SAFETY_STOP
@@ -94,21 +102,33 @@ def exit_status_for(error: BaseException) -> ExitStatus:
     return ExitStatus.INTERNAL  # a bug, or the machine (a full disk): never "rows need attention"
 
 
+def signal_exit_status(signal_name: str) -> ExitStatus:
+    """The code of a run that a signal stopped (after writing its report): 130 for Ctrl-C
+    (SIGINT), 143 (128 + 15, as a shell reports it) for SIGTERM and any other."""
+    return ExitStatus.INTERRUPTED if signal_name == "SIGINT" else ExitStatus.TERMINATED
+
+
 def run_exit_status(statuses: Iterable[Status], *, dry_run: bool = False,
                     lookup_failed: bool = False, stopped_by_limit: bool = False,
-                    internal_error: bool = False, no_rows: bool = False) -> ExitStatus:
+                    internal_error: bool = False, no_rows: bool = False,
+                    stopped_by_signal: str | None = None) -> ExitStatus:
     """The exit code of one file that was read and reported; `statuses` are those of the rows
     the file asks for (rows hidden in the sheet are left out on purpose and not counted).
 
-    An unexpected error that stopped its send (the report is still written): 4. A safety
-    limit that stopped it: 3. A header without data rows (an export gone wrong): 1. A dry run
-    (and `validate`) judges the file: 0 when no row is invalid and the names could be looked
-    up. A live run judges the outcome: 0 when every row settled well; with --strict and invalid
-    rows nothing is sent, so the valid rows are `not_sent` and the run exits 1 like any run that
-    leaves rows to deal with.
+    An unexpected error that stopped its send (the report is still written): 4. A signal
+    (`stopped_by_signal`, e.g. "SIGTERM") that left rows unsent: 130 or 143 (see
+    `signal_exit_status`), so a scheduler can tell "stopped" from "rows need attention"; one
+    that came when nothing was left to do changes nothing. A safety limit that stopped it: 3.
+    A header without data rows (an export gone wrong): 1. A dry run (and `validate`) judges the
+    file: 0 when no row is invalid and the names could be looked up. A live run judges the
+    outcome: 0 when every row settled well; with --strict and invalid rows nothing is sent, so
+    the valid rows are `not_sent` and the run exits 1 like any run that leaves rows to deal with.
     """
+    statuses = tuple(statuses)
     if internal_error:
         return ExitStatus.INTERNAL
+    if stopped_by_signal is not None and Status.NOT_SENT in statuses:
+        return signal_exit_status(stopped_by_signal)
     if stopped_by_limit:
         return ExitStatus.SAFETY_STOP
     if no_rows:

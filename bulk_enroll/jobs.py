@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import logging
 import os
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +23,11 @@ from bulk_enroll.errors import (
     ConfigError,
     ExitStatus,
     InputFileError,
+    Interrupted,
     run_exit_status,
 )
+from bulk_enroll.file_modes import SHARED_DIR, make_dirs
+from bulk_enroll.logs import log_internal_error, unraisable_to_log
 from bulk_enroll.model import (
     Batch,
     InputRow,
@@ -41,6 +44,7 @@ from bulk_enroll.read.feedback import ReadingOptions
 from bulk_enroll.read.reader import read_table, stored_reading_options
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.read.table import Table
+from bulk_enroll.report.columns import left_out_note
 from bulk_enroll.report.workbook import (
     ReportData,
     ReportFormat,
@@ -53,8 +57,9 @@ from bulk_enroll.resolve.cache import LookupCache
 from bulk_enroll.resolve.lookups import Lookups, References, fetch_lookups, gather_references
 from bulk_enroll.resolve.rows import resolve_rows
 from bulk_enroll.results import asked_statuses, settle_rows, unique_pairs
+from bulk_enroll.run_records import load_run_record, new_run_id, save_run_record
 from bulk_enroll.send.interrupt import CancelToken, stop_on_cancel, stop_on_signals
-from bulk_enroll.send.journal import Journal
+from bulk_enroll.send.journal import Journal, RunEntry
 from bulk_enroll.send.lock import InstanceLock
 from bulk_enroll.send.preview import SendPreview, journal_view, send_preview
 from bulk_enroll.send.progress import EventProgress, ProgressCallback, Stage, make_progress
@@ -117,7 +122,9 @@ class JobOptions:
     respect_removals: bool | None = None
     new_journal: bool = False  # a journal that exists but cannot be read: move it aside
     state_dir: Path | None = None  # journal folder; None: the settings' state_dir
-    interactive: bool = False  # a CLI run: progress display and Ctrl-C handling
+    interactive: bool = False  # a CLI run: progress display, and signals as `catch_signals`
+    # Ctrl-C and SIGTERM stop the run cleanly at any stage (main thread only; see `run_job`).
+    catch_signals: bool = False
     check_server: bool = False  # ask the server which planned pairs exist; don't send those
     sheet: str | None = None  # a sheet name or 1-based position; default: first recognisable
     date_order: str | None = None  # "dmy" or "mdy", for slash dates like 03/04/2027
@@ -129,7 +136,8 @@ class JobOptions:
     # Rows already read (a pandas DataFrame, by read.frame); `input_path` then only names them.
     table: Table | None = None
     progress: ProgressCallback | None = None  # ProgressEvents: the stages, then the send
-    cancel: CancelToken | None = None  # cancel() stops the send as SIGTERM does
+    cancel: CancelToken | None = None  # cancel() stops the run as SIGTERM does
+    run_id: str | None = None  # the run's ID (journal, report record); None: a new one
     edits: CellEdits = field(default_factory=dict)  # cells corrected before validation
     rows: frozenset[int] | None = None  # only these rows (as the sheet numbers them); None: all
     preview: bool = False  # a dry run also leaves out what the journal settled (SendPreview)
@@ -151,6 +159,9 @@ class JobResult:
     # rerun resumes them. Pairs left out on purpose (--respect-removals) do not count.
     cut_short: bool = False
     preview: SendPreview | None = None  # what a live run would send (dry runs with `preview`)
+    # A live run's ID when the journal keeps its report data (`bulk-enroll report RUN_ID`).
+    run_id: str | None = None
+    report_error: str | None = None  # why the report (or summary) could not be written
 
 
 def default_report_path(
@@ -176,24 +187,44 @@ def run_job(
 
     With a connection, even a dry run looks names and IDs up (read-only calls), so its verdict
     covers them; only a live run enrolls.
+
+    `options.cancel`, and Ctrl-C or SIGTERM with `interactive` or `catch_signals`, stop the run
+    at whatever stage it is: the lookups after the read in flight, the send after the calls in
+    flight; the rows left are `not_sent` with the reason and the report is written. A run a
+    signal stopped exits 130 (Ctrl-C) or 143 (SIGTERM).
     """
+    token = options.cancel or CancelToken()
+    signals: contextlib.AbstractContextManager[list[str]] = (
+        stop_on_signals(token.cancel) if options.interactive or options.catch_signals
+        else contextlib.nullcontext([]))
+    run_id = options.run_id or new_run_id(now())
+    with signals as received:
+        return _run_job(dataclasses.replace(options, cancel=token, run_id=run_id), settings,
+                        connect, now, received)
+
+
+def _run_job(options: JobOptions, settings: RunSettings,
+             connect: Callable[[], Connection] | None, now: Callable[[], dt.datetime],
+             signals: list[str]) -> JobResult:
     started = now()
     report_path = options.report_path or default_report_path(
         options.input_path, options.reports_dir, started, options.report_format
     )
     # Before anything is sent: a report that cannot be written is a usage error (exit 2).
     check_output_paths(options, report_path)
+    journal_path = (options.state_dir or settings.state_dir) / JOURNAL_NAME
     events = EventProgress(options.progress) if options.progress else None
     _stage(events, "read")
     validated = read_and_validate(options)
-    for file_note in validated.notes:
+    file_notes = file_notes_of(validated, options.report_format)
+    for file_note in file_notes:
         log.warning("%s", file_note)
     input_sha256 = input_checksum(options)
     _stage(events, "resolve", rows=len(validated.rows))
     connection = connect() if connect is not None else None
-    prepared = prepare_rows(
-        validated, options, settings, connection.directory if connection else None
-    )
+    directory = connection.directory if connection else None
+    with _reads_stop(directory, options.cancel):
+        prepared = prepare_rows(validated, options, settings, directory)
     rows = prepared.rows
     issues = [issue for row in rows for issue in row.issues]
     _stage(events, "plan")
@@ -240,35 +271,42 @@ def run_job(
         if connection is None:
             raise ValueError("a live run needs a connection")
         endpoint, transport_name = connection.endpoint, connection.transport.name
-        journal_path = (options.state_dir or settings.state_dir) / JOURNAL_NAME
         # Two runs sending with one journal could both find a pair unconfirmed and both send
         # it: the second waits for nothing, it stops (exit 3) before sending anything.
         sending = InstanceLock(journal_path.with_name(SEND_LOCK_NAME), "run using this journal")
         with sending, Journal(journal_path, connection.account,
                               aliases=connection.account_aliases,
                               replace_unusable=options.new_journal, now=now) as journal:
-            unknown = settle_leftovers(journal, connection.directory,
-                                       resend_unknown=options.resend_unknown,
-                                       wanted=prepared.to_send)
-            view = confirmed_in_journal(journal, prepared.to_send,
-                                        connection.directory if options.check_server else None)
-            respect = (settings.respect_removals if options.respect_removals is None
-                       else options.respect_removals)
-            reconciled = reconcile(view.wanted, view.confirmed, unknown,
-                                   server_checked=view.server_checked, respect_removals=respect)
-            already = {**view.on_server, **reconciled.settled}
-            kept_out.update(p for p, o in reconciled.settled.items()
-                            if o.status is Status.NOT_SENT)
-            batches = plan(reconciled.to_send, settings.limits)
-            stop_reason = guard(reconciled.to_send, len(already) + len(prepared.already),
-                                len(batches))
-            if stop_reason is None:
-                sent = _send(batches, connection, journal, settings, options, started, now,
-                             events)
-                sent.outcomes = note_removals(sent.outcomes, reconciled.removed)
+            try:
+                with _reads_stop(connection.directory, options.cancel):
+                    unknown = settle_leftovers(journal, connection.directory,
+                                               resend_unknown=options.resend_unknown,
+                                               wanted=prepared.to_send)
+                    view = confirmed_in_journal(
+                        journal, prepared.to_send,
+                        connection.directory if options.check_server else None)
+            except Interrupted as exc:  # Ctrl-C, SIGTERM: send nothing, report
+                interrupted = f"{exc} while settling earlier runs' calls with the server"
+                sent.outcomes, sent.stopped_reason = _stopped(batches, interrupted), interrupted
             else:
-                sent.outcomes = _stopped(batches, stop_reason)
-            sent.outcomes.update(already)
+                respect = (settings.respect_removals if options.respect_removals is None
+                           else options.respect_removals)
+                reconciled = reconcile(view.wanted, view.confirmed, unknown,
+                                       server_checked=view.server_checked,
+                                       respect_removals=respect)
+                already = {**view.on_server, **reconciled.settled}
+                kept_out.update(p for p, o in reconciled.settled.items()
+                                if o.status is Status.NOT_SENT)
+                batches = plan(reconciled.to_send, settings.limits)
+                stop_reason = guard(reconciled.to_send, len(already) + len(prepared.already),
+                                    len(batches))
+                if stop_reason is None:
+                    sent = _send(batches, connection, journal, settings, options, started, now,
+                                 events)
+                    sent.outcomes = note_removals(sent.outcomes, reconciled.removed)
+                else:
+                    sent.outcomes = _stopped(batches, stop_reason)
+                sent.outcomes.update(already)
         note = stop_reason or sent.stopped_reason
     else:  # nothing to send; the limits on the file (its share of invalid rows) still apply
         note = stop_reason = guard([], 0, 0)
@@ -279,7 +317,7 @@ def run_job(
     cut_short = prepared.stop is not None or sent.internal_error or any(
         outcome.status is Status.NOT_SENT
         for pair, outcome in sent.outcomes.items() if pair not in kept_out)
-    note = "; ".join(n for n in (*validated.notes, note or "") if n) or None
+    note = "; ".join(n for n in (*file_notes, note or "") if n) or None
     data = ReportData(
         facts=RunFacts(
             validated.file,
@@ -307,24 +345,135 @@ def run_job(
     exit_status = run_exit_status(asked_statuses(results), dry_run=options.dry_run,
                                   lookup_failed=prepared.stop is not None,
                                   stopped_by_limit=stop_reason is not None,
-                                  internal_error=sent.internal_error, no_rows=not rows)
+                                  internal_error=sent.internal_error, no_rows=not rows,
+                                  stopped_by_signal=signals[0] if signals else None)
+    # Before the report: its rows and results go to the journal, so a report that cannot be
+    # written (a full disk) can be written later with `bulk-enroll report RUN_ID`.
+    run_id = None
+    if connection is not None and not options.dry_run and options.run_id is not None and (
+            save_run_record(journal_path, connection.account, options.run_id, data,
+                            report_path, int(exit_status))):
+        run_id = options.run_id
     _stage(events, "report")
-    write_report(report_path, data, report_format=options.report_format)
-    summary = summary_dict(data, report_path, int(exit_status))
-    summary["plan"] = plan_summary.as_dict()
+    written = write_outputs(data, report_path, options, exit_status, run_id,
+                            {"plan": plan_summary.as_dict()})
+    _stage(events, "done")
+    return JobResult(written.exit_status, report_path, written.summary, data, issues,
+                     validated.notes, plan_summary, stop_reason, preview=preview,
+                     cut_short=cut_short and not options.dry_run, run_id=run_id,
+                     report_error=written.error)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    exit_status: ExitStatus  # 4 when the report or the summary could not be written
+    summary: dict[str, object]
+    error: str | None = None
+
+
+def write_outputs(data: ReportData, report_path: Path, options: JobOptions,
+                  exit_status: ExitStatus, run_id: str | None,
+                  extra: Mapping[str, object]) -> Outputs:
+    """The report, the JSON summary and the log line of a file, each even when another could
+    not be written: a full disk or a bug in a writer ends in exit 4 with the reason, never
+    with the outcome lost (the summary and the log line say how to write the report later)."""
+    error = _attempt("the report", report_path,
+                     lambda: write_report(report_path, data, report_format=options.report_format))
+    if error is not None:
+        exit_status = ExitStatus.INTERNAL
+    summary = {**summary_dict(data, None if error else report_path, int(exit_status)), **extra,
+               "run_id": run_id, "report_error": error}
     if options.summary_json:
-        write_summary_json(options.summary_json, summary)
+        summary_path = options.summary_json
+        failed = _attempt("the summary", summary_path,
+                          lambda: write_summary_json(summary_path, summary))
+        if failed is not None:
+            exit_status, error = ExitStatus.INTERNAL, error or failed
+            summary["exit_code"] = int(exit_status)
     # The one line a log file keeps of this file (the console prints its own summary).
     fields = {key: summary[key] for key in ("input", "rows", "status_counts", "api_calls",
                                             "retries", "rate_limited", "learned_rate_per_s",
-                                            "rate_wait_s", "report", "exit_code")}
-    summary_log.info("%s: %s; exit %d; report %s", validated.file, data.verdict(),
-                     int(exit_status), report_path,
-                     extra={"fields": {"event": "file_summary", **fields}})
-    _stage(events, "done")
-    return JobResult(exit_status, report_path, summary, data, issues, validated.notes,
-                     plan_summary, stop_reason, preview=preview,
-                     cut_short=cut_short and not options.dry_run)
+                                            "rate_wait_s", "report", "exit_code",
+                                            "report_error")}
+    if error is None:
+        summary_log.info("%s: %s; exit %d; report %s", data.facts.input_file, data.verdict(),
+                         int(exit_status), report_path,
+                         extra={"fields": {"event": "file_summary", "run": run_id, **fields}})
+    else:
+        summary_log.error("%s: %s; exit %d; %s; %s", data.facts.input_file, data.verdict(),
+                          int(exit_status), error, rebuild_hint(run_id),
+                          extra={"fields": {"event": "file_summary", "run": run_id, **fields}})
+    return Outputs(exit_status, summary, error)
+
+
+@dataclass(frozen=True)
+class RebuiltReport:
+    run: RunEntry
+    report_path: Path
+    data: ReportData
+    error: str | None = None  # why it could not be written this time either
+
+
+def report_job(run_id: str, state_dir: Path, *, report_path: Path | None = None,
+               report_format: ReportFormat = "xlsx", summary_json: Path | None = None,
+               reports_dir: Path = Path("reports")) -> RebuiltReport:
+    """Write again the report of a run the journal keeps (`bulk-enroll report RUN_ID`): for
+    the person told "the report could not be written". By default where that report was to
+    go (unless something is there now), else `reports/<input>-results-<run's start>`."""
+    entry, data = load_run_record(state_dir / JOURNAL_NAME, run_id)
+    if report_path is None:
+        intended = Path(entry.report) if entry.report else None
+        if intended and intended.suffix.lower() == f".{report_format}" and not intended.exists():
+            report_path = intended
+        else:
+            report_path = default_report_path(Path(entry.input), reports_dir, data.facts.started,
+                                              report_format)
+    options = JobOptions(input_path=Path(entry.input), report_path=report_path,
+                         summary_json=summary_json, report_format=report_format)
+    check_output_paths(options, report_path)
+    error = _attempt("the report", report_path,
+                     lambda: write_report(report_path, data, report_format=report_format))
+    if error is None and summary_json is not None:
+        summary = {**summary_dict(data, report_path, entry.exit_code), "run_id": entry.run_id,
+                   "report_error": None}
+        error = _attempt("the summary", summary_json,
+                         lambda: write_summary_json(summary_json, summary))
+    return RebuiltReport(entry, report_path, data, error)
+
+
+def rebuild_hint(run_id: str | None) -> str:
+    """How to get the report that could not be written."""
+    if run_id is None:
+        return ("the outcome of every pair sent is in the journal: running the file again "
+                "reports them, and sends nothing twice")
+    return (f"every row's outcome is in the journal: write the report later with "
+            f"`bulk-enroll report {run_id}`")
+
+
+def _attempt(what: str, path: Path, write: Callable[[], object]) -> str | None:
+    """Run `write`; on any failure, log it as an internal error and say what went wrong. What
+    the failed writer leaves half-open is closed here, quietly (no tracebacks on stderr)."""
+    with unraisable_to_log():
+        try:
+            write()
+        except Exception as exc:  # a full disk, a folder gone, a bug in a writer
+            log_internal_error(exc)
+            failed = f"{what} could not be written to {path}: {_os_reason(exc)}"
+        else:
+            return None
+        gc.collect()  # the writer's objects, freed now that the exception is gone
+    return failed
+
+
+def _os_reason(error: BaseException) -> str:
+    """What the system said ("No space left on device"), also when a writer wrapped it in an
+    error of its own (XlsxWriter's FileCreateError); else the error's own words."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror
+        cause = cause.__cause__ or cause.__context__
+    return str(error) or type(error).__name__
 
 
 def _preview(options: JobOptions, settings: RunSettings, connection: Connection | None,
@@ -451,7 +600,8 @@ def validate_job(
     if unchecked:
         validated = dataclasses.replace(validated, notes=(*validated.notes, UNCHECKED_NAMES.format(
             rows=_count(unchecked, "row"))))
-    note = "; ".join(("validate only: nothing was looked up or sent", *validated.notes))
+    note = "; ".join(("validate only: nothing was looked up or sent",
+                      *file_notes_of(validated, options.report_format)))
     data = ReportData(
         facts=RunFacts(validated.file, validated.sheet, started, now(), True, note=note,
                        columns=validated.columns.describe(), reading=reading_options(options)),
@@ -476,6 +626,13 @@ def validate_job(
     return JobResult(exit_status, report_path, summary, data, issues, validated.notes, plan_summary)
 
 
+def file_notes_of(validated: ValidatedInput, report_format: ReportFormat) -> tuple[str, ...]:
+    """Facts about the input for the report's Summary: the reader's notes, and the columns a
+    workbook leaves out of an input wider than a worksheet."""
+    too_wide = left_out_note(validated.headers) if report_format == "xlsx" else None
+    return (*validated.notes, too_wide) if too_wide else validated.notes
+
+
 def file_sha256(path: Path) -> str:
     """The input's checksum for the report: says exactly which file a report belongs to."""
     with path.open("rb") as handle:
@@ -495,9 +652,9 @@ def _stage(events: EventProgress | None, stage: Stage, **counts: int) -> None:
 def _send(batches: list[Batch], connection: Connection, journal: Journal, settings: RunSettings,
           options: JobOptions, started: dt.datetime,
           now: Callable[[], dt.datetime], events: EventProgress | None = None) -> SendReport:
-    """Send through the connection, journalled; Ctrl-C stops cleanly in a CLI run, and
-    `options.cancel` in any run. The rate limit learned for the account is recalled from the
-    state folder and kept for next time."""
+    """Send through the connection, journalled; `options.cancel` (which the job's signal
+    handler cancels on Ctrl-C and SIGTERM) stops it cleanly. The rate limit learned for the
+    account is recalled from the state folder and kept for next time."""
     state_dir = options.state_dir or settings.state_dir
     known = recall(state_dir, connection.account)
     throttle = Throttle(settings.rate_limit, remembered=known.limit_per_s if known else None,
@@ -515,12 +672,10 @@ def _send(batches: list[Batch], connection: Connection, journal: Journal, settin
         journal=journal,
         settler=connection.directory,
         progress=events or (make_progress() if options.interactive else None),
-        run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}",
+        run_id=options.run_id or new_run_id(started),
         now=now,
     )
     with contextlib.ExitStack() as stops:
-        if options.interactive:
-            stops.enter_context(stop_on_signals(sender.stop))
         if options.cancel is not None:
             stops.enter_context(stop_on_cancel(options.cancel, sender.stop))
         report = sender.send(batches)
@@ -530,6 +685,14 @@ def _send(batches: list[Batch], connection: Connection, journal: Journal, settin
         remember(state_dir, connection.account,
                  RememberedRate(throttle.learned_rate, throttle.window), now())
     return report
+
+
+def _reads_stop(directory: RestClient | None,
+                cancel: CancelToken | None) -> contextlib.AbstractContextManager[None]:
+    """The account's reads (lookups, the server check, settling) end early on a stop."""
+    if directory is None:
+        return contextlib.nullcontext()
+    return directory.stopping_when(cancel)
 
 
 NEEDS_API = (
@@ -587,8 +750,8 @@ def prepare_rows(
         return PreparedRows(rows, unique_pairs(rows), unresolved=NOT_LOOKED_UP.format(what=what))
     try:
         lookups = _lookups(refs, directory, settings) if not refs.empty else None
-    except ApiError as exc:  # a refused token is a configuration error: exit 2
-        stop = f"stopped before sending: could not look up learners and courses: {exc}"
+    except (ApiError, Interrupted) as exc:  # a refused token is a configuration error: exit 2
+        stop = _stopped_reading("look up learners and courses", exc)
         rows = resolved(None)
         return PreparedRows(rows, unique_pairs(rows), stop=stop, unresolved=stop)
     rows = resolved(lookups)
@@ -597,12 +760,19 @@ def prepare_rows(
         return PreparedRows(rows, pairs)
     try:
         existing = server_enrollments(pairs, directory)
-    except ApiError as exc:  # a refused token is a configuration error: exit 2
-        stop = f"stopped before sending: could not list existing enrollments: {exc}"
+    except (ApiError, Interrupted) as exc:  # a refused token is a configuration error: exit 2
+        stop = _stopped_reading("list existing enrollments", exc)
         return PreparedRows(rows, pairs, stop=stop, unresolved=stop)
     to_send, already = split_already_enrolled(pairs, existing)
     log.info("%d planned pair(s) already enrolled on the server", len(already))
     return PreparedRows(rows, to_send, already)
+
+
+def _stopped_reading(doing: str, error: ApiError | Interrupted) -> str:
+    """Why nothing was sent when a read of the account failed or was stopped."""
+    if isinstance(error, Interrupted):  # Ctrl-C, SIGTERM, a cancel: error is the reason
+        return f"stopped before sending: {error} while trying to {doing}"
+    return f"stopped before sending: could not {doing}: {error}"
 
 
 def _lookups(refs: References, directory: RestClient, settings: RunSettings) -> Lookups:
@@ -649,7 +819,7 @@ def check_output_paths(options: JobOptions, report_path: Path) -> None:
 
 def _check_writable(path: Path) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent, SHARED_DIR)
     except OSError as exc:
         raise InputFileError(
             f"cannot create the report folder {path.parent}: {exc.strerror}"

@@ -20,16 +20,19 @@ import datetime as dt
 import json
 import logging
 import logging.handlers
+import os
 import re
 import sys
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
 from bulk_enroll.errors import ConfigError
+from bulk_enroll.file_modes import make_dirs, make_private_file
 
 LogFormat = Literal["human", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("human", "json")
@@ -122,8 +125,40 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# Characters that end a line for some reader (a newline, Python's `splitlines`, a terminal) or
+# control a terminal: C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """`text` on one line: control characters written as `\\n`, `\\x1b`, `\\u2028`..., so a
+    file name or value holding a newline cannot forge a log line (or recolour a terminal)."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED_ESCAPES.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100
+                                        else f"\\u{ord(char):04x}")
+
+
+class HumanFormatter(logging.Formatter):
+    """`LEVEL message` lines whose message is always one line (see `escape_controls`); a
+    traceback, when there is one, follows on its own lines as usual."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        one_line = logging.makeLogRecord(record.__dict__)
+        one_line.msg, one_line.args = escape_controls(record.getMessage()), None
+        return super().format(one_line)
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, run_id, message, then the fields."""
+    """One JSON object per line: ts, level, logger, run_id, message, then the fields.
+
+    JSON already escapes newlines and C0 controls; DEL, C1 controls and U+2028/U+2029 (which
+    end a line for `str.splitlines` and some viewers) are escaped too, as `\\uXXXX`: the values
+    read back exactly, and a line is always one record."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -139,7 +174,11 @@ class JsonFormatter(logging.Formatter):
             entry.update({k: v for k, v in fields.items() if k not in entry})
         if record.exc_text:
             entry["traceback"] = record.exc_text
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _CONTROL.sub(_json_escape, json.dumps(entry, ensure_ascii=False, default=str))
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"  # only DEL, C1 and U+2028/9 are left raw by json
 
 
 def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = None, *,
@@ -157,7 +196,7 @@ def setup_logging(verbose: int, settings: LogSettings, stream: IO[str] | None = 
     handlers: list[logging.Handler] = []
     console = logging.StreamHandler(stream or sys.stderr)
     console.setFormatter(JsonFormatter() if settings.format == "json"
-                         else logging.Formatter("%(levelname)s %(message)s"))
+                         else HumanFormatter("%(levelname)s %(message)s"))
     if settings.file is not None and verbose == 0:
         console.setLevel(logging.WARNING)  # the file has the rest; cron mails only trouble
     if (stream or sys.stderr).isatty():  # a person has the printed summary already
@@ -184,6 +223,23 @@ def log_internal_error(error: BaseException) -> None:
         extra={"fields": {"event": "internal_error", "error": type(error).__name__}})
 
 
+@contextmanager
+def unraisable_to_log() -> Iterator[None]:
+    """Errors Python cannot raise (a half-written file's objects failing to close when they
+    are freed, after a full disk) go to the log at debug level instead of being printed to
+    stderr as tracebacks; the failure itself was reported once already."""
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        logging.getLogger(__name__).debug(
+            "ignored while cleaning up: %s: %s", type(unraisable.exc_value).__name__,
+            unraisable.exc_value)
+
+    previous, sys.unraisablehook = sys.unraisablehook, hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
 def log_file() -> Path | None:
     """The log file `setup_logging` opened, if any."""
     for handler in logging.getLogger().handlers:
@@ -195,18 +251,27 @@ def log_file() -> Path | None:
 def _file_handler(settings: LogSettings) -> logging.Handler:
     assert settings.file is not None
     try:
-        settings.file.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(settings.file.parent)
+        make_private_file(settings.file)  # the handler then opens it as it is
         handler = logging.handlers.RotatingFileHandler(
             settings.file, maxBytes=settings.max_bytes, backupCount=settings.backups,
             encoding="utf-8",
         )
     except OSError as exc:
         raise ConfigError(f"cannot open the log file {settings.file}: {exc.strerror}") from None
+    handler.rotator = _rotate_privately
     handler.setFormatter(
         JsonFormatter() if settings.format == "json"
-        else logging.Formatter("%(asctime)s %(levelname)s [%(run_id)s] %(message)s")
+        else HumanFormatter("%(asctime)s %(levelname)s [%(run_id)s] %(message)s")
     )
     return handler
+
+
+def _rotate_privately(source: str, destination: str) -> None:
+    """Rotation's rename, then the new log file created private before the handler opens it
+    (it would otherwise get the umask's mode)."""
+    os.replace(source, destination)
+    make_private_file(Path(source))
 
 
 def _redact_value(value: object) -> object:

@@ -18,6 +18,7 @@ from bulk_enroll.cli.config_commands import config_group
 from bulk_enroll.cli.console import print_error
 from bulk_enroll.cli.context import defer_error, remember_configuration
 from bulk_enroll.cli.inbox_command import inbox_command
+from bulk_enroll.cli.report_command import report_command
 from bulk_enroll.cli.run_commands import plan_command, run, validate_command
 from bulk_enroll.cli.sandbox_command import sandbox_command
 from bulk_enroll.cli.template_command import template_command
@@ -69,8 +70,8 @@ def cli(ctx: click.Context, verbose: int, traceback: bool, config_path: Path | N
     setup_logging(verbose, log_settings, tracebacks=traceback)
 
 
-for command in (run, validate_command, plan_command, template_command, sandbox_command,
-                inbox_command, config_group, web_command):
+for command in (run, validate_command, plan_command, report_command, template_command,
+                sandbox_command, inbox_command, config_group, web_command):
     cli.add_command(command)
 
 

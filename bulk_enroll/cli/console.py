@@ -14,7 +14,7 @@ from typing import TypeVar
 import click
 
 from bulk_enroll.errors import ExitStatus
-from bulk_enroll.jobs import JobResult
+from bulk_enroll.jobs import JobResult, rebuild_hint
 from bulk_enroll.logs import log_file, redact
 from bulk_enroll.model import RowIssue, SourceRef, Status
 from bulk_enroll.plan.summary import describe_plan
@@ -39,10 +39,11 @@ def print_first(heading: str, items: Sequence[Item], describe: Callable[[Item], 
         click.echo(f"  ... and {len(items) - MAX_PROBLEMS_SHOWN} more in the report.")
 
 
-def print_run(result: JobResult, *, retry: str | None = None,
+def print_run(result: JobResult, *, retry: str | None = None, sandbox: bool = False,
               show_traceback: bool = False) -> None:
     """`run`: the counts by status, the calls made, the first problems and the next step
-    (`retry`: the command that runs the report again, as the user can paste it)."""
+    (`retry`: the command that runs the report again, as the user can paste it; `sandbox`: a
+    run whose journal is thrown away, so its run ID is not worth printing)."""
     data, stats = result.data, result.data.stats
     click.echo(f"{data.facts.input_file}: {count(len(data.rows), 'row')}" + (
         f": {_breakdown(result)}." if data.rows else ": the file has a header but no data rows."))
@@ -73,6 +74,15 @@ def print_run(result: JobResult, *, retry: str | None = None,
     if dry_run:
         _print_plan(result)
     print_reading(result)
+    if result.report_error is not None:
+        error = result.report_error
+        click.echo(f"Error: {error[0].upper()}{error[1:]}.", err=True)
+        click.echo(f"Nothing is lost: {rebuild_hint(result.run_id)}.", err=True)
+        print_internal_error("the report could not be written", show_traceback=show_traceback)
+        return
+    if result.run_id is not None and not sandbox:  # a sandbox's journal is thrown away
+        click.echo(f"Run ID: {result.run_id} (`bulk-enroll report {result.run_id}` writes its "
+                   "report again)")
     click.echo(f"Report: {result.report_path}")
     if result.exit_status is ExitStatus.INTERNAL:
         print_internal_error("the send stopped on an unexpected error (the report shows the rows "

@@ -137,7 +137,7 @@ def run(
         result = run_job(options, settings, connection if account else None)
     retry = retry_command(result.report_path, sandbox=sandbox, state_dir=state_dir,
                           check_server=check_server, strict=strict)
-    print_run(result, retry=retry, show_traceback=traceback_wanted())
+    print_run(result, retry=retry, sandbox=sandbox, show_traceback=traceback_wanted())
     return int(result.exit_status)
 
 

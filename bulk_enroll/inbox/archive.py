@@ -14,6 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
+from bulk_enroll.file_modes import SHARED_DIR, make_dirs
+
 MAX_SUFFIX = 10_000
 
 
@@ -36,7 +38,7 @@ def free_name(folder: Path, name: str) -> Path:
 
 def move_into(source: Path, folder: Path) -> Path:
     """Move `source` into `folder` under its own name or a free variant; return the new path."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder, SHARED_DIR)
     while True:
         target = free_name(folder, source.name)
         try:

@@ -39,8 +39,10 @@ from bulk_enroll.errors import (
     ExitStatus,
     InputFileError,
     SafetyStop,
+    signal_exit_status,
     worst_exit_status,
 )
+from bulk_enroll.file_modes import SHARED_DIR, make_dirs, write_shared_text
 from bulk_enroll.inbox.archive import dated_folder, free_name, move_into
 from bulk_enroll.inbox.ledger import LEDGER_NAME, InboxLedger, ProcessedFile
 from bulk_enroll.inbox.limits import (
@@ -59,7 +61,14 @@ from bulk_enroll.inbox.snapshot import (
     release,
     take,
 )
-from bulk_enroll.jobs import JobOptions, JobResult, PlanPreview, run_job, with_input_settings
+from bulk_enroll.jobs import (
+    JobOptions,
+    JobResult,
+    PlanPreview,
+    rebuild_hint,
+    run_job,
+    with_input_settings,
+)
 from bulk_enroll.read.safety import ReadLimits
 from bulk_enroll.send.interrupt import stop_on_signals
 from bulk_enroll.send.lock import InstanceLock
@@ -123,10 +132,13 @@ class FileOutcome:
     duration_s: float = 0.0
     job: dict[str, object] | None = None  # the job's summary
     internal_error: bool = False  # an unexpected error stopped its send (exit 4)
+    signal_exit: ExitStatus | None = None  # a signal stopped it: 130 (Ctrl-C), 143 (SIGTERM)
 
     @property
     def exit_code(self) -> ExitStatus:
-        return ExitStatus.INTERNAL if self.internal_error else self.outcome.exit_code
+        if self.internal_error:
+            return ExitStatus.INTERNAL
+        return self.signal_exit or self.outcome.exit_code
 
     def as_dict(self) -> dict[str, object]:
         job = self.job or {}
@@ -260,8 +272,9 @@ def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], C
         raise ConfigError(f"the inbox folder {settings.inbox} does not exist")
     began = time.monotonic()
     stop: list[str] = []  # a signal between files: finish this one, start no other
-    signals = stop_on_signals(stop.append) if interactive else contextlib.nullcontext()
-    with InstanceLock(run.state_dir / LOCK_NAME, "inbox"), signals:
+    signals: contextlib.AbstractContextManager[list[str]] = (
+        stop_on_signals(stop.append) if interactive else contextlib.nullcontext([]))
+    with InstanceLock(run.state_dir / LOCK_NAME, "inbox"), signals as received:
         result = InboxResult(settings.inbox, now())
         _check_folders(settings)
         scan = scan_inbox(settings.inbox, settings.stable_s, clock=clock, sleep=sleep)
@@ -279,7 +292,8 @@ def run_inbox(settings: InboxSettings, run: RunSettings, connect: Callable[[], C
             for snapshot in scan.ready:
                 if stop:
                     result.error, result.error_exit = f"{stop[0]}; the remaining files stay " \
-                        "for the next run", ExitStatus.ROWS_NEED_ATTENTION
+                        "for the next run", (signal_exit_status(received[0]) if received
+                                             else ExitStatus.ROWS_NEED_ATTENTION)
                     log.warning("inbox stopped: %s", result.error)
                     break
                 item = processor.process(snapshot.path, (snapshot.size, snapshot.mtime_ns))
@@ -384,6 +398,8 @@ class _Processor:
             item = self._classify(path, sha256, job, previews)
         item.duration_s = time.monotonic() - started
         item.archived_to = self._archive(copy, item.outcome)
+        if item.outcome is Outcome.UNREADABLE and item.archived_to is not None:
+            _write_reason(item.archived_to, item.reason or "")
         if item.outcome in (Outcome.PROCESSED, Outcome.NEEDS_ATTENTION):
             # Recorded after the move and before the inbox file is removed: a crash in
             # between leaves the file in the inbox, and the next run finds it a duplicate.
@@ -414,10 +430,14 @@ class _Processor:
             return item
         self.sent_this_run += new
         item.internal_error = job.exit_status is ExitStatus.INTERNAL
+        if job.exit_status in (ExitStatus.INTERRUPTED, ExitStatus.TERMINATED):
+            item.signal_exit = job.exit_status
         if job.cut_short or item.internal_error:  # the journal settles what was sent, next run
             item.outcome = Outcome.INTERRUPTED
-            item.reason = (f"{job.data.facts.note or 'the send stopped early'}; the file stays "
-                           "in the inbox and the next run resumes it")
+            why = job.data.facts.note or "the send stopped early"
+            if job.report_error is not None:  # sent, but no report: next run writes one
+                why = f"{job.report_error} ({rebuild_hint(job.run_id)})"
+            item.reason = f"{why}; the file stays in the inbox and the next run resumes it"
         elif job.exit_status is not ExitStatus.OK:
             item.outcome = Outcome.NEEDS_ATTENTION
             item.reason = f"{job.summary.get('needs_attention')} row(s) need attention"
@@ -434,7 +454,7 @@ def _check_folders(settings: InboxSettings) -> None:
     """Reports and archive must be writable before any file is touched."""
     for name, folder in (("reports", settings.reports), ("archive", settings.archive)):
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            make_dirs(folder, SHARED_DIR)
         except OSError as exc:
             raise ConfigError(f"cannot create the {name} folder {folder}: "
                               f"{exc.strerror}") from None
@@ -454,7 +474,8 @@ def _write_duplicate_note(archived: Path | None, earlier: ProcessedFile) -> None
     if archived is None:
         return
     note = archived.with_name(archived.name + ".duplicate.txt")
-    note.write_text(
+    write_shared_text(
+        note,
         f"{archived.name} was not applied: its content (SHA-256 {earlier.sha256}) is the same "
         f"as {earlier.file_name}, processed on {earlier.processed_at} "
         f"({earlier.outcome.replace('_', ' ')}).\n"
@@ -462,14 +483,28 @@ def _write_duplicate_note(archived: Path | None, earlier: ProcessedFile) -> None
         f"That file was archived as: {earlier.archived_to or '-'}\n"
         "Nothing was sent for this copy. To apply it on purpose, run it by hand with "
         "`bulk-enroll run FILE` (pairs already enrolled are still skipped).\n",
-        encoding="utf-8",
     )
 
 
-def _write_error_note(path: Path, name: str, message: str) -> Path:
+def _write_reason(archived: Path, message: str) -> None:
+    """Why an archived file could not be read, beside it (`NAME.reason.txt`)."""
+    note = archived.with_name(archived.name + ".reason.txt")
+    try:
+        write_shared_text(note, f"{archived.name} could not be read; nothing was sent.\n"
+                                f"{message}\n")
+    except OSError as exc:  # a full disk: the log line still says why
+        log.error("%s: could not write the note %s: %s", archived.name, note,
+                  exc.strerror or exc)
+
+
+def _write_error_note(path: Path, name: str, message: str) -> Path | None:
     target = free_name(path.parent, path.name)
-    target.write_text(f"{name} could not be processed; nothing was sent.\n{message}\n",
-                      encoding="utf-8")
+    try:
+        write_shared_text(target, f"{name} could not be processed; nothing was sent.\n"
+                                  f"{message}\n")
+    except OSError as exc:  # a full disk: the log line still says why
+        log.error("%s: could not write the note %s: %s", name, target, exc.strerror or exc)
+        return None
     return target
 
 

@@ -10,8 +10,9 @@ a file when the scheduler starts. A file is taken only when
   than `stable_s` ago is looked at again after that interval, and left for the next run if it
   changed meanwhile.
 
-Ready files come oldest first (modification time, then name). The clock and the sleep are
-parameters so tests need not wait.
+Subfolders are not looked into; symbolic links (to a file or a folder) are never followed, and
+are listed as ignored so the log says why they were left. Ready files come oldest first
+(modification time, then name). The clock and the sleep are parameters so tests need not wait.
 """
 
 from __future__ import annotations
@@ -67,9 +68,12 @@ def scan_inbox(folder: Path, stable_s: float, *, clock: Callable[[], float] = ti
     candidates: list[Snapshot] = []
     for entry in entries:
         path = Path(entry.path)
-        if entry.is_dir() or is_temporary(entry.name):
+        if is_temporary(entry.name) or entry.is_dir(follow_symlinks=False):
             continue
-        if not entry.is_file(follow_symlinks=False):
+        if entry.is_symlink():  # to a file or a folder: never followed out of the inbox
+            target = "a folder" if entry.is_dir() else "a file"
+            scan.ignored.append((path, f"a symbolic link (to {target}), not followed"))
+        elif not entry.is_file(follow_symlinks=False):
             scan.ignored.append((path, "not a regular file"))
         elif path.suffix.lower() not in SUPPORTED:
             scan.ignored.append((path, f"not a spreadsheet this tool reads "

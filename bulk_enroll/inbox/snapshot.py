@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from bulk_enroll.file_modes import make_dirs, shared_mode
 from bulk_enroll.inbox.archive import free_name
 from bulk_enroll.jobs import file_sha256
 
@@ -60,7 +61,7 @@ def take(path: Path, state_dir: Path, seen: tuple[int, int] | None = None) -> Ta
     `ChangedWhileTaken` if it changed since it was `seen` (size, modification time in ns, when
     the scan found it ready) or during the copy; the copy is then removed."""
     folder = state_dir / TAKEN_DIR / uuid.uuid4().hex
-    folder.mkdir(parents=True)
+    make_dirs(folder)  # private: the copy holds names and emails
     copy = folder / path.name
     try:
         before = FileIdentity.of(path)
@@ -69,6 +70,7 @@ def take(path: Path, state_dir: Path, seen: tuple[int, int] | None = None) -> Ta
         if seen is not None and seen != (before.size, before.mtime_ns):
             raise ChangedWhileTaken(f"{path.name} changed since it was found ready")
         shutil.copyfile(path, copy)
+        os.chmod(copy, shared_mode())  # archived later: a report's mode, never others'
         if FileIdentity.of(path) != before:
             raise ChangedWhileTaken(f"{path.name} changed while it was being copied")
     except FileNotFoundError:

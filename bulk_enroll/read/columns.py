@@ -14,6 +14,7 @@ columns giving the same field, and headers that look like a typo of a field, are
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -339,12 +340,18 @@ def map_columns(
             claims.setdefault(field_, []).append(position)
     index = {f: positions[0] for f, positions in claims.items()}
     duplicates = {f: tuple(p) for f, p in claims.items() if len(p) > 1}
-    for position, header in enumerate(headers):
-        if matcher.field_of(header) is None and fold_header(header) not in matcher.chosen:
-            note = _unused_note(header, name(position), index)
-            if note:
-                notes.append(note)
+    unused = (position for position, header in enumerate(headers)
+              if matcher.field_of(header) is None and fold_header(header) not in matcher.chosen)
+    # A "did you mean" costs a fuzzy match: only for the first columns (an export of 100,000
+    # columns is read in seconds, not minutes; its typos are near the front, if anywhere).
+    for position in itertools.islice(unused, _UNUSED_NOTES_CHECKED):
+        note = _unused_note(headers[position], name(position), index)
+        if note:
+            notes.append(note)
     return ColumnMap(headers, index, duplicates, tuple(notes), first_column, hidden)
+
+
+_UNUSED_NOTES_CHECKED = 200
 
 
 def _sample(rows: Sequence[tuple[int, Sequence[object]]], position: int) -> list[str]:

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from python_calamine import CalamineWorkbook
+    from collections.abc import Callable
+
+    from python_calamine import CalamineSheet, CalamineWorkbook
 
     from bulk_enroll.read.table import Table
 
@@ -47,13 +49,15 @@ def is_marker_row(cells: list[object]) -> bool:
     )
 
 
-def pick_sheet_for_report(workbook: CalamineWorkbook) -> str | None:
-    """ "Needs attention" when `workbook` is a bulk-enroll report, else None (read as usual)."""
+def pick_sheet_for_report(workbook: CalamineWorkbook,
+                          load: Callable[[str], CalamineSheet] | None = None) -> str | None:
+    """ "Needs attention" when `workbook` is a bulk-enroll report, else None (read as usual).
+    `load` reads a sheet (the reader's, which weighs it first)."""
     names = list(workbook.sheet_names)
     if NEEDS_ATTENTION_SHEET not in names or SUMMARY_SHEET not in names:
         return None
     try:
-        rows = workbook.get_sheet_by_name(SUMMARY_SHEET).to_python()
+        rows = (load or workbook.get_sheet_by_name)(SUMMARY_SHEET).to_python()
     except Exception:  # an unreadable Summary sheet: not one of ours, read the file as usual
         return None
     if any(is_marker_row(list(row)) for row in rows[:_MARKER_SEARCH_ROWS]):

@@ -14,6 +14,8 @@ Meaning (which column is what, whether a value is valid) is decided later, in `v
   values beyond the header's columns and sets footer lines ("Total: 3") aside.
 - XLSX/ODS: `sheet_xml.sheet_facts` adds what calamine does not say: hidden rows and columns,
   and empty cells that hold a formula without a saved value (or an error).
+- Every sheet is weighed before calamine reads it (`sheet_loader`): a value far outside the
+  data must not make it allocate billions of cells.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from bulk_enroll.read.safety import (
     ReadLimits,
     check_input,
 )
+from bulk_enroll.read.sheet_loader import SheetLoader, weigh_before_opening
 from bulk_enroll.read.sheet_xml import NO_FACTS, SheetFacts, sheet_facts
 from bulk_enroll.read.table import Cell, Table
 
@@ -220,6 +223,8 @@ def choose_delimiter(sample: str, matcher: HeaderMatcher, *, truncated: bool = F
 
 
 def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Table:
+    kind = _workbook_kind(path)
+    weighed = weigh_before_opening(path, kind)  # XLS, ODS: calamine reads them whole
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     except python_calamine.PasswordError:
@@ -228,16 +233,18 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
         ) from None
     except Exception as exc:  # calamine raises several unrelated types for unreadable files
         raise InputFileError(f"{path.name}: not a readable workbook ({_short(exc)})") from None
-    kind = _zip_kind(path)
-    with workbook, ThreadPoolExecutor(max_workers=1) as pool:
-        names = _candidate_sheets(path.name, workbook, sheet)
-        # The sheet's XML facts are read beside calamine's parse (which releases the GIL),
-        # starting with the likeliest sheet, so on a multi-core machine they cost nothing.
-        facts = {names[0]: pool.submit(sheet_facts, path, names[0], kind)} if names else {}
+    with workbook, ThreadPoolExecutor(max_workers=1) as pool, \
+            SheetLoader(path, workbook, kind, weighed) as loader:
+        names = _candidate_sheets(path.name, workbook, sheet, loader)
         misses: list[tuple[str, tuple[str, ...]]] = []
         for index, name in enumerate(names):
+            # What the sheet would cost is known before calamine reads it (`sheet_loader`);
+            # its XML facts are then read beside calamine's parse (which releases the GIL),
+            # so on a multi-core machine they cost nothing.
+            scan = loader.scan(name)
+            facts = pool.submit(sheet_facts, path, name, kind, scan)
             try:
-                cells = workbook.get_sheet_by_name(name)
+                cells, _, left_out = loader.load(name, scan)
                 located = _locate_sheet(cells, matcher)
             except NoHeader as miss:
                 misses.append((name, miss.first_row))
@@ -248,22 +255,23 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
                 raise InputFileError(
                     f"{path.name}: sheet {name!r} cannot be read ({_short(exc)})"
                 ) from None
-            notes = located.notes
+            notes = (left_out,) + located.notes if left_out else located.notes
             if index > 0:
-                notes = (f"read sheet {name!r}: the first sheet with a recognisable header",)
-                notes += located.notes
+                notes = (f"read sheet {name!r}: the first sheet with a recognisable header",
+                         *notes)
             first_column = cells.start[1] if cells.start else 0
             table = Table(path.name, name, located.headers, located.rows, notes=notes,
                           first_column=first_column, row_problems=located.problems,
                           footer=located.footer)
-            found = facts.get(name) or pool.submit(sheet_facts, path, name, kind)
-            return _with_sheet_facts(table, found.result())
+            return _with_sheet_facts(table, facts.result())
     raise InputFileError(no_header_message(path.name, misses))
 
 
-def _zip_kind(path: Path) -> str:
+def _workbook_kind(path: Path) -> str:
     suffix = path.suffix.lower()
-    return "xlsx" if suffix in OOXML_SUFFIXES else "ods" if suffix in ODS_SUFFIXES else ""
+    if suffix in OOXML_SUFFIXES:
+        return "xlsx"
+    return "ods" if suffix in ODS_SUFFIXES else "xls" if suffix in XLS_SUFFIXES else ""
 
 
 def _with_sheet_facts(table: Table, facts: SheetFacts) -> Table:
@@ -287,10 +295,11 @@ def _with_sheet_facts(table: Table, facts: SheetFacts) -> Table:
 
 
 def _candidate_sheets(
-    file: str, workbook: python_calamine.CalamineWorkbook, choice: str | None
+    file: str, workbook: python_calamine.CalamineWorkbook, choice: str | None,
+    loader: SheetLoader,
 ) -> list[str]:
     names = list(workbook.sheet_names)
-    if choice is None and (report_sheet := pick_sheet_for_report(workbook)):
+    if choice is None and (report_sheet := pick_sheet_for_report(workbook, loader.sheet)):
         return [report_sheet]  # our own report, fed back: read the rows the person fixed
     if choice is not None:
         if choice in names:
@@ -390,14 +399,17 @@ def outline(
         records = csv.reader(io.StringIO(sample, newline=""),
                              delimiter=choose_delimiter(sample, matcher, truncated=truncated))
         return _outline(path.name, (), None, enumerate(records, start=1), matcher, max_rows)
+    kind = _workbook_kind(path)
+    weighed = weigh_before_opening(path, kind)  # as `read_table`: never more than it costs
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several unrelated types
         raise InputFileError(f"{path.name}: not a readable workbook ({_short(exc)})") from None
-    with workbook:
-        visible = _candidate_sheets(path.name, workbook, None)
-        chosen = _candidate_sheets(path.name, workbook, sheet)[0] if sheet else visible[0]
-        rows = enumerate(workbook.get_sheet_by_name(chosen).iter_rows(), start=1)
+    with workbook, SheetLoader(path, workbook, kind, weighed) as loader:
+        visible = _candidate_sheets(path.name, workbook, None, loader)
+        chosen = (_candidate_sheets(path.name, workbook, sheet, loader)[0] if sheet
+                  else visible[0])
+        rows = enumerate(loader.sheet(chosen).iter_rows(), start=1)
         return _outline(path.name, tuple(visible), chosen, rows, matcher, max_rows)
 
 

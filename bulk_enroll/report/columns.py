@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from itertools import islice
 from typing import Generic, TypeVar
 
 from bulk_enroll.model import (
@@ -22,7 +23,7 @@ from bulk_enroll.model import (
     RowResult,
     Status,
 )
-from bulk_enroll.read.columns import Field, map_columns
+from bulk_enroll.read.columns import Field, column_letter, map_columns
 from bulk_enroll.read.feedback import REASON_HEADER, ROW_HEADER
 from bulk_enroll.report.data import ReportData
 
@@ -30,6 +31,7 @@ L = TypeVar("L")
 
 # The rows a person has to act on; they go to the "Needs attention" sheet.
 NEEDS_ATTENTION = (Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.NOT_SENT)
+EXCEL_MAX_COLUMNS = 16_384  # A to XFD: the widest an Excel worksheet can be
 
 
 class Kind(Enum):
@@ -73,8 +75,9 @@ class BatchLine:
     rows_covered: int | None = None  # input rows whose pairs this call carries
 
 
-def input_columns(headers: Sequence[str]) -> list[Column[ResultLine]]:
-    """The input's own columns, in order and as named; ID columns text, date columns dates."""
+def input_columns(headers: Sequence[str], room: int | None = None) -> list[Column[ResultLine]]:
+    """The input's own columns, in order and as named; ID columns text, date columns dates.
+    With `room`, at most that many (see `kept_input_positions`)."""
     mapped = map_columns(headers)
     kinds = {
         mapped.index[f]: kind
@@ -87,9 +90,32 @@ def input_columns(headers: Sequence[str]) -> list[Column[ResultLine]]:
         if f in mapped.index
     }
     return [
-        Column(header, _input_value(position), kinds.get(position, Kind.AUTO))
-        for position, header in enumerate(headers)
+        Column(headers[position], _input_value(position), kinds.get(position, Kind.AUTO))
+        for position in kept_input_positions(headers, room)
     ]
+
+
+def kept_input_positions(headers: Sequence[str], room: int | None) -> list[int]:
+    """The input columns a sheet with `room` columns left keeps: all of them when they fit;
+    otherwise every column bulk-enroll reads (learner, course, settings), then the others in
+    order while there is room. Status and Message come after them, so they always fit."""
+    if room is None or len(headers) <= room:
+        return list(range(len(headers)))
+    read = sorted(map_columns(headers).index.values())[:room]
+    others = (p for p in range(len(headers)) if p not in set(read))
+    return sorted([*read, *islice(others, room - len(read))])
+
+
+def left_out_note(headers: Sequence[str]) -> str | None:
+    """What the workbook leaves out of an input wider than a worksheet, or None."""
+    kept = kept_input_positions(headers, _room(EXCEL_MAX_COLUMNS))
+    if len(kept) == len(headers):
+        return None
+    first = next(p for p, k in enumerate([*kept, len(headers)]) if p != k)
+    return (f"the input has {len(headers):,} columns and a worksheet holds "
+            f"{EXCEL_MAX_COLUMNS:,}: the workbook leaves out {len(headers) - len(kept):,} "
+            f"columns that bulk-enroll does not read, from column {column_letter(first)} "
+            f"({headers[first]!r}) on, so that Status and Message fit")
 
 
 def _input_value(position: int) -> Callable[[ResultLine], object]:
@@ -133,11 +159,19 @@ TRACE_COLUMNS: tuple[Column[ResultLine], ...] = (
 )
 
 
-def result_columns(data: ReportData) -> list[Column[ResultLine]]:
+def result_columns(data: ReportData, max_columns: int | None = None) -> list[Column[ResultLine]]:
     """Results: the input's columns, then status, message, resolved IDs (when names were
-    looked up), batch, attempts and time."""
+    looked up), batch, attempts and time; in at most `max_columns` (a worksheet's limit)."""
     resolved = RESOLVED_COLUMNS if data.names_looked_up and _names_without_ids(data) else ()
-    return [*input_columns(data.headers), *STATUS_COLUMNS, *resolved, *TRACE_COLUMNS]
+    ours = [*STATUS_COLUMNS, *resolved, *TRACE_COLUMNS]
+    return [*input_columns(data.headers, _room(max_columns)), *ours]
+
+
+def _room(max_columns: int | None) -> int | None:
+    """Input columns that fit beside the most columns Results adds; the same on every sheet,
+    so Needs attention reads back like Results."""
+    ours = len(STATUS_COLUMNS) + len(RESOLVED_COLUMNS) + len(TRACE_COLUMNS)
+    return None if max_columns is None else max_columns - ours
 
 
 def reason(line: ResultLine) -> str:
@@ -156,16 +190,17 @@ def _starts_with_status(message: str, status: str) -> bool:
     return text.startswith(head) and (len(text) == len(head) or not text[len(head)].isalnum())
 
 
-def attention_columns(data: ReportData) -> list[Column[ResultLine]]:
-    """Needs attention: exactly the input's columns, so it reads back as input, then the row's
-    number in the file first run (kept when a report is fed back again) and the reason, two
-    columns that the reader drops."""
+def attention_columns(data: ReportData,
+                      max_columns: int | None = None) -> list[Column[ResultLine]]:
+    """Needs attention: exactly the input's columns (those Results keeps), so it reads back as
+    input, then the row's number in the file first run (kept when a report is fed back again)
+    and the reason, two columns that the reader drops."""
     origin = data.origin_rows or {}
 
     def input_row(line: ResultLine) -> int:
         return origin.get(line.row.source.row, line.row.source.row)
 
-    return [*input_columns(data.headers), Column(ROW_HEADER, input_row),
+    return [*input_columns(data.headers, _room(max_columns)), Column(ROW_HEADER, input_row),
             Column(REASON_HEADER, reason, Kind.LONG_TEXT)]
 
 

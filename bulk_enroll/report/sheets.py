@@ -44,6 +44,7 @@ from bulk_enroll.report.cells import (
     status_style,
 )
 from bulk_enroll.report.columns import (
+    EXCEL_MAX_COLUMNS,
     NEEDS_ATTENTION,
     Column,
     Kind,
@@ -94,11 +95,12 @@ def write_workbook_sheets(workbook: Workbook, data: ReportData, report_name: str
     _write_table(
         workbook.add_worksheet(NEEDS_ATTENTION_SHEET),
         formats,
-        attention_columns(data),
+        attention_columns(data, EXCEL_MAX_COLUMNS),
         attention,
         header_fills={REASON_HEADER: REASON_FILL, ROW_HEADER: REASON_FILL},
     )
-    _write_table(workbook.add_worksheet("Results"), formats, result_columns(data), lines)
+    _write_table(workbook.add_worksheet("Results"), formats,
+                 result_columns(data, EXCEL_MAX_COLUMNS), lines)
     _write_table(workbook.add_worksheet("Batches"), formats, batch_columns(data), batch_lines(data))
     if data.facts.reading is not None:
         _write_run_settings(workbook.add_worksheet(RUN_SETTINGS_SHEET), data.facts.reading)

@@ -1,9 +1,10 @@
-"""Ctrl-C, SIGTERM or a cancel during a send: stop starting calls, let those in flight finish.
+"""Ctrl-C, SIGTERM or a cancel during a run: stop starting work, let what is in flight finish.
 
-The first signal asks the sender to stop (the report is then written with the rest
-`not_sent`); a second one aborts at once, as a person pressing Ctrl-C twice expects. A
-`CancelToken` is the same stop for a program: another thread (a web page's Cancel button)
-calls `cancel()`, and the run stops as it would on SIGTERM.
+The first signal asks the run to stop (the report is then written with the rest `not_sent`):
+during the lookups the read in flight finishes and no other starts, during the send the calls
+in flight finish and no new one starts. A second signal aborts at once, as a person pressing
+Ctrl-C twice expects. A `CancelToken` is the same stop for a program: another thread (a web
+page's Cancel button) calls `cancel()`, and the run stops as it would on SIGTERM.
 """
 
 from __future__ import annotations
@@ -21,21 +22,22 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextmanager
-def stop_on_signals(request_stop: Callable[[str], None]) -> Iterator[None]:
-    """Route SIGINT/SIGTERM to `request_stop` while the block runs (main thread only)."""
+def stop_on_signals(request_stop: Callable[[str], None]) -> Iterator[list[str]]:
+    """Route SIGINT/SIGTERM to `request_stop` while the block runs (main thread only); the block
+    gets the list of the signals received ("SIGTERM"), for its exit code."""
+    received: list[str] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
-    received: list[int] = []
     previous: dict[int, Any] = {}  # whatever signal.signal returned: restored as it was
 
     def handler(signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if received:
             raise KeyboardInterrupt
-        received.append(signum)
-        log.warning("%s received: finishing the calls in flight, starting no new ones "
-                    "(press Ctrl-C again to abort at once)", name)
+        received.append(name)
+        log.warning("%s received: stopping; what is in flight finishes, nothing new starts, "
+                    "and the report is written (press Ctrl-C again to abort at once)", name)
         request_stop(f"interrupted by {name}")
         outer = previous.get(signum)
         if callable(outer) and outer is not signal.default_int_handler:
@@ -43,7 +45,7 @@ def stop_on_signals(request_stop: Callable[[str], None]) -> Iterator[None]:
 
     previous.update({sig: signal.signal(sig, handler) for sig in SIGNALS})
     try:
-        yield
+        yield received
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
@@ -57,6 +59,7 @@ class CancelToken:
         self._lock = threading.Lock()
         self._reason: str | None = None
         self._listeners: list[Callable[[str], None]] = []
+        self._cancelled = threading.Event()
 
     @property
     def cancelled(self) -> bool:
@@ -73,9 +76,14 @@ class CancelToken:
                 return
             self._reason = reason
             listeners = list(self._listeners)
+        self._cancelled.set()
         log.info("run cancelled (%s): calls in flight finish, no new ones start", reason)
         for listener in listeners:
             listener(reason)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, less if the run is cancelled meanwhile; True when cancelled."""
+        return self._cancelled.wait(seconds)
 
     def _listen(self, listener: Callable[[str], None]) -> str | None:
         """Register `listener`; returns the reason instead when the token is already cancelled."""

@@ -59,6 +59,20 @@ CREATE TABLE IF NOT EXISTS confirmed (
 CREATE INDEX IF NOT EXISTS confirmed_by_pair ON confirmed (learner_id, course_id);
 """
 _TABLES = ("meta", "calls", "confirmed")
+# Run records (what a run's report shows, to write it again): added to a journal of any
+# version when the first one is kept, so older journals need no upgrade for it.
+_RUNS = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      TEXT PRIMARY KEY,
+    account     TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    input       TEXT NOT NULL,
+    report      TEXT,
+    exit_code   INTEGER NOT NULL,
+    verdict     TEXT NOT NULL,
+    record      BLOB NOT NULL
+)
+"""
 
 
 class CallState(StrEnum):
@@ -67,6 +81,18 @@ class CallState(StrEnum):
     REJECTED = "rejected"  # the server said no; nothing applied
     NOT_APPLIED = "not_applied"  # never reached the server, or the list showed nothing applied
     UNKNOWN = "unknown"  # answer lost and not settled: not resent without --resend-unknown
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """A run the journal keeps the report data of (see `Journal.record_run`)."""
+
+    run_id: str
+    started_at: str
+    input: str
+    report: str | None  # where its report was to be written
+    exit_code: int
+    verdict: str
 
 
 @dataclass(frozen=True)
@@ -220,6 +246,48 @@ class Journal:
         with self._lock, self._transaction():
             self._set_state(call_id, state, message, self._stamp())
 
+    # --- run records: what a run's report needs, to write it again --------------------------
+
+    def record_run(self, entry: RunEntry, record: bytes, *, keep_days: int = 90) -> None:
+        """Keep `record` (a run's report data, `report.record`) under the run's ID, before its
+        report is written; records older than `keep_days` go, so the journal does not grow
+        without end."""
+        cutoff = (self._now() - dt.timedelta(days=keep_days)).isoformat(sep=" ")
+        with self._lock, self._transaction():
+            self._db.execute(_RUNS)
+            self._db.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (entry.run_id, self.account, entry.started_at, entry.input, entry.report,
+                 entry.exit_code, entry.verdict, record),
+            )
+            self._db.execute("DELETE FROM runs WHERE started_at < ?", (cutoff,))
+
+    def run_record(self, run_id: str) -> tuple[RunEntry, bytes] | None:
+        """The run `run_id` (or the only run whose ID starts with it) and its record."""
+        if not self._has_runs():
+            return None
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT run_id, started_at, input, report, exit_code, verdict, record FROM runs "
+                "WHERE run_id = ? OR substr(run_id, 1, ?) = ? ORDER BY run_id = ? DESC LIMIT 2",
+                (run_id, len(run_id), run_id, run_id),
+            ).fetchall()
+        if not rows or (len(rows) > 1 and rows[0][0] != run_id):
+            return None  # unknown, or a prefix of several
+        *fields, record = rows[0]
+        return RunEntry(*fields), bytes(record)
+
+    def runs(self, limit: int = 20) -> list[RunEntry]:
+        """The latest runs kept, newest first."""
+        if not self._has_runs():
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT run_id, started_at, input, report, exit_code, verdict FROM runs "
+                "ORDER BY started_at DESC, run_id DESC LIMIT ?", (limit,),
+            ).fetchall()
+        return [RunEntry(*row) for row in rows]
+
     def integrity_check(self) -> str:
         with self._lock:
             return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
@@ -244,6 +312,11 @@ class Journal:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    def _has_runs(self) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                    "name = 'runs'").fetchone() is not None
 
     def _check_and_upgrade(self, db: sqlite3.Connection) -> str | None:
         """None if `db` is a journal this version can use (upgraded if older), else what is

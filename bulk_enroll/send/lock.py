@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 from bulk_enroll.errors import ConfigError, SafetyStop
+from bulk_enroll.file_modes import PRIVATE_FILE, make_dirs, restrict
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
@@ -55,10 +56,11 @@ class InstanceLock:
 
     def acquire(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            make_dirs(self.path.parent)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
         except OSError as exc:
             raise ConfigError(f"cannot create the lock file {self.path}: {exc.strerror}") from None
+        restrict(self.path)  # one an older version left readable to others
         try:
             locked = _try_lock(fd)
         except OSError as exc:  # a file system without locks (some network shares)

@@ -24,7 +24,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bulk_enroll.errors import ApiError
+from bulk_enroll.errors import ApiError, Interrupted
 from bulk_enroll.model import Pair, PairOutcome, ServerEnrollment, Status
 from bulk_enroll.send.differences import journal_difference, server_difference
 from bulk_enroll.send.journal import CallState, Confirmation, Journal
@@ -52,6 +52,8 @@ def settle_leftovers(journal: Journal, settler: EnrollmentLister | None, *,
         if settler is not None:
             try:
                 present = settler.list_enrollments(call.batch.learner_ids, call.batch.course_ids)
+            except Interrupted:
+                raise  # a stop (SIGTERM): this and the other calls stay as they are, for later
             except Exception as exc:  # the list is unreachable now: leave it for later
                 log.warning("could not settle call %s of %s: %s", call.batch.batch_id,
                             call.started_at, exc)

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bulk_enroll.errors import ConfigError
+from bulk_enroll.file_modes import PRIVATE_FILE, make_dirs, restrict
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def open_state_db(path: Path, *, what: str, schema: Schema, check: KindCheck,
     `replace_unusable`, which moves it aside and starts a new one.
     """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)  # the state folder: private (0700) when made here
     except OSError as exc:
         raise ConfigError(f"cannot create the folder of the {what} {path.parent}: "
                           f"{exc.strerror}") from None
@@ -78,7 +79,8 @@ def open_state_db(path: Path, *, what: str, schema: Schema, check: KindCheck,
         db, problem = _open_existing(path, check)
         if db is None or problem is not None:  # another process put something else there
             raise UnusableStateFile(unusable_message(what, path, problem or "is unusable"))
-    return db
+    restrict(*(_sidecar(path, suffix) for suffix in ("", *SIDECARS)))  # one an older version
+    return db  # left readable: the journal knows who was enrolled where
 
 
 def unusable_message(what: str, path: Path, problem: str) -> str:
@@ -182,6 +184,9 @@ def _create(path: Path, schema: Schema, what: str) -> None:
     """Build a new database beside `path` and link it into place, never over another file."""
     temporary = path.with_name(f".{path.name}.new-{uuid.uuid4().hex[:12]}")
     try:
+        # Private before anything is written; the link keeps the mode, and SQLite gives the
+        # -wal and -shm files the database's.
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
         db = sqlite3.connect(temporary, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")  # recorded in the file's header

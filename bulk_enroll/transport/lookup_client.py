@@ -13,14 +13,15 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 import requests
 import tenacity
 from tenacity.wait import wait_random_exponential
 
-from bulk_enroll.errors import ApiError, AuthError, ConfigError
+from bulk_enroll.errors import ApiError, AuthError, ConfigError, Interrupted
 from bulk_enroll.model import ContentItem, DirectoryUser, ServerEnrollment
 from bulk_enroll.transport import TransientError
 from bulk_enroll.transport.auth import TokenSource
@@ -53,11 +54,25 @@ class _TokenRefused(Exception):
     """One exchange got 401; the caller renews the token once."""
 
 
+class StopRequest(Protocol):
+    """A stop the reads obey (a `send.interrupt.CancelToken`): Ctrl-C, SIGTERM, a cancel."""
+
+    @property
+    def reason(self) -> str | None:
+        """Why the run must stop ("interrupted by SIGTERM"), or None to go on."""
+        ...
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, less when a stop comes meanwhile; True when stopped."""
+        ...
+
+
 class RestClient:
     """Read-only calls to the account (users, content, enrollments), paged and batched.
 
     Not thread-safe: lookups run once, before the sender's threads start. `requests_made`
-    counts HTTP requests (retries included) for the run's summary.
+    counts HTTP requests (retries included) for the run's summary. Within `stopping_when(stop)`
+    a stop ends the reads between two requests (the one in flight finishes) with `Interrupted`.
     """
 
     def __init__(
@@ -71,7 +86,7 @@ class RestClient:
         max_attempts: int = 5,
         max_query_chars: int = DEFAULT_MAX_QUERY_CHARS,
         ids_per_call: int = DEFAULT_IDS_PER_CALL,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -87,10 +102,36 @@ class RestClient:
         self._tokens = tokens
         self._timeout = timeout
         self._max_attempts = max(1, max_attempts)
-        self._sleep = sleep
+        self._sleep = sleep  # None: time.sleep, or the stop's wait when there is a stop
+        self._stop: StopRequest | None = None
 
     def __repr__(self) -> str:
         return f"RestClient(api_url={self.api_url!r})"
+
+    @contextmanager
+    def stopping_when(self, stop: StopRequest | None) -> Iterator[None]:
+        """While the block runs, `stop` ends the reads: before each request, and during the
+        wait before a retry, a stop raises `Interrupted` (nothing is enrolled by a read)."""
+        previous, self._stop = self._stop, stop
+        try:
+            yield
+        finally:
+            self._stop = previous
+
+    def _check_stop(self) -> None:
+        reason = self._stop.reason if self._stop is not None else None
+        if reason is not None:
+            raise Interrupted(reason)
+
+    def _pause(self, seconds: float) -> None:
+        """The wait before a retry: cut short by a stop."""
+        if self._sleep is not None:
+            self._sleep(seconds)
+        elif self._stop is not None:
+            self._stop.wait(seconds)
+        else:
+            time.sleep(seconds)
+        self._check_stop()
 
     # --- users -------------------------------------------------------------------------------
 
@@ -223,7 +264,7 @@ class RestClient:
             stop=tenacity.stop_after_attempt(self._max_attempts),
             wait=_wait,
             retry=tenacity.retry_if_exception_type(TransientError),
-            sleep=self._sleep,
+            sleep=self._pause,
             reraise=True,
         )
         try:
@@ -236,6 +277,7 @@ class RestClient:
     def _call_with_fresh_token(
         self, method: str, path: str, params: Mapping[str, object] | None, body: object
     ) -> object:
+        self._check_stop()  # before the token too: fetching one is a request
         token = self._tokens.get()
         try:
             return self._exchange(method, path, params, body, token)
@@ -255,6 +297,7 @@ class RestClient:
         body: object,
         token: str,
     ) -> object:
+        self._check_stop()
         self.requests_made += 1
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         data = None

@@ -53,7 +53,7 @@ def test_killed_runs_alternating_transports_end_with_every_pair_exactly_once(tmp
             _, stderr = run.communicate(timeout=60)
             assert "Traceback" not in stderr, stderr
             history.append(f"{transport} {sig.name} after {wait:.1f}s: {run.returncode}")
-            assert run.returncode in (0, 1, -signal.SIGKILL, -signal.SIGTERM), history
+            assert run.returncode in (0, 1, 143, -signal.SIGKILL, -signal.SIGTERM), history
             round_ += 1
         killed = [h for h in history if not h.endswith(": 0") and not h.endswith(": 1")]
         assert len(killed) >= 5, history  # the soak really killed runs

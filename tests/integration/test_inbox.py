@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -289,9 +290,11 @@ def test_max_new_enrollments_per_run_counts_earlier_files(sandbox, inbox, monkey
 def test_unreadable_file_goes_to_failed_with_a_note(sandbox, inbox):
     (inbox / "garbage.xlsx").write_bytes(b"not a workbook")
     assert main(["inbox", str(inbox)]) == 1
-    assert archived(inbox, "failed") == ["garbage.xlsx"]
+    assert archived(inbox, "failed") == ["garbage.xlsx", "garbage.xlsx.reason.txt"]
     note = next((inbox / "reports").glob("garbage-*.txt")).read_text()
     assert "could not be processed; nothing was sent" in note
+    [reason] = (inbox / "archive" / "failed").glob("*/garbage.xlsx.reason.txt")
+    assert reason.read_text().startswith("garbage.xlsx could not be read; nothing was sent.\n")
 
 
 def test_wrong_credentials_stop_the_run_and_leave_the_files(sandbox, inbox, monkeypatch,
@@ -526,12 +529,13 @@ def test_sigterm_during_a_send_leaves_the_file_to_resume_next_run(sandbox, inbox
     def terminate_on_first_call(request):  # type: ignore[no-untyped-def]
         if not sandbox.state.calls():
             os.kill(os.getpid(), signal.SIGTERM)  # what systemd sends on stop
+            time.sleep(0.2)  # the main thread handles it before this call is answered
         return route.handler(request)
 
     sandbox.app.routes[("POST", sandbox.soap_path)] = Route(terminate_on_first_call, False)
     result = inbox_run(inbox, sleep=lambda s: None)
     assert [(f.file, f.outcome) for f in result.files] == [("big.csv", Outcome.INTERRUPTED)]
-    assert result.exit_code == 1 and (inbox / "big.csv").exists()
+    assert result.exit_code == 143 and (inbox / "big.csv").exists()  # stopped by SIGTERM
     assert (inbox / "later.csv").exists()  # not started after the stop
     assert len(enrolled(sandbox)) == 2
 
@@ -557,7 +561,8 @@ def test_sigterm_during_the_last_call_of_a_file_starts_no_other_file(sandbox, in
     sandbox.app.routes[("POST", sandbox.soap_path)] = Route(terminate_during_the_only_call, False)
     result = inbox_run(inbox, sleep=lambda s: None)
     assert [f.file for f in result.files] == ["first.csv"]  # its call finished, and no other
-    assert (inbox / "later.csv").exists() and result.exit_code == 1
+    assert [f.outcome for f in result.files] == [Outcome.PROCESSED]  # nothing of it was cut
+    assert (inbox / "later.csv").exists() and result.exit_code == 143
 
 
 def test_sigterm_between_files_starts_no_other_file(sandbox, inbox):
@@ -567,7 +572,7 @@ def test_sigterm_between_files_starts_no_other_file(sandbox, inbox):
         os.kill(os.getpid(), signal.SIGTERM)
 
     result = inbox_run(inbox, sleep=terminated_while_waiting)
-    assert result.files == [] and result.exit_code == 1
+    assert result.files == [] and result.exit_code == 143
     assert result.error == ("interrupted by SIGTERM; the remaining files stay for the next "
                             "run")
     assert (inbox / "a.csv").exists() and sandbox.state.calls() == []

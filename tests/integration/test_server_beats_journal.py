@@ -159,8 +159,8 @@ def test_a_killed_inbox_run_leaves_its_file_in_the_inbox_and_no_copy_behind(tmp_
                                   stderr=subprocess.DEVNULL)
         on_first_request(server, ("POST", "/soap"), lambda: os.kill(victim.pid, sig))
         # SIGKILL: dead on the spot, its copy left behind; SIGTERM: the send stops cleanly
-        # (exit 1, the file stays to resume) and the copy is removed.
-        assert victim.wait(60) == (-sig if sig is signal.SIGKILL else 1)
+        # (exit 143, the file stays to resume) and the copy is removed.
+        assert victim.wait(60) == (-sig if sig is signal.SIGKILL else 143)
         assert (inbox / "hr.csv").exists()
         copies = list((tmp_path / "state" / "inbox-taken").iterdir())
         assert len(copies) == (1 if sig is signal.SIGKILL else 0)

@@ -1,7 +1,8 @@
 """The one exit-code policy (errors.py), every code, through the library and the command line.
 
 0 all rows settled well; 1 rows need attention; 2 usage or configuration, nothing sent; 3 a
-safety limit or lock, nothing sent; 4 an unexpected internal error; 130 interrupted.
+safety limit or lock, nothing sent; 4 an unexpected internal error; 130 interrupted (Ctrl-C);
+143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bulk_enroll.errors import (
     ExitStatus,
     InputFileError,
     InputRefused,
+    Interrupted,
     SafetyStop,
     exit_status_for,
     run_exit_status,
@@ -50,7 +52,7 @@ def no_account(monkeypatch, tmp_path):
 def test_the_codes_are_the_documented_ones():
     assert {status.name: int(status) for status in ExitStatus} == {
         "OK": 0, "ROWS_NEED_ATTENTION": 1, "USAGE": 2, "SAFETY_STOP": 3, "INTERNAL": 4,
-        "INTERRUPTED": 130,
+        "INTERRUPTED": 130, "TERMINATED": 143,
     }
 
 
@@ -67,6 +69,7 @@ def test_the_codes_are_the_documented_ones():
     (ZeroDivisionError("division by zero"), ExitStatus.INTERNAL),
     (KeyError("x"), ExitStatus.INTERNAL),
     (KeyboardInterrupt(), ExitStatus.INTERRUPTED),
+    (Interrupted("interrupted by SIGINT"), ExitStatus.INTERRUPTED),
 ])
 def test_an_exception_that_ended_the_run(error, status):
     assert exit_status_for(error) is status
@@ -89,6 +92,19 @@ def test_an_exception_that_ended_the_run(error, status):
     ([Status.NOT_SENT], {"stopped_by_limit": True}, ExitStatus.SAFETY_STOP),
     # an unexpected error stopped the send; the report was still written
     ([Status.UNKNOWN, Status.NOT_SENT], {"internal_error": True}, ExitStatus.INTERNAL),
+    # a signal left rows unsent (during the lookups or the send): stopped, not "bad rows"
+    ([Status.ENROLLED, Status.NOT_SENT], {"stopped_by_signal": "SIGTERM"},
+     ExitStatus.TERMINATED),
+    ([Status.NOT_SENT, Status.INVALID], {"stopped_by_signal": "SIGINT"},
+     ExitStatus.INTERRUPTED),
+    ([Status.NOT_SENT], {"stopped_by_signal": "SIGTERM", "dry_run": True},
+     ExitStatus.TERMINATED),
+    # ...one that came when everything was done changes nothing
+    ([Status.ENROLLED, Status.DUPLICATE], {"stopped_by_signal": "SIGTERM"}, ExitStatus.OK),
+    ([Status.ENROLLED, Status.FAILED], {"stopped_by_signal": "SIGTERM"},
+     ExitStatus.ROWS_NEED_ATTENTION),
+    ([Status.NOT_SENT], {"stopped_by_signal": "SIGTERM", "internal_error": True},
+     ExitStatus.INTERNAL),
     # a header without data rows: an export gone wrong, in a run and in a dry run alike
     ([], {"no_rows": True}, ExitStatus.ROWS_NEED_ATTENTION),
     ([], {"no_rows": True, "dry_run": True}, ExitStatus.ROWS_NEED_ATTENTION),

@@ -56,6 +56,24 @@ def test_scan_takes_old_files_oldest_first_without_waiting(tmp_path):
     assert [p.name for p, _ in scan.ignored] == ["notes.pdf"]
 
 
+def test_symbolic_links_are_never_followed_and_are_listed_as_ignored(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    touch(outside / "other.csv", NOW - 500)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    touch(inbox / "real.csv", NOW - 500)
+    (inbox / "to-folder").symlink_to(outside, target_is_directory=True)
+    (inbox / "to-file.csv").symlink_to(outside / "other.csv")
+    (inbox / "sub").mkdir()  # a real subfolder: not looked into, not worth a warning
+    scan = scan_inbox(inbox, 60, clock=lambda: NOW, sleep=lambda s: None)
+    assert [s.path.name for s in scan.ready] == ["real.csv"]
+    assert [(p.name, why) for p, why in scan.ignored] == [
+        ("to-file.csv", "a symbolic link (to a file), not followed"),
+        ("to-folder", "a symbolic link (to a folder), not followed"),
+    ]
+
+
 def test_young_files_are_looked_at_again_after_the_interval(tmp_path):
     steady = touch(tmp_path / "steady.csv", NOW - 1)
     growing = touch(tmp_path / "growing.csv", NOW - 1)

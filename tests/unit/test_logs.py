@@ -54,6 +54,38 @@ def test_known_secrets_are_masked_in_messages_arguments_and_tracebacks():
     assert "abc stays readable" in text  # values this short are not treated as secrets
 
 
+FORGING_NAMES = [
+    "hires.csv\nERROR inbox /srv/hr-inbox: 0 files; exit 0",
+    "hires.csv\r\nINFO forged",
+    "hires\x1b[2K\x1b[1Gcsv",  # terminal control: erase the line
+    "hires\u2028INFO forged.csv",  # a line break to str.splitlines and some viewers
+    "hires\x85INFO forged.csv",  # NEL, a C1 control
+]
+
+
+@pytest.mark.parametrize("name", FORGING_NAMES)
+def test_a_file_name_cannot_forge_a_human_log_line(name, tmp_path):
+    stream = io.StringIO()
+    setup_logging(0, LogSettings(file=tmp_path / "run.log"), stream=stream)
+    logging.getLogger("bulk_enroll.inbox.runner").warning("%s: ignored", name)
+    for text in (stream.getvalue(), (tmp_path / "run.log").read_text(encoding="utf-8")):
+        [line] = text.splitlines()  # one record, one line, for every reader
+        assert "\x1b" not in line and line.endswith(": ignored")
+    assert stream.getvalue() == f"WARNING {logs.escape_controls(name)}: ignored\n"
+    assert logs.escape_controls("a\nb\tc\x1bd\u2028e") == "a\\nb\\tc\\x1bd\\u2028e"
+
+
+@pytest.mark.parametrize("name", FORGING_NAMES)
+def test_a_file_name_cannot_forge_a_json_log_line_and_reads_back_exactly(name):
+    stream = io.StringIO()
+    setup_logging(0, LogSettings(format="json"), stream=stream)
+    logging.getLogger("bulk_enroll.inbox.runner").warning(
+        "%s: ignored", name, extra={"fields": {"event": "ignored", "file": name}})
+    [line] = stream.getvalue().splitlines()
+    entry = json.loads(line)
+    assert entry["file"] == name and entry["message"] == f"{name}: ignored"
+
+
 def test_json_lines_carry_run_id_and_fields():
     stream = io.StringIO()
     setup_logging(0, LogSettings(format="json"), stream=stream)

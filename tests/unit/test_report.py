@@ -433,13 +433,13 @@ def test_failed_write_keeps_the_old_report_and_leaves_no_temporary(tmp_path, mon
     assert target.read_bytes() == b"previous report"
 
 
-def test_report_file_gets_the_usual_permissions_not_private_temp_ones(tmp_path):
+def test_report_file_is_group_readable_not_the_private_temp_mode_nor_world_readable(tmp_path):
     old = os.umask(0o022)
     try:
         path = write_report(tmp_path / "r.xlsx", data([("a", "b")], [RowResult(Status.ENROLLED)]))
     finally:
         os.umask(old)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640  # names and emails: never for others
 
 
 def test_json_summary_has_the_promised_keys(tmp_path):

@@ -258,3 +258,44 @@ def test_enrollment_records_carry_the_settings_the_server_shows(requests_mock):
         (l1, c1): ServerEnrollment(l1, c1, dt.date(2027, 1, 2), dt.date(2027, 1, 15), True),
         (l2, c1): ServerEnrollment(l2, c1, dt.date(2027, 1, 2), None, None),
     }
+
+
+# --- a stop (Ctrl-C, SIGTERM, a cancel) ends the reads -------------------------------------------
+
+
+def test_a_stop_ends_the_reads_between_two_requests(requests_mock):
+    from bulk_enroll.errors import Interrupted
+    from bulk_enroll.send.interrupt import CancelToken
+
+    token = CancelToken()
+
+    def first_page(request, context):  # type: ignore[no-untyped-def]
+        token.cancel("interrupted by SIGTERM")  # arrives while this request is in flight
+        return {"contentItems": [{"contentItemId": make_id("c1"), "title": "A"}],
+                "nextPageToken": "2"}
+
+    requests_mock.get(f"{API}/contents", json=first_page)
+    reader = client()
+    with reader.stopping_when(token), pytest.raises(Interrupted, match="^interrupted by SIGTERM$"):
+        reader.list_contents()
+    assert requests_mock.call_count == 1  # the second page was never asked for
+    requests_mock.get(f"{API}/contents", json={"contentItems": []})
+    assert reader.list_contents() == []  # outside the block, the stop no longer applies
+
+
+def test_a_stop_cuts_the_wait_before_a_retry_short(requests_mock):
+    import threading
+    import time
+
+    from bulk_enroll.errors import Interrupted
+    from bulk_enroll.send.interrupt import CancelToken
+
+    requests_mock.get(f"{API}/contents", status_code=429, headers={"Retry-After": "60"})
+    token = CancelToken()
+    reader = RestClient(API, session=make_session("test"), tokens=StaticToken("tok"),
+                        timeout=(1, 1))  # the real wait: 60 s, as the server asked
+    threading.Timer(0.2, token.cancel, args=("interrupted by SIGINT",)).start()
+    began = time.monotonic()
+    with reader.stopping_when(token), pytest.raises(Interrupted):
+        reader.list_contents()
+    assert time.monotonic() - began < 5 and requests_mock.call_count == 1

@@ -75,7 +75,9 @@ def test_the_cron_line_and_the_service_command_run(tmp_path, monkeypatch):
              "/var/log/bulk-enroll/inbox.log": str(logs)}
 
     [cron] = [line for line in README.splitlines() if line.startswith("30 2 * * * ")]
-    command = shlex.split(cron)[5:]
+    prefix, command = shlex.split(cron)[5:8], shlex.split(cron)[8:]
+    assert prefix == ["umask", "077", "&&"]  # reports and archived files: the job's user only
+    assert "\nUMask=0077\n" in (UNITS / "bulk-enroll-inbox.service").read_text()
     service = (UNITS / "bulk-enroll-inbox.service").read_text()
     [exec_start] = re.findall(r"^ExecStart=(.*)$", service, flags=re.MULTILINE)
     for line in (command, shlex.split(exec_start)):
