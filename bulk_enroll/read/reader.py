@@ -13,7 +13,8 @@ Meaning (which column is what, whether a value is valid) is decided later, in `v
 - `header.locate` skips title rows and blank rows, ignores trailing empty columns, flags
   values beyond the header's columns and sets footer lines ("Total: 3") aside.
 - XLSX/ODS: `sheet_xml.sheet_facts` adds what calamine does not say: hidden rows and columns,
-  and empty cells that hold a formula without a saved value (or an error).
+  and empty cells that hold a formula without a saved value (or an error); XLS:
+  `xls_cells.xls_sheet_facts`, hidden rows and columns.
 - Every sheet is weighed before calamine reads it (`sheet_loader`): a value far outside the
   data must not make it allocate billions of cells.
 """
@@ -52,8 +53,9 @@ from bulk_enroll.read.safety import (
     check_input,
 )
 from bulk_enroll.read.sheet_loader import SheetLoader, weigh_before_opening
-from bulk_enroll.read.sheet_xml import NO_FACTS, SheetFacts, sheet_facts
+from bulk_enroll.read.sheet_xml import NO_FACTS, SheetFacts, SheetScan, sheet_facts
 from bulk_enroll.read.table import Cell, Table
+from bulk_enroll.read.xls_cells import xls_sheet_facts
 
 CSV_SUFFIXES = TEXT_SUFFIXES
 EXCEL_SUFFIXES = OOXML_SUFFIXES | XLS_SUFFIXES | ODS_SUFFIXES
@@ -242,7 +244,7 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
             # its XML facts are then read beside calamine's parse (which releases the GIL),
             # so on a multi-core machine they cost nothing.
             scan = loader.scan(name)
-            facts = pool.submit(sheet_facts, path, name, kind, scan)
+            facts = pool.submit(_sheet_facts, path, name, kind, scan)
             try:
                 cells, _, left_out = loader.load(name, scan)
                 located = _locate_sheet(cells, matcher)
@@ -265,6 +267,13 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
                           footer=located.footer)
             return _with_sheet_facts(table, facts.result())
     raise InputFileError(no_header_message(path.name, misses))
+
+
+def _sheet_facts(path: Path, name: str, kind: str, scan: SheetScan) -> SheetFacts:
+    """Hidden rows and columns and formulas without a value, from the sheet's own records."""
+    if kind == "xls":
+        return xls_sheet_facts(path, name)
+    return sheet_facts(path, name, kind, scan)
 
 
 def _workbook_kind(path: Path) -> str:

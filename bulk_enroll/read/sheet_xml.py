@@ -119,8 +119,8 @@ def scan_sheet(path: Path, sheet: str, kind: str) -> SheetScan:
 
 
 def sheet_facts(path: Path, sheet: str, kind: str, scan: SheetScan | None = None) -> SheetFacts:
-    """The facts of one sheet of an XLSX ("xlsx") or ODS ("ods") file; nothing for others (an
-    XLS or CSV file cannot say, and reads as it always did). `scan`: the sheet's scan, when it
+    """The facts of one sheet of an XLSX ("xlsx") or ODS ("ods") file; nothing for others (XLS:
+    `xls_cells.xls_sheet_facts`; a CSV file cannot say). `scan`: the sheet's scan, when it
     was made already."""
     if kind not in ("xlsx", "ods"):
         return NO_FACTS
@@ -413,7 +413,8 @@ def _parse_xlsx_sheet(stream: IO[bytes]) -> SheetFacts:
         element.clear(keep_tail=True)
         while element.getprevious() is not None:
             del element.getparent()[0]  # type: ignore[union-attr]
-    return SheetFacts(_merged((n, n) for n in hidden_rows), _merged(hidden_columns), unreadable)
+    return SheetFacts(merged_ranges((n, n) for n in hidden_rows), merged_ranges(hidden_columns),
+                      unreadable)
 
 
 def _unreadable_cell(
@@ -675,7 +676,7 @@ def _parse_ods_table(stream: IO[bytes], sheet: str) -> SheetFacts:
             element.clear(keep_tail=True)
             while element.getprevious() is not None:
                 del element.getparent()[0]  # type: ignore[union-attr]
-    return SheetFacts(_merged(hidden_rows), _merged(hidden_columns), unreadable)
+    return SheetFacts(merged_ranges(hidden_rows), merged_ranges(hidden_columns), unreadable)
 
 
 def _ods_unreadable_cells(
@@ -704,7 +705,7 @@ def _ods_unreadable_cells(
         column += int(cell.get(f"{_T}number-columns-repeated", "1"))
 
 
-def _merged(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+def merged_ranges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     """Ranges sorted, overlapping or touching ones joined (so a bisect finds the right one)."""
     runs: list[tuple[int, int]] = []
     for low, high in sorted(ranges):

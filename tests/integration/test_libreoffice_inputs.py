@@ -269,8 +269,18 @@ def test_libreoffice_keeps_rows_hidden_by_a_filter_or_by_hand(office, name):
     ]  # fmt: skip
 
 
-def test_an_xls_cannot_say_which_rows_are_hidden_and_reads_them_all(office):
-    """Documented: XLS row visibility is not read; every row is a row, as before."""
-    validated = validate_table(read_table(office["filtered.xls"]))
-    assert [row for row, _, _, _ in requests_of(validated)] == [2, 3, 4, 5, 6]
-    assert not any(row.held_back for row in validated.rows)
+def test_an_xls_saved_by_libreoffice_keeps_its_filter_and_hidden_rows(office):
+    """XLS says which rows are hidden in its ROW records: the filtered XLS enrolls what it
+    shows, as the XLSX and ODS do (before, every row of it was sent)."""
+    table = read_table(office["filtered.xls"])
+    assert table.hidden_rows == {3, 5, 6}
+    validated = validate_table(table)
+    assert [(row, learner) for row, learner, _, _ in requests_of(validated)] == [
+        (2, by_email("ann@example.com")),
+        (4, by_email("carl@example.com")),
+    ]
+    assert [(row.source.row, row.held_back) for row in validated.rows if row.held_back] == [
+        (3, HIDDEN_ROW), (5, HIDDEN_ROW), (6, HIDDEN_ROW)
+    ]
+    included = validate_table(read_table(office["filtered.xls"]), include_hidden_rows=True)
+    assert [row for row, _, _, _ in requests_of(included)] == [2, 3, 4, 5, 6]
