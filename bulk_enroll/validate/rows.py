@@ -603,7 +603,7 @@ class _SettingsCheck:
             elif field_ is Field.DUE_DATE:
                 result, note = dates.parse_date(cell, order)
             elif field_ is Field.DUE_PERIOD:
-                result, note = values.parse_due_period(cell)
+                result, note = values.parse_due_period(cell, self.v.columns.period_unit)
             elif field_ is Field.DUE_DATE_TYPE:
                 result = values.parse_due_date_type(cell)
             else:
