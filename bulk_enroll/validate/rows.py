@@ -44,7 +44,7 @@ from bulk_enroll.read.columns import (
     expected_names,
     map_columns,
 )
-from bulk_enroll.read.table import KIND_FORMULA, ReadProblem, Table
+from bulk_enroll.read.table import KIND_FORMULA, KIND_OVERFLOW, ReadProblem, Table
 from bulk_enroll.validate import dates, values
 from bulk_enroll.validate.dates import DateOrder
 from bulk_enroll.validate.values import CellError
@@ -342,6 +342,13 @@ class _Validator:
                 if len(settings_cache) > _CACHE_LIMIT:
                     settings_cache.clear()
             settings, s_problems, s_notes = cached
+            if read_problems and _shifted(read_problems):
+                # Its values are in the wrong columns: what they would mean is no problem of
+                # the file's (a title read as the due date type); only the shift is.
+                issues = tuple(RowIssue(source, column, message, kind)
+                               for column, message, kind in read_problems)
+                append(InputRow(source, cells, issues=issues))
+                continue
             if l_problems or c_problems or s_problems or settings is None or read_problems:
                 issues = tuple(
                     RowIssue(source, column, message, kind)
@@ -562,6 +569,12 @@ def _reference(field_: Field, text: str) -> LearnerRef | CourseRef:
     if values.looks_like_id(text):  # an ID in a "Course" column is taken as the ID it is
         return CourseRef(CourseKey.ID, values.parse_id(text))
     return CourseRef(CourseKey.TITLE, text)
+
+
+def _shifted(problems: Iterable[ReadProblem]) -> bool:
+    """Whether a text row has more values than the header: every value after the separator
+    that should have been quoted sits one column to the right of where it belongs."""
+    return any(kind == KIND_OVERFLOW and column is None for column, _, kind in problems)
 
 
 class _SettingsCheck:

@@ -290,3 +290,19 @@ def test_windows_line_ends_still_go_to_the_detector(tmp_path):
     table = read_table(path)
     assert table.encoding == "cp1252"
     assert table.rows[0][1][0] == "Amélie Dubois"
+
+
+def test_a_shifted_row_reports_the_shift_not_what_its_shifted_values_would_mean(tmp_path):
+    """An unquoted title with a comma moves every later value one column right: 'yes' lands in
+    the due date type and the title's second half in the lock column. Those are not the file's
+    mistakes; the missing quotes are."""
+    path = tmp_path / "hires.csv"
+    path.write_text(
+        "Email,Course,Lock after due date,Due date type,Due period\r\n"
+        "ann@example.com,Health, Safety and Environment,yes,due_period,48\r\n",
+        encoding="utf-8",
+    )
+    validated = validate_table(read_table(path))
+    assert problems(validated) == [(2, None, SHIFTED.replace("5 values", "6 values")
+                                    .replace("has 4 columns", "has 5 columns"))]
+    assert validated.rows[0].notes == ()
