@@ -44,6 +44,7 @@ from bulk_enroll.read.feedback import (
     pick_sheet_for_report,
 )
 from bulk_enroll.read.header import Located, NoHeader, is_blank_row, locate
+from bulk_enroll.read.merged import fill_merged_down
 from bulk_enroll.read.safety import (
     ODS_SUFFIXES,
     OOXML_SUFFIXES,
@@ -248,6 +249,8 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
             try:
                 cells, _, left_out = loader.load(name, scan)
                 located = _locate_sheet(cells, matcher)
+                located = fill_merged_down(located, cells.merged_cell_ranges,
+                                           cells.start[1] if cells.start else 0)
             except NoHeader as miss:
                 misses.append((name, miss.first_row))
                 continue
