@@ -64,6 +64,9 @@ ALIASES: dict[Field, tuple[str, ...]] = {
         "user email",
         "learner email address",
         "employee email address",
+        # the same in the languages HR writes headers in
+        "e-mail-adresse", "adresse e-mail", "adresse email", "adresse mail", "courriel",
+        "correo", "correo electrónico", "indirizzo email", "e-mailadres",
     ),
     Field.LEARNER_LOGIN: (
         "learner_login",
@@ -84,6 +87,9 @@ ALIASES: dict[Field, tuple[str, ...]] = {
         "training",
         "training name",
         "training title",
+        "courses",
+        "kurs", "kursname", "kurstitel", "schulung", "formation", "cours", "curso", "corso",
+        "cursus",
     ),
     Field.ACCESS_DATE: (  # not "Start date" or "Hire date": HR files use them for the hire date
         "access_date",
@@ -101,6 +107,9 @@ ALIASES: dict[Field, tuple[str, ...]] = {
         "due by",
         "complete by",
         "completion deadline",
+        "fälligkeitsdatum", "fällig am", "fällig bis", "date limite", "échéance",
+        "date d'échéance", "fecha límite", "fecha de vencimiento", "scadenza",
+        "data di scadenza", "vervaldatum", "uiterste datum", "prazo",
     ),
     Field.DUE_PERIOD: (
         "due_period",
@@ -118,6 +127,7 @@ ALIASES: dict[Field, tuple[str, ...]] = {
         "lock after due",
         "lock after deadline",
         "lock course after due date",
+        "sperren", "verrouiller", "bloquear", "bloccare", "blokkeren",
     ),
 }
 

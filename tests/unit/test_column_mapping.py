@@ -271,3 +271,24 @@ def test_course_ids_by_position_letters_for_a_sheet_not_starting_at_a(tmp_path):
     result = validated(tmp_path, [["learner_id", "course_id", "due_date_type"],
                                   [L1, C1, "unlimited"]])  # fmt: skip
     assert requests(result) == [(2, by_id(L1), course_id(C1))]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ["E-Mail", "Kurs", "Fällig am", "Sperren"],  # German Excel users
+        ["Adresse e-mail", "Formation", "Date limite", "Verrouiller"],  # French
+        ["Correo electrónico", "Curso", "Fecha límite", "Bloquear"],  # Spanish
+        ["Indirizzo email", "Corso", "Scadenza", "Bloccare"],  # Italian
+        ["Email", "Courses", "Deadline", "Lock"],  # Google Sheets users, a plural
+    ],
+)
+def test_headers_in_the_languages_hr_writes_them_map_to_the_fields(tmp_path, header):
+    """A German or French export used to stop at "no header row with a learner and a course
+    column" (exit 2)."""
+    result = validated(tmp_path, [header, ["ann@example.com", "Ethics", "2027-03-31", "ja"]])
+    assert result.columns.index == {
+        Field.LEARNER_EMAIL: 0, Field.COURSE_TITLE: 1, Field.DUE_DATE: 2,
+        Field.LOCK_AFTER_DUE_DATE: 3,
+    }
+    assert requests(result) == [(2, by_email("ann@example.com"), titled("Ethics"))]
