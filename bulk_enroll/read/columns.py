@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -387,8 +387,28 @@ def map_columns(
         note = _unused_note(headers[position], name(position), index)
         if note:
             notes.append(note)
+    notes.extend(_headerless_notes(headers, rows, first_column))
     return ColumnMap(headers, index, duplicates, tuple(notes), first_column, hidden,
                      _period_unit(headers, index))
+
+
+def _headerless_notes(headers: Sequence[str], rows: Sequence[tuple[int, Sequence[object]]],
+                      first_column: int) -> Iterator[str]:
+    """A column between named ones that has no header but holds values ("2 weeks") may mean
+    something for its rows, and nothing says what: it is not read, and said so. A column of
+    running numbers (the index a program such as pandas writes first) is not worth a word."""
+    unnamed = [header == f"Column {column_letter(first_column + p)}"  # as the reader names
+               or not fold_header(header) for p, header in enumerate(headers)]  # them
+    # Columns after the last named one are values beyond the header: a problem on their rows.
+    last_named = max((p for p, blank in enumerate(unnamed) if not blank), default=-1)
+    blank = (p for p in range(last_named) if unnamed[p])
+    for position in itertools.islice(blank, _UNUSED_NOTES_CHECKED):
+        values = _sample(rows, position)
+        if values and not all(v.isdigit() for v in values):
+            example = next(v for v in values if not v.isdigit())
+            yield (f"column {column_letter(first_column + position)} has no header but holds "
+                   f"values (e.g. {example!r}): not read; if they mean something for their "
+                   "rows, give the column a header")
 
 
 def _period_unit(headers: Sequence[str], index: Mapping[Field, int]) -> tuple[str, int] | None:

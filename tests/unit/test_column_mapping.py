@@ -12,7 +12,7 @@ from bulk_enroll.read.columns import Field, map_columns, parse_alias_options
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.settings.config import load_input_settings
 from bulk_enroll.validate.rows import ValidatedInput, validate_table
-from tests.inputs import by_email, by_id, course_id, titled, write_text
+from tests.inputs import by_email, by_id, course_id, titled, write_text, write_workbook
 from tests.support import make_id
 
 L1, L2, C1 = make_id("l1"), make_id("l2"), make_id("c1")
@@ -292,3 +292,24 @@ def test_headers_in_the_languages_hr_writes_them_map_to_the_fields(tmp_path, hea
         Field.LOCK_AFTER_DUE_DATE: 3,
     }
     assert requests(result) == [(2, by_email("ann@example.com"), titled("Ethics"))]
+
+
+def test_a_column_without_a_header_between_named_ones_is_said_not_read(tmp_path):
+    """'2 weeks' under no header may mean something for the row: it is not guessed, and not
+    silently dropped either. A headerless column of running numbers (pandas' index) is."""
+    path = tmp_path / "gap.xlsx"
+    write_workbook(path, {"Sheet": [["#", "Email", "Course", None, "Notes"],
+                                    [1, "ann@example.com", "Ethics", "2 weeks", "new"],
+                                    [2, "bob@example.com", "Ethics", None, None]]})
+    result = validate_table(read_table(path))
+    assert result.columns.notes == (
+        "column D has no header but holds values (e.g. '2 weeks'): not read; if they mean "
+        "something for their rows, give the column a header",
+    )
+    assert [problem for row in result.rows for problem in row.issues] == []
+    index = write_text(tmp_path / "pandas.csv", [["", "Email", "Course"],
+                                                 ["0", "ann@example.com", "Ethics"]])
+    assert validate_table(read_table(index)).columns.notes == ()
+    shifted = write_text(tmp_path / "shifted.csv", [["Email", "Course", "Due period"],
+                                                    ["ann@example.com", "Ethics", "2", "5"]])
+    assert validate_table(read_table(shifted)).columns.notes == ()  # a problem on its row
