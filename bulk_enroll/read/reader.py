@@ -355,6 +355,9 @@ def _locate(
 
 
 def no_header_message(file: str, misses: Sequence[tuple[str | None, tuple[str, ...]]]) -> str:
+    if all(not any(row) for _, row in misses):  # an export that came out empty
+        return (f"{file} is empty: no header row and no data (a program that wrote it may have "
+                "had nothing to export, or failed); export it again")
     expected = f"expected {expected_names('learner')} and {expected_names('course')}"
     found = []
     for sheet, row in misses:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
+from bulk_enroll.errors import InputFileError
 from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.read.footer import footer_text
 from bulk_enroll.read.reader import read_table
@@ -342,3 +343,16 @@ def test_a_course_merged_over_several_rows_is_read_on_each_of_them(tmp_path):
     ]
     assert "cells C3:C5 are merged: their value 'Ethics' is read on rows 3 to 5" in (
         validated.notes)
+
+
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf", b"\r\n\r\n  \r\n"])
+def test_an_empty_export_says_it_is_empty(tmp_path, content):
+    """Not "no header row with a learner and a course column ... Found: (nothing)": the file
+    has nothing at all, which is what the person must hear."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputFileError) as error:
+        read_table(path)
+    assert str(error.value) == (
+        "export.csv is empty: no header row and no data (a program that wrote it may have had "
+        "nothing to export, or failed); export it again")
