@@ -261,6 +261,8 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
                     f"{path.name}: sheet {name!r} cannot be read ({_short(exc)})"
                 ) from None
             notes = (left_out,) + located.notes if left_out else located.notes
+            if sheet is None and index + 1 < len(names):
+                notes = (*_other_data_sheets(name, names[index + 1:], loader, matcher), *notes)
             if index > 0:
                 notes = (f"read sheet {name!r}: the first sheet with a recognisable header",
                          *notes)
@@ -277,6 +279,21 @@ def _sheet_facts(path: Path, name: str, kind: str, scan: SheetScan) -> SheetFact
     if kind == "xls":
         return xls_sheet_facts(path, name)
     return sheet_facts(path, name, kind, scan)
+
+
+def _other_data_sheets(chosen: str, others: Sequence[str], loader: SheetLoader,
+                       matcher: HeaderMatcher) -> tuple[str, ...]:
+    """A note when another visible sheet also looks like the list ("Example" before
+    "Enrollments", or "Sales" and "HR"): only the first is read, and that must not go unsaid."""
+    for other in others:
+        try:
+            _locate_sheet(loader.sheet(other), matcher)
+        except (NoHeader, InputRefused, python_calamine.CalamineError):
+            continue
+        return (f"the sheets {chosen!r} and {other!r} both have a header with a learner and a "
+                f"course column: only {chosen!r} (the first) is read; if that is not the list, "
+                f"pass --sheet {other!r}",)
+    return ()
 
 
 def _workbook_kind(path: Path) -> str:
