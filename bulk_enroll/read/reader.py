@@ -313,7 +313,8 @@ def _with_sheet_facts(table: Table, facts: SheetFacts) -> Table:
     for (number, column), why in facts.unreadable.items():
         cells = cells_of.get(number)
         position = column - first
-        if cells is not None and 0 <= position < width and is_blank(cells[position]):
+        if cells is not None and 0 <= position < width and (
+                facts.uncalculated or is_blank(cells[position])):
             unreadable.setdefault(number, {})[position] = why
     return dataclasses.replace(
         table,

@@ -76,6 +76,7 @@ class SheetFacts:
     hidden_rows: tuple[tuple[int, int], ...] = ()
     hidden_columns: tuple[tuple[int, int], ...] = ()
     unreadable: dict[tuple[int, int], str] = field(default_factory=dict)
+    uncalculated: bool = False  # formula cells' saved values are placeholders (see SheetScan)
 
     def column_hidden(self, column: int) -> bool:
         return _within(self.hidden_columns, column)
@@ -103,6 +104,9 @@ class SheetScan:
     extent: Verdict
     facts_needed: bool = False
     part: str | None = None  # the XLSX member holding the sheet
+    # The writer asked for every formula to be calculated on opening (`fullCalcOnLoad`, as
+    # XlsxWriter and openpyxl write): the values it saved are placeholders (XlsxWriter: 0).
+    uncalculated: bool = False
 
 
 UNSCANNED = SheetScan(Verdict(0, 0))
@@ -130,7 +134,7 @@ def sheet_facts(path: Path, sheet: str, kind: str, scan: SheetScan | None = None
     with _readable(path, sheet), zipfile.ZipFile(path) as archive:
         if kind == "xlsx":
             with archive.open(scan.part or "") as stream:
-                return _parse_xlsx_sheet(stream)
+                return _parse_xlsx_sheet(stream, scan.uncalculated)
         with archive.open("content.xml") as stream:
             return _parse_ods_table(stream, sheet)
 
@@ -172,17 +176,20 @@ def _xlsx_scan(archive: zipfile.ZipFile, sheet: str) -> SheetScan:
         + rb"v>\s*</" + prefix + rb"v>)?\s*</" + prefix + rb"c>"
     )
     formula_start = b"<" + prefix + b"f"
+    any_formula = re.compile(rb"<" + prefix + rb"f[\s>/]")
+    uncalculated = _calculated_on_opening(archive)
     hidden = formulas = False
     reach = _Reach(prefix)
     for chunk, fresh in _chunks_with_news(archive, part):
         hidden = hidden or bool(_HIDDEN_XLSX.search(chunk))
         if not formulas and formula_start in chunk:
-            formulas = bool(has_formula.search(chunk) or _ERROR_CELL.search(chunk))
+            formulas = bool(has_formula.search(chunk) or _ERROR_CELL.search(chunk)
+                            or uncalculated and any_formula.search(chunk))
         reach.update(chunk, fresh)
     if reach.certain and (reach.fits_loosely() or reach.fits_exactly(archive, part)):
         block = (0, 0, reach.row, reach.column)
         return SheetScan(Verdict(area_of(*block), reach.cells, block=block, kept=block),
-                         hidden or formulas, part)
+                         hidden or formulas, part, uncalculated)
     # Too far, or not certain (cells or rows without references): read each position.
     rows, columns = array("l"), array("l")
     with archive.open(part) as stream:
@@ -199,7 +206,7 @@ def _xlsx_scan(archive: zipfile.ZipFile, sheet: str) -> SheetScan:
             dataclasses.replace(c, value=found.get((c.row, c.column), ""))
             for c in extent.left_out))
         extent = _with_shared_strings(archive, extent)
-    return SheetScan(extent, hidden or formulas, part)
+    return SheetScan(extent, hidden or formulas, part, uncalculated)
 
 
 _REFERENCE_ROOM = 32  # bytes: more than `<x:c r="XFD1048576"` takes
@@ -389,7 +396,7 @@ def without_cells(path: Path, part: str, cells: Iterable[Cell], target: Path) ->
                 writing.write(drop.sub(b"", pending))
 
 
-def _parse_xlsx_sheet(stream: IO[bytes]) -> SheetFacts:
+def _parse_xlsx_sheet(stream: IO[bytes], uncalculated: bool = False) -> SheetFacts:
     hidden_rows: set[int] = set()
     hidden_columns: list[tuple[int, int]] = []
     unreadable: dict[tuple[int, int], str] = {}
@@ -406,7 +413,8 @@ def _parse_xlsx_sheet(stream: IO[bytes]) -> SheetFacts:
             hidden_rows.add(number)
         for formula in element.iter("{*}f"):  # a C-level walk: cells without formulas cost nothing
             cell = formula.getparent()
-            why = _unreadable_cell(cell, formula, shared) if cell is not None else None
+            why = (_unreadable_cell(cell, formula, shared, uncalculated) if cell is not None
+                   else None)
             if why is not None:
                 column = _column_of(cell.get("r"), element.index(cell))  # type: ignore[union-attr]
                 unreadable[(number, column)] = why
@@ -414,13 +422,15 @@ def _parse_xlsx_sheet(stream: IO[bytes]) -> SheetFacts:
         while element.getprevious() is not None:
             del element.getparent()[0]  # type: ignore[union-attr]
     return SheetFacts(merged_ranges((n, n) for n in hidden_rows), merged_ranges(hidden_columns),
-                      unreadable)
+                      unreadable, uncalculated)
 
 
 def _unreadable_cell(
-    cell: etree._Element, formula: etree._Element, shared: dict[str, str]
+    cell: etree._Element, formula: etree._Element, shared: dict[str, str],
+    uncalculated: bool = False,
 ) -> str | None:
-    """Why a formula cell gives no value (None when it has one)."""
+    """Why a formula cell gives no value (None when it has one); in a workbook whose formulas
+    were never calculated (`uncalculated`), a saved value is a placeholder, not a value."""
     value = cell.find("{*}v")
     kind = cell.get("t")
     text = (formula.text or "").strip()
@@ -435,7 +445,7 @@ def _unreadable_cell(
             f"the cell shows the error {saved} from its formula ({_shown(text)}); fix the "
             "formula or type the value, then save the file"
         )
-    if saved or kind in ("str", "inlineStr"):  # "str" with no text: a formula that gave ""
+    if not uncalculated and (saved or kind in ("str", "inlineStr")):  # "str", no text: ""
         return None
     return (
         f"the cell holds a formula with no saved value ({_shown(text)}); open and save the "
@@ -462,6 +472,14 @@ def _column_of(reference: str | None, position: int) -> int:
 
 def _true(value: str | None) -> bool:
     return value in ("1", "true")
+
+
+def _calculated_on_opening(archive: zipfile.ZipFile) -> bool:
+    """Whether the workbook asks to be calculated when opened (`<calcPr fullCalcOnLoad="1">`):
+    XlsxWriter and openpyxl write it, because they calculate nothing; Excel and LibreOffice
+    calculate before saving and do not."""
+    root = etree.fromstring(archive.read(_office_document(archive)), _safe_parser())
+    return any(_true(calc.get("fullCalcOnLoad")) for calc in root.iter("{*}calcPr"))
 
 
 def _xlsx_sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
