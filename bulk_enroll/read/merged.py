@@ -4,7 +4,8 @@ A workbook keeps a merged cell's value in its top-left cell only, so the rows un
 empty ("course title is empty") while the sheet plainly shows the value on each of them. The
 value is read on every row the merge spans (in the merge's first column), with a note naming
 the cells. Merges in or above the header row (a two-level header's group cells) and merges
-within one row are left alone. XLSX and XLS (python-calamine gives their merged ranges).
+within one row are left alone. XLSX and XLS: python-calamine gives their merged ranges; ODS:
+`sheet_xml` reads them from the sheet's XML.
 """
 
 from __future__ import annotations

@@ -249,7 +249,9 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
             try:
                 cells, _, left_out = loader.load(name, scan)
                 located = _locate_sheet(cells, matcher)
-                located = fill_merged_down(located, cells.merged_cell_ranges,
+                merges = cells.merged_cell_ranges or (  # calamine gives none for ODS
+                    facts.result().merges if kind == "ods" else None)
+                located = fill_merged_down(located, merges,
                                            cells.start[1] if cells.start else 0)
             except NoHeader as miss:
                 misses.append((name, miss.first_row))

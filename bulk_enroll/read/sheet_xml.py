@@ -60,7 +60,8 @@ _REL = (
 _ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _HIDDEN_XLSX = re.compile(rb"""hidden=["'](?:1|true)["']""")
 _ODS_MARKERS = re.compile(
-    rb"""visibility=["'](?:collapse|filter)["']|value-type=["']error["']|<table:table-cell """
+    rb"""visibility=["'](?:collapse|filter)["']|value-type=["']error["']"""
+    rb"""|number-rows-spanned=["'](?!1["'])|<table:table-cell """
     rb"""table:formula="[^"]*"(?: table:[\w-]+="[^"]*")*/?>"""
 )
 _ERROR_CELL = re.compile(rb"""\bt=["']e["']""")
@@ -77,6 +78,9 @@ class SheetFacts:
     hidden_columns: tuple[tuple[int, int], ...] = ()
     unreadable: dict[tuple[int, int], str] = field(default_factory=dict)
     uncalculated: bool = False  # formula cells' saved values are placeholders (see SheetScan)
+    # ODS cells merged over several rows, ((first row, column), (last row, column)), 0-based
+    # as python-calamine gives them for XLSX and XLS (it gives none for ODS)
+    merges: tuple[tuple[tuple[int, int], tuple[int, int]], ...] = ()
 
     def column_hidden(self, column: int) -> bool:
         return _within(self.hidden_columns, column)
@@ -661,6 +665,7 @@ def _parse_ods_table(stream: IO[bytes], sheet: str) -> SheetFacts:
     hidden_rows: list[tuple[int, int]] = []
     hidden_columns: list[tuple[int, int]] = []
     unreadable: dict[tuple[int, int], str] = {}
+    merges: list[tuple[tuple[int, int], tuple[int, int]]] = []
     inside = False
     next_row = next_column = 0  # 0-based positions of the next row and column
     for event, element in _iterparse(stream, events=("start", "end"),
@@ -690,21 +695,28 @@ def _parse_ods_table(stream: IO[bytes], sheet: str) -> SheetFacts:
                     hidden_columns.append((next_column, next_column + count - 1))
                 next_column += count
         elif element.tag == row:
-            _ods_unreadable_cells(element, next_row, unreadable)
+            _ods_unreadable_cells(element, next_row, unreadable, merges)
             element.clear(keep_tail=True)
             while element.getprevious() is not None:
                 del element.getparent()[0]  # type: ignore[union-attr]
-    return SheetFacts(merged_ranges(hidden_rows), merged_ranges(hidden_columns), unreadable)
+    return SheetFacts(merged_ranges(hidden_rows), merged_ranges(hidden_columns), unreadable,
+                      merges=tuple(merges))
 
 
 def _ods_unreadable_cells(
-    row: etree._Element, number: int, unreadable: dict[tuple[int, int], str]
+    row: etree._Element, number: int, unreadable: dict[tuple[int, int], str],
+    merges: list[tuple[tuple[int, int], tuple[int, int]]],
 ) -> None:
-    """Formula cells of one row (its last repetition, `number`) that give no value."""
+    """Formula cells of one row (its last repetition, `number`) that give no value, and cells
+    merged over several rows from it."""
     column = 0
     for cell in row:
         if cell.tag not in _ODS_CELLS:
             continue
+        spanned = int(cell.get(f"{_T}number-rows-spanned", "1"))
+        if spanned > 1:
+            wide = int(cell.get(f"{_T}number-columns-spanned", "1"))
+            merges.append(((number - 1, column), (number + spanned - 2, column + wide - 1)))
         formula = cell.get(f"{_T}formula")
         if formula is not None:
             text = formula.split(":", 1)[1] if formula.startswith("of:") else formula

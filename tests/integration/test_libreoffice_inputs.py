@@ -146,12 +146,18 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ],
     )
     filtered_workbook(source / "filtered.xlsx")
+    merged = openpyxl.Workbook()
+    for row in MERGED_ROWS:
+        merged.active.append(row)
+    merged.active.merge_cells("B2:B4")
+    merged.save(source / "merged.xlsx")
     profile = base / "profile"
     files: dict[str, Path] = {}
     for target in ("xlsx", "xls", "ods"):
         out = base / target
         _convert(soffice, profile, target, out, source / "hr.xlsx", source / "filled.xlsx",
-                 source / "filtered.xlsx")  # fmt: skip
+                 source / "filtered.xlsx", source / "merged.xlsx")  # fmt: skip
+        files[f"merged.{target}"] = out / f"merged.{target}"
         files[f"hr.{target}"] = out / f"hr.{target}"
         files[f"filled.{target}"] = out / f"filled.{target}"
         files[f"filtered.{target}"] = out / f"filtered.{target}"
@@ -159,6 +165,27 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
              infilter="CSV:44,34,76,1")  # fmt: skip
     files["export.xlsx"] = base / "csv" / "export.xlsx"
     return files
+
+
+MERGED_ROWS = [
+    ["Email", "Course", "Due date type"],
+    ["ann@example.com", "Ethics", "unlimited"],
+    ["bob@example.com", None, "unlimited"],
+    ["carl@example.com", None, "unlimited"],
+    ["dana@example.com", None, "unlimited"],
+]
+
+
+@pytest.mark.parametrize("name", ["merged.xlsx", "merged.xls", "merged.ods"])
+def test_a_course_merged_over_rows_reads_on_each_row_as_libreoffice_saves_it(office, name):
+    """XLSX and XLS give their merged ranges through calamine; ODS through the sheet's XML
+    (`table:number-rows-spanned`). Row 5 is under no merge: its course is empty."""
+    validated = validate_table(read_table(office[name]))
+    assert [(row, course) for row, _, course, _ in requests_of(validated)] == [
+        (2, titled("Ethics")), (3, titled("Ethics")), (4, titled("Ethics"))]
+    assert [row for row, _, _ in problems_of(validated)] == [5]
+    assert "cells B2:B4 are merged: their value 'Ethics' is read on rows 2 to 4" in (
+        validated.notes)
 
 
 FILTERED_ROWS = [
