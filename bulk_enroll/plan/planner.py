@@ -41,12 +41,11 @@ requests, the worst case (tests/bench/bench_planner.py).
 
 from __future__ import annotations
 
-import gc
 import hashlib
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Mapping
 from operator import attrgetter
 
+from bulk_enroll.gc_pause import gc_paused
 from bulk_enroll.model import Batch, DueSettings, Pair
 from bulk_enroll.plan.bound import component_lower_bound
 from bulk_enroll.plan.limits import (
@@ -107,7 +106,7 @@ def group_pairs(pairs: Iterable[Pair]) -> dict[DueSettings, dict[str, set[str]]]
 def plan(pairs: Iterable[Pair], limits: PlanLimits | None = None) -> list[Batch]:
     """The batches for `pairs` (duplicates ignored), ordered by settings, then content."""
     limits = limits or PlanLimits()
-    with _cyclic_gc_paused():
+    with gc_paused():
         groups = group_pairs(pairs)
         batches: list[Batch] = []
         for settings in sorted(groups, key=DueSettings.sort_key):
@@ -122,28 +121,13 @@ def lower_bounds(pairs: Iterable[Pair], limits: PlanLimits | None = None) -> dic
     """Per settings group, a number of calls no exact plan can go below (see `plan_bound`)."""
     limits = limits or PlanLimits()
     bounds: dict[DueSettings, int] = {}
-    with _cyclic_gc_paused():
+    with gc_paused():
         for settings, asked in group_pairs(pairs).items():
             matrix = build_matrix(asked)
             bounds[settings] = sum(
                 component_lower_bound(matrix, part, limits) for part in matrix.components()
             )
     return bounds
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while planning: the planner allocates millions of small
-    lists, sets and tuples (and no reference cycles, so refcounting frees everything), which
-    makes the collector rescan the whole heap again and again: about 15-25% of the time at
-    1,000,000 pairs."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def plan_group(
