@@ -35,6 +35,7 @@ from bulk_enroll.model import (
     PairOutcome,
     RowIssue,
     Status,
+    count,
 )
 from bulk_enroll.plan.planner import plan
 from bulk_enroll.plan.summary import PlanSummary, rows_covered, summarize_plan
@@ -233,9 +234,9 @@ def _run_job(options: JobOptions, settings: RunSettings,
     log.info(
         "%s: %s, %d invalid, %s planned",
         validated.file,
-        _count(len(rows), "row"),
+        count(len(rows), "row"),
         sum(1 for r in rows if r.issues),
-        _count(len(batches), "call"),
+        count(len(batches), "call"),
     )
 
     sent = SendReport()
@@ -264,7 +265,7 @@ def _run_job(options: JobOptions, settings: RunSettings,
         note = "dry run: nothing was sent"
     elif options.strict and issues:
         found = "was" if len(issues) == 1 else "were"
-        reason = f"not sent: --strict is on and {_count(len(issues), 'problem')} {found} found"
+        reason = f"not sent: --strict is on and {count(len(issues), 'problem')} {found} found"
         sent.outcomes = _not_sent(batches, reason)
         note = reason
     elif batches:
@@ -599,7 +600,7 @@ def validate_job(
     unchecked = sum(1 for row in rows if row.named_twice)
     if unchecked:
         validated = dataclasses.replace(validated, notes=(*validated.notes, UNCHECKED_NAMES.format(
-            rows=_count(unchecked, "row"))))
+            rows=count(unchecked, "row"))))
     note = "; ".join(("validate only: nothing was looked up or sent",
                       *file_notes_of(validated, options.report_format)))
     data = ReportData(
@@ -826,10 +827,6 @@ def _check_writable(path: Path) -> None:
         ) from None
     if not os.access(path.parent, os.W_OK):
         raise InputFileError(f"cannot write the report into {path.parent}: permission denied")
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _not_sent(batches: list[Batch], template: str) -> dict[Pair, PairOutcome]:

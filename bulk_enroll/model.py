@@ -36,6 +36,14 @@ class Status(StrEnum):
 SETTLED_WELL = frozenset({Status.ENROLLED, Status.ALREADY_ENROLLED, Status.DUPLICATE})
 
 
+def count(number: int, noun: str) -> str:
+    """"1 row", "2,500 rows", "3 retries": a count with its noun in the right number (the one
+    wording every message, log line and report sentence shares)."""
+    if number == 1:
+        return f"{number:,} {noun}"
+    return f"{number:,} {noun[:-1]}ies" if noun.endswith("ry") else f"{number:,} {noun}s"
+
+
 @dataclass(frozen=True, order=True)
 class DueSettings:
     """The settings one API call applies to all its learners and courses: the grouping key.

@@ -16,7 +16,7 @@ import click
 from bulk_enroll.errors import ExitStatus
 from bulk_enroll.jobs import JobResult, rebuild_hint
 from bulk_enroll.logs import log_file, redact
-from bulk_enroll.model import RowIssue, SourceRef, Status
+from bulk_enroll.model import RowIssue, SourceRef, Status, count
 from bulk_enroll.plan.summary import describe_plan
 from bulk_enroll.resolve.rows import LMS_KINDS
 from bulk_enroll.results import held_back_count, status_counts
@@ -172,13 +172,6 @@ def print_internal_error(what: str, *, show_traceback: bool) -> None:
     click.echo(redact(f"Internal error: {what}. This is a bug in bulk-enroll or a problem of "
                       f"this machine (such as a full disk), not of your file; {details}."),
                err=True)
-
-
-def count(number: int, noun: str) -> str:
-    """"1 row", "2 rows", "3 retries": a count with its noun in the right number."""
-    if number == 1:
-        return f"{number:,} {noun}"
-    return f"{number:,} {noun[:-1]}ies" if noun.endswith("ry") else f"{number:,} {noun}s"
 
 
 def _describe(error: BaseException) -> str:

@@ -11,7 +11,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bulk_enroll.model import Batch, BatchOutcome, InputRow, RowResult, SendStats, Status
+from bulk_enroll.model import (
+    Batch,
+    BatchOutcome,
+    InputRow,
+    RowResult,
+    SendStats,
+    Status,
+    count,
+)
 from bulk_enroll.read.feedback import ReadingOptions
 from bulk_enroll.results import held_back_count, needs_attention, status_counts
 
@@ -57,18 +65,14 @@ class ReportData:
             return "nothing to do: the file has a header but no data rows"
         counts = status_counts(self.results)
         held = held_back_count(self.results)
-        hidden = f"; {_count(held, 'hidden row')} not sent" if held else ""
+        hidden = f"; {count(held, 'hidden row')} not sent" if held else ""
         if self.facts.dry_run:  # every valid row is not_sent: only the invalid ones need work
             invalid = counts[Status.INVALID.value]
             ready, calls = counts[Status.NOT_SENT.value] - held, len(self.planned)
-            head = f"dry run, nothing sent: {_count(ready, 'row')} ready in {_count(calls, 'call')}"
+            head = f"dry run, nothing sent: {count(ready, 'row')} ready in {count(calls, 'call')}"
             tail = f"{invalid:,} need fixing" if invalid else "no problems found"
             return f"{head}, {tail}{hidden}"
         attention = sum(map(needs_attention, self.results))
         head = f"{counts['enrolled']:,} enrolled"
         tail = f"{attention:,} need attention" if attention else "all rows settled"
         return f"{head}, {tail}{hidden}"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
