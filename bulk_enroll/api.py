@@ -41,6 +41,7 @@ from bulk_enroll.plan.summary import PlanSummary
 from bulk_enroll.read.cells import cell_text
 from bulk_enroll.read.columns import Field, alias_target
 from bulk_enroll.read.reader import Outline
+from bulk_enroll.report.data import report_format_for
 from bulk_enroll.report.workbook import REPORT_FORMATS, ReportData, ReportFormat
 from bulk_enroll.results import status_counts
 from bulk_enroll.send.interrupt import CancelToken
@@ -496,13 +497,12 @@ def _callable(name: str, value: object) -> ProgressCallback | None:
 
 def _report_format(chosen: str | None, report_path: Path | None) -> ReportFormat:
     """report_format, else the report's extension, else xlsx; they must agree."""
-    suffix = report_path.suffix.lower().lstrip(".") if report_path else ""
-    if chosen is None:
-        return "csv" if suffix == "csv" else "xlsx"
-    if suffix in REPORT_FORMATS and suffix != chosen:
-        raise ConfigError(f"report={str(report_path)!r} is a .{suffix} file but "
+    report_format = report_format_for(chosen, report_path)
+    if report_format is None:
+        suffix = report_path.suffix.lower() if report_path else ""
+        raise ConfigError(f"report={str(report_path)!r} is a {suffix} file but "
                           f"report_format={chosen!r}")
-    return "csv" if chosen == "csv" else "xlsx"
+    return report_format
 
 
 # ---- account and environment -------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from bulk_enroll.model import (
@@ -26,6 +27,18 @@ from bulk_enroll.results import held_back_count, needs_attention, status_counts
 ReportFormat = Literal["xlsx", "csv"]
 REPORT_FORMATS: tuple[ReportFormat, ...] = ("xlsx", "csv")
 RESULT_COLUMNS = ("Status", "Message", "Batch", "Attempts", "Time")
+
+
+def report_format_for(chosen: str | None, report_path: Path | None) -> ReportFormat | None:
+    """The report's format: the one chosen, else the report file's extension, else xlsx; None
+    when the chosen format and the file's extension disagree (the CLI and the API each say so
+    in their own words)."""
+    suffix = report_path.suffix.lower().lstrip(".") if report_path else ""
+    if chosen is None:
+        return "csv" if suffix == "csv" else "xlsx"
+    if suffix in REPORT_FORMATS and suffix != chosen:
+        return None
+    return "csv" if chosen == "csv" else "xlsx"
 
 
 @dataclass(frozen=True)
