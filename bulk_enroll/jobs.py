@@ -1,7 +1,10 @@
-"""The `run` job: read -> validate -> plan -> send -> report, as one library function.
+"""The jobs, each one library function: `run_job` (read -> validate -> resolve -> plan -> send
+-> report), `validate_job` (read, validate and plan; no account, no network) and `report_job`
+(write again the report of a run the journal keeps).
 
-The CLI only parses options and calls `run_job`; tests call it directly with their own
-connection, clock and paths.
+`with_configuration` fills the reading options a caller left open. The CLI and the API only
+build `JobOptions` and call a job; tests call them directly with their own connection, clock
+and paths.
 """
 
 from __future__ import annotations

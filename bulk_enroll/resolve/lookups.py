@@ -107,7 +107,8 @@ class Lookups:
 
 
 class DirectoryClient(Protocol):
-    """The account's list endpoints, as `fetch_lookups` needs them (`transport/rest.py`)."""
+    """The account's list endpoints, as `fetch_lookups` needs them (implemented by
+    `transport.lookup_client.RestClient`)."""
 
     def list_users(
         self,
