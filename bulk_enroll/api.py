@@ -42,6 +42,7 @@ from bulk_enroll.read.cells import cell_text
 from bulk_enroll.read.columns import Field, alias_target
 from bulk_enroll.read.reader import Outline
 from bulk_enroll.report.data import report_format_for
+from bulk_enroll.report.sheets import public_url
 from bulk_enroll.report.workbook import REPORT_FORMATS, ReportData, ReportFormat
 from bulk_enroll.results import status_counts
 from bulk_enroll.send.interrupt import CancelToken
@@ -661,11 +662,7 @@ def describe_limits(settings: RunSettings, max_file_bytes: int) -> tuple[str, ..
 
 def account_host(account: AccountSettings) -> str:
     """Where an account is (scheme://host[:port]), for people: never a path, user or secret."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(account.api_url or account.soap_url or "")
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else "(unknown)"
+    return public_url(account.api_url or account.soap_url, path=False) or "(unknown)"
 
 
 def send_lock_holder(state_dir: str | os.PathLike[str]) -> str | None:

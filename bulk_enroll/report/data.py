@@ -54,7 +54,6 @@ class RunFacts:
     transport: str | None = None
     note: str | None = None
     input_sha256: str | None = None  # of the input file's bytes: which file exactly was run
-    api_host: str | None = None  # scheme://host[:port]; derived from `endpoint` when None
     columns: str | None = None  # the column mapping used: "B 'Email' -> learner_email, ..."
     reading: ReadingOptions | None = None  # the options the file was read with (remembered)
 
