@@ -52,6 +52,7 @@ from bulk_enroll.send.progress import ProgressCallback, ProgressEvent
 from bulk_enroll.settings.config import (
     AccountSettings,
     RunSettings,
+    configured_account,
     load_account,
     load_input_settings,
     load_read_limits,
@@ -515,13 +516,8 @@ def _environ(config: object) -> dict[str, str]:
 
 
 def _configured_account(environ: Mapping[str, str], *, needed: bool) -> AccountSettings | None:
-    """The account of the configuration; a dry run does without one."""
-    try:
-        return load_account(environ)
-    except ConfigError:
-        if needed:
-            raise
-        return None
+    """The account of the configuration; a dry run does without one (when none is set)."""
+    return load_account(environ) if needed else configured_account(environ)
 
 
 # ---- results -----------------------------------------------------------------------------------

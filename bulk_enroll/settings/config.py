@@ -27,6 +27,9 @@ NO_ACCOUNT = (
     "To try the tool without an account, add --sandbox."
 )
 TRANSPORTS = ("soap", "rest")
+# Any of these set means an account is configured (rightly or wrongly).
+ACCOUNT_NAMES = ("SOAP_URL", "API_URL", "TOKEN", "CLIENT_ID", "CLIENT_SECRET",
+                 "CLIENT_SECRET_FILE")
 MAX_PAGE_SIZE = 1000  # the API's documented page size, and the most it serves
 
 
@@ -101,6 +104,16 @@ def load_account(environ: Mapping[str, str] | None = None) -> AccountSettings:
         service_namespace=env.text("SOAP_NAMESPACE") or DEFAULT_SERVICE_NAMESPACE,
         transport=transport,
     )
+
+
+def configured_account(environ: Mapping[str, str] | None = None) -> AccountSettings | None:
+    """The account, or None when none is configured at all (a dry run does without one). An
+    account configured wrongly (a missing secret, a bad URL) raises `ConfigError` as
+    `load_account` does: a dry run must not quietly skip the lookups the live run would do."""
+    env = Environment(environ)
+    if not any(env.text(name) for name in ACCOUNT_NAMES):
+        return None
+    return load_account(environ)
 
 
 def load_transport(environ: Mapping[str, str] | None = None) -> str:
