@@ -73,6 +73,7 @@ def print_run(result: JobResult, *, retry: str | None = None, sandbox: bool = Fa
     print_grouped(f"{count(len(waiting), 'row')} not enrolled:", waiting, data.origin_rows)
     if dry_run:
         _print_plan(result)
+        _print_not_planned(result)
     print_reading(result)
     if result.report_error is not None:
         error = result.report_error
@@ -100,6 +101,7 @@ def print_plan(result: JobResult) -> None:
         + (f", {invalid:,} invalid (not planned)." if invalid else ".")
     )
     _print_plan(result)
+    _print_not_planned(result)
     _print_issues(result)
     print_reading(result)
     click.echo(f"Report: {result.report_path}")
@@ -231,6 +233,19 @@ def _print_plan(result: JobResult) -> None:
     if result.plan is not None:
         for line in describe_plan(result.plan):
             click.echo(line)
+
+
+def _print_not_planned(result: JobResult) -> None:
+    """Valid rows a dry run could not plan, and why: their names were not looked up (no
+    account) or the lookup failed. Without this, "Plan: nothing to enroll." would be all."""
+    left_out = [
+        (row.source, None, outcome.message)
+        for row, outcome in zip(result.data.rows, result.data.results, strict=True)
+        if outcome.status is Status.NOT_SENT and not outcome.batch_ids and not row.issues
+        and not outcome.held_back
+    ]
+    print_grouped(f"{count(len(left_out), 'row')} not planned:", left_out,
+                  result.data.origin_rows)
 
 
 def _print_next_step(result: JobResult, again: str) -> None:
