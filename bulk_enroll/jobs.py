@@ -256,7 +256,7 @@ def _run_job(options: JobOptions, settings: RunSettings,
                                          settled, calls))
 
     if prepared.stop:  # a lookup failed: even a dry run cannot say the file is clean
-        sent.outcomes = _not_sent(batches, prepared.stop.replace("{", "{{").replace("}", "}}"))
+        sent.outcomes = _not_sent(batches, prepared.stop)
         note = prepared.stop
     elif options.dry_run:
         settled: dict[Pair, PairOutcome] = {}
@@ -832,17 +832,16 @@ def _check_writable(path: Path) -> None:
         raise InputFileError(f"cannot write the report into {path.parent}: permission denied")
 
 
-def _not_sent(batches: list[Batch], template: str) -> dict[Pair, PairOutcome]:
+def _not_sent(batches: list[Batch], message: str) -> dict[Pair, PairOutcome]:
+    """Every pair of `batches` not sent, with `message` ("{batch}" in it: the pair's batch ID;
+    any other brace, say in a server's error text, stays as it is)."""
     return {
-        pair: PairOutcome(Status.NOT_SENT, template.format(batch=batch.batch_id), batch.batch_id)
+        pair: PairOutcome(Status.NOT_SENT, message.replace("{batch}", batch.batch_id),
+                          batch.batch_id)
         for batch in batches
         for pair in batch.pairs()
     }
 
 
 def _stopped(batches: list[Batch], reason: str) -> dict[Pair, PairOutcome]:
-    return {
-        pair: PairOutcome(Status.NOT_SENT, f"not sent: {reason}", batch.batch_id)
-        for batch in batches
-        for pair in batch.pairs()
-    }
+    return _not_sent(batches, f"not sent: {reason}")
