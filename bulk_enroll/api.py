@@ -2,7 +2,7 @@
 
     result = bulk_enroll.enroll(source, *, sandbox=False, dry_run=False, report=None, **options)
     result = bulk_enroll.validate(source, *, report=None, **options)
-    result = bulk_enroll.preview(source, *, account=None, report=None, **options)
+    result = bulk_enroll.preview(source, *, sandbox=False, report=None, **options)
 
 For scheduled Python jobs (Airflow, Prefect, cron, notebooks) and the web page. It is a thin
 layer on the jobs the CLI runs (`jobs.run_job`, `jobs.validate_job`): the options are the `run`
@@ -161,9 +161,11 @@ class EnrollResult:
     """What a run or a check did: the CLI's exit status, the counts, the report, every row.
 
     `exit_status` is the code the CLI would exit with (0 every row settled well, 1 some rows
-    need attention, 3 a safety limit stopped the run); `counts` has every row status, zeros
-    included; `plan` the calls planned and their lower bound; `problems` every problem of
-    every row; `job` everything the run knows (rows, results, calls) for tools that need more.
+    need attention, 3 a safety limit stopped the run, 4 an unexpected error stopped the send
+    or the report could not be written, 130/143 Ctrl-C/SIGTERM stopped it); `counts` has
+    every row status, zeros included; `plan` the calls planned and their lower bound;
+    `problems` every problem of every row; `job` everything the run knows (rows, results,
+    calls) for tools that need more.
     """
 
     exit_status: ExitStatus
