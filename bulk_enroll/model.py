@@ -186,7 +186,7 @@ class InputRow:
 
     `values` are the row's original cells in the file's column order (carried into the report);
     `requests` are the enrollments the row asks for, as written (several for a multi-value
-    cell); `pairs` are those requests with IDs, filled in by `resolve.py`. A row with issues
+    cell); `pairs` are those requests with IDs, filled in by `resolve/rows.py`. A row with issues
     is invalid and asks for nothing; its `references` (the learners and courses it names that
     could be read) are still looked up, so every problem of the row is reported at once.
     `notes` are warnings that do not make the row invalid ("'10 days' read as 240 hours"); the

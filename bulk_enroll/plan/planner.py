@@ -7,15 +7,15 @@ with those settings. Finding the fewest blocks is the minimum biclique partition
 
 Algorithm, per settings group:
   1. Collapse learners with identical course sets, and courses with identical learner sets, into
-     types (`plan_matrix`): a much smaller matrix in which every cell is a full block.
+     types (`matrix.py`): a much smaller matrix in which every cell is a full block.
   2. Split it into connected parts; no call can span two, so each is planned on its own and the
      total is the sum (this alone lets one part be grouped by course and another by learner).
-  3. Per part, compute the lower bound (`plan_bound`) and the candidates of `plan_search`: by
+  3. Per part, compute the lower bound (`bound.py`) and the candidates of `search.py`: by
      course, by learner, and two local searches over which course (learner) types get blocks of
      their own, the rest grouped by identical leftover sets, starting from the better simple
      grouping and making each move that does not add calls. Stop early at the bound.
   4. Cut each block into chunks within the limits, join partial last chunks of two blocks into
-     one call where their shared learners (or courses) allow (`plan_search.pack`), and keep the
+     one call where their shared learners (or courses) allow (`search.pack`), and keep the
      candidate with the fewest calls.
 
 Guarantees:
@@ -80,7 +80,7 @@ __all__ = [
 
 _FIELDS = attrgetter("settings", "learner_id", "course_id")
 
-# Packing (`plan_search.pack`) is the slow step, so only the best candidates by unpacked cost are
+# Packing (`search.pack`) is the slow step, so only the best candidates by unpacked cost are
 # packed: at most this many, and none further behind the best than 1/PACK_SLACK_FRACTION of it
 # (packing saves a few percent). The best one is always packed, so this costs no guarantee.
 PACKED_CANDIDATES = 2
@@ -118,7 +118,7 @@ def plan(pairs: Iterable[Pair], limits: PlanLimits | None = None) -> list[Batch]
 
 
 def lower_bounds(pairs: Iterable[Pair], limits: PlanLimits | None = None) -> dict[DueSettings, int]:
-    """Per settings group, a number of calls no exact plan can go below (see `plan_bound`)."""
+    """Per settings group, a number of calls no exact plan can go below (see `bound.py`)."""
     limits = limits or PlanLimits()
     bounds: dict[DueSettings, int] = {}
     with gc_paused():
