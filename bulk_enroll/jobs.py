@@ -166,6 +166,7 @@ class JobResult:
     # A live run's ID when the journal keeps its report data (`bulk-enroll report RUN_ID`).
     run_id: str | None = None
     report_error: str | None = None  # why the report (or summary) could not be written
+    report_written: bool = True  # False when `report_error` is the report's (not the summary's)
 
 
 def default_report_path(
@@ -365,14 +366,15 @@ def _run_job(options: JobOptions, settings: RunSettings,
     return JobResult(written.exit_status, report_path, written.summary, data, issues,
                      validated.notes, plan_summary, stop_reason, preview=preview,
                      cut_short=cut_short and not options.dry_run, run_id=run_id,
-                     report_error=written.error)
+                     report_error=written.error, report_written=written.report_written)
 
 
 @dataclass(frozen=True)
 class Outputs:
     exit_status: ExitStatus  # 4 when the report or the summary could not be written
     summary: dict[str, object]
-    error: str | None = None
+    error: str | None = None  # why the report (else the summary) could not be written
+    report_written: bool = True  # False: `error` is the report's; it can be written later
 
 
 def write_outputs(data: ReportData, report_path: Path, options: JobOptions,
@@ -381,12 +383,13 @@ def write_outputs(data: ReportData, report_path: Path, options: JobOptions,
     """The report, the JSON summary and the log line of a file, each even when another could
     not be written: a full disk or a bug in a writer ends in exit 4 with the reason, never
     with the outcome lost (the summary and the log line say how to write the report later)."""
-    error = _attempt("the report", report_path,
-                     lambda: write_report(report_path, data, report_format=options.report_format))
-    if error is not None:
+    report_error = _attempt("the report", report_path, lambda: write_report(
+        report_path, data, report_format=options.report_format))
+    if report_error is not None:
         exit_status = ExitStatus.INTERNAL
-    summary = {**summary_dict(data, None if error else report_path, int(exit_status)), **extra,
-               "run_id": run_id, "report_error": error}
+    summary = {**summary_dict(data, None if report_error else report_path, int(exit_status)),
+               **extra, "run_id": run_id, "report_error": report_error}
+    error = report_error
     if options.summary_json:
         summary_path = options.summary_json
         failed = _attempt("the summary", summary_path,
@@ -403,11 +406,12 @@ def write_outputs(data: ReportData, report_path: Path, options: JobOptions,
         summary_log.info("%s: %s; exit %d; report %s", data.facts.input_file, data.verdict(),
                          int(exit_status), report_path,
                          extra={"fields": {"event": "file_summary", "run": run_id, **fields}})
-    else:
+    else:  # how to get the report, or (only the summary failed) where it is
+        then = rebuild_hint(run_id) if report_error else f"report {report_path}"
         summary_log.error("%s: %s; exit %d; %s; %s", data.facts.input_file, data.verdict(),
-                          int(exit_status), error, rebuild_hint(run_id),
+                          int(exit_status), error, then,
                           extra={"fields": {"event": "file_summary", "run": run_id, **fields}})
-    return Outputs(exit_status, summary, error)
+    return Outputs(exit_status, summary, error, report_written=report_error is None)
 
 
 @dataclass(frozen=True)

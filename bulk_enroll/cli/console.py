@@ -75,8 +75,8 @@ def print_run(result: JobResult, *, retry: str | None = None, sandbox: bool = Fa
         _print_plan(result)
         _print_not_planned(result)
     print_reading(result)
-    if result.report_error is not None:
-        error = result.report_error
+    error = result.report_error
+    if error is not None and not result.report_written:
         click.echo(f"Error: {error[0].upper()}{error[1:]}.", err=True)
         click.echo(f"Nothing is lost: {rebuild_hint(result.run_id)}.", err=True)
         print_internal_error("the report could not be written", show_traceback=show_traceback)
@@ -85,6 +85,11 @@ def print_run(result: JobResult, *, retry: str | None = None, sandbox: bool = Fa
         click.echo(f"Run ID: {result.run_id} (`bulk-enroll report {result.run_id}` writes its "
                    "report again)")
     click.echo(f"Report: {result.report_path}")
+    if error is not None:  # the report is there; the JSON summary is not
+        click.echo(f"Error: {error[0].upper()}{error[1:]}.", err=True)
+        print_internal_error("the JSON summary could not be written (the report was)",
+                             show_traceback=show_traceback)
+        return
     if result.exit_status is ExitStatus.INTERNAL:
         print_internal_error("the send stopped on an unexpected error (the report shows the rows "
                              "it left unknown or not sent; the next run settles them)",

@@ -435,8 +435,9 @@ class _Processor:
         if job.cut_short or item.internal_error:  # the journal settles what was sent, next run
             item.outcome = Outcome.INTERRUPTED
             why = job.data.facts.note or "the send stopped early"
-            if job.report_error is not None:  # sent, but no report: next run writes one
-                why = f"{job.report_error} ({rebuild_hint(job.run_id)})"
+            if job.report_error is not None:  # sent, but no report (or summary)
+                why = job.report_error if job.report_written else (
+                    f"{job.report_error} ({rebuild_hint(job.run_id)})")
             item.reason = f"{why}; the file stays in the inbox and the next run resumes it"
         elif job.exit_status is not ExitStatus.OK:
             item.outcome = Outcome.NEEDS_ATTENTION

@@ -229,6 +229,28 @@ def test_exit_4_for_a_bug_with_one_line_and_no_traceback(csv_file, monkeypatch, 
         "--traceback (or --log-file FILE) to see the details.\n")
 
 
+def test_exit_4_when_only_the_summary_cannot_be_written_says_so_and_where_the_report_is(
+        csv_file, monkeypatch, capsys, tmp_path):
+    """The report was written, the JSON summary was not: the console must not say the report
+    is missing (nor tell how to write it again), and must still say where it is."""
+    def disk_full(path, summary):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(jobs, "write_summary_json", disk_full)
+    source = csv_file([HEADER, GOOD])
+    assert main(["run", "--dry-run", str(source), "--report", "r.xlsx",
+                 "--summary-json", "s.json"]) == 4
+    captured = capsys.readouterr()
+    assert "Report: r.xlsx\n" in captured.out and (tmp_path / "r.xlsx").is_file()
+    assert ("exit 4; the summary could not be written to s.json: No space left on device; "
+            "report r.xlsx\n") in captured.err  # the log line
+    assert ("Error: The summary could not be written to s.json: No space left on device.\n"
+            "Internal error: the JSON summary could not be written (the report was).") in (
+        captured.err)
+    assert "the report could not be written" not in captured.err
+    assert "bulk-enroll report" not in captured.err
+
+
 def test_exit_4_keeps_the_traceback_in_the_log_file(csv_file, monkeypatch, capsys, tmp_path):
     register_secrets(["the-client-secret"])
 
