@@ -9,6 +9,7 @@ https://, and certificate verification is never turned off.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ from bulk_enroll.plan.planner import DEFAULT_MAX_COURSES, DEFAULT_MAX_LEARNERS, 
 from bulk_enroll.read.safety import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_UNCOMPRESSED_MB, ReadLimits
 from bulk_enroll.settings.environment import Environment
 from bulk_enroll.transport.soap import DEFAULT_SERVICE_NAMESPACE
+
+log = logging.getLogger(__name__)
 
 NO_ACCOUNT = (
     "No LMS account is configured. Set BULK_ENROLL_SOAP_URL (the SOAP endpoint) and either "
@@ -107,13 +110,19 @@ def load_account(environ: Mapping[str, str] | None = None) -> AccountSettings:
 
 
 def configured_account(environ: Mapping[str, str] | None = None) -> AccountSettings | None:
-    """The account, or None when none is configured at all (a dry run does without one). An
-    account configured wrongly (a missing secret, a bad URL) raises `ConfigError` as
-    `load_account` does: a dry run must not quietly skip the lookups the live run would do."""
+    """The account for a dry run, which does without one: None when none is configured, and
+    also when one is configured halfway (a client ID without its secret, no SOAP URL), which
+    is logged as a warning saying what to set: the dry run goes on without the lookups, but
+    never quietly, as if no account were meant (the live run stops on it, exit 2)."""
     env = Environment(environ)
     if not any(env.text(name) for name in ACCOUNT_NAMES):
         return None
-    return load_account(environ)
+    try:
+        return load_account(environ)
+    except ConfigError as exc:
+        log.warning("the configured account cannot be used, so names are not looked up: %s",
+                    exc)
+        return None
 
 
 def load_transport(environ: Mapping[str, str] | None = None) -> str:
