@@ -19,7 +19,6 @@ from bulk_enroll.read.period_units import UNIT_HOURS, fold_word
 KIND_EMPTY = "missing value"
 KIND_ID = "not an ID"
 KIND_EMAIL = "not an email address"
-KIND_TEXT = "bad name"
 KIND_TYPE = "unknown due date type"
 KIND_PERIOD = "bad due period"
 KIND_BOOL = "not true/false"
