@@ -34,7 +34,13 @@ from bulk_enroll.model import (
     RowIssue,
     SourceRef,
 )
-from bulk_enroll.read.cells import AddressError, cell_text, email_addresses, is_blank
+from bulk_enroll.read.cells import (
+    AddressError,
+    cell_text,
+    display_names,
+    email_addresses,
+    is_blank,
+)
 from bulk_enroll.read.columns import (
     COURSE_FIELDS,
     LEARNER_FIELDS,
@@ -318,6 +324,7 @@ class _Validator:
         settings_of = self._settings
         typed = self.table.typed
         special = self.table.special_rows()
+        email_at = self.columns.index.get(Field.LEARNER_EMAIL)
         out: list[InputRow] = []
         append = out.append
         for number, cells in rows:
@@ -373,6 +380,9 @@ class _Validator:
                 append(InputRow(source, cells, requests, notes=l_notes + c_notes + s_notes))
             else:
                 append(InputRow(source, cells, requests))
+            shown = parsed_cells[email_at] if email_at is not None else None
+            if isinstance(shown, str) and "<" in shown and (names := display_names(shown)):
+                out[-1] = dataclasses.replace(out[-1], display_names=names)
         return out
 
     def _special_row(self, source: SourceRef, cells: tuple[object, ...]) -> InputRow | None:
