@@ -231,6 +231,12 @@ def _run_job(options: JobOptions, settings: RunSettings,
     with _reads_stop(directory, options.cancel):
         prepared = prepare_rows(validated, options, settings, directory)
     rows = prepared.rows
+    unchecked = sum(1 for row in rows if row.named_twice and row.pairs) if not directory else 0
+    if unchecked:  # said on each row; a clean-looking run must say it too
+        note_unchecked = NOT_CHECKED_ROWS.format(rows=count(unchecked, "row"))
+        log.warning("%s", note_unchecked)
+        validated = dataclasses.replace(validated, notes=(*validated.notes, note_unchecked))
+        file_notes = (*file_notes, note_unchecked)
     issues = [issue for row in rows for issue in row.issues]
     _stage(events, "plan")
     batches = plan(prepared.to_send, settings.limits)
@@ -712,6 +718,11 @@ CHECK_NEEDS_API = (
     "BULK_ENROLL_API_URL"
 )
 NOT_LOOKED_UP = "not looked up: a dry run without an account cannot turn {what} into IDs"
+NOT_CHECKED_ROWS = (
+    "{rows} with a learner or course named in more than one column (an ID and an email, ...): "
+    "without the account's REST API (BULK_ENROLL_API_URL) the names could not be checked "
+    "against each other, and the ID was used; each row's message says which"
+)
 UNCHECKED_NAMES = (
     "{rows} with a learner or course named in more than one column (an ID and an email, ...): "
     "validate looks nothing up, so whether both name the same one is checked by run"

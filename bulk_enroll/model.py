@@ -205,6 +205,9 @@ class InputRow:
     references: tuple[LearnerRef | CourseRef, ...] = ()
     held_back: str = ""
     named_twice: tuple[NamedTwice, ...] = ()
+    # (address, name) of each email written as Outlook copies it ('"Jane Doe" <jane@x.com>'):
+    # the name must be the account's for that address, or which person is meant is unclear
+    display_names: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_valid(self) -> bool:

@@ -121,7 +121,7 @@ def print_validation(result: JobResult) -> None:
     click.echo(f"{data.facts.input_file}: {count(len(data.rows), 'row')} "
                f"({_breakdown(result) or 'none'}).")
     click.echo(
-        f"{count(pairs, 'valid pair')} ({unique} distinct), "
+        f"{count(pairs, 'valid pair')} ({unique:,} distinct), "
         f"{count(len(data.planned), 'call')} would be needed."
     )
     for note in result.notes:
@@ -189,7 +189,7 @@ def _describe(error: BaseException) -> str:
 
 def _breakdown(result: JobResult) -> str:
     counts = status_counts(result.data.results)
-    return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    return ", ".join(f"{n:,} {status}" for status, n in counts.items() if n)
 
 
 def _print_issues(result: JobResult, refused: Sequence[Problem] = ()) -> None:

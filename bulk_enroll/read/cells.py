@@ -74,24 +74,41 @@ def email_addresses(text: str) -> tuple[list[str], bool]:
         if "<" not in chunk:
             found += [_MAILTO.sub("", p.strip()).strip() for p in VALUE_SEPARATORS.split(chunk)]
             continue
-        end = 0
-        for match in _ANGLE.finditer(chunk):
-            address = _MAILTO.sub("", match.group(1).strip()).strip()
-            name = chunk[end:match.start()].strip(" \t,").strip("\"'").strip()
+        named, rest = _bracketed(chunk)
+        for name, address in named:
             if "@" in name and name.casefold() != address.casefold():
                 raise AddressError(
                     f"{chunk!r} names two addresses ({name} and {address}); keep one, or "
                     "separate addresses with ';'"
                 )
             found.append(address)
-            end = match.end()
-        rest = chunk[end:].strip(" \t,")
         if rest:
             raise AddressError(
                 f"{chunk!r} has text after the address ({rest!r}); write one address per "
                 "name, separated by ';'"
             )
     return [a for a in found if a], True
+
+
+def display_names(text: str) -> tuple[tuple[str, str], ...]:
+    """(address, the person's name before it) of each Outlook form with a name in the cell:
+    '"Jane Doe" <jane@x.com>' gives ('jane@x.com', 'Jane Doe')."""
+    if "<" not in text:
+        return ()
+    return tuple((address, name) for chunk in _LIST_SEPARATORS.split(text) if "<" in chunk
+                 for name, address in _bracketed(chunk.strip())[0]
+                 if name and "@" not in name and address)
+
+
+def _bracketed(chunk: str) -> tuple[list[tuple[str, str]], str]:
+    """The (name, address) pairs of a chunk of Outlook forms, and any text after the last."""
+    pairs: list[tuple[str, str]] = []
+    end = 0
+    for match in _ANGLE.finditer(chunk):
+        address = _MAILTO.sub("", match.group(1).strip()).strip()
+        pairs.append((chunk[end:match.start()].strip(" \t,").strip("\"'").strip(), address))
+        end = match.end()
+    return pairs, chunk[end:].strip(" \t,")
 
 
 def is_addresses(text: str) -> bool:

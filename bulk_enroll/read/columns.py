@@ -16,12 +16,13 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
 from bulk_enroll.read.cells import VALUE_SEPARATORS, cell_text, is_addresses, looks_like_id
+from bulk_enroll.read.period_units import header_unit
 
 
 class Field(StrEnum):
@@ -63,6 +64,9 @@ ALIASES: dict[Field, tuple[str, ...]] = {
         "user email",
         "learner email address",
         "employee email address",
+        # the same in the languages HR writes headers in
+        "e-mail-adresse", "adresse e-mail", "adresse email", "adresse mail", "courriel",
+        "correo", "correo electrónico", "indirizzo email", "e-mailadres",
     ),
     Field.LEARNER_LOGIN: (
         "learner_login",
@@ -83,6 +87,9 @@ ALIASES: dict[Field, tuple[str, ...]] = {
         "training",
         "training name",
         "training title",
+        "courses",
+        "kurs", "kursname", "kurstitel", "schulung", "formation", "cours", "curso", "corso",
+        "cursus",
     ),
     Field.ACCESS_DATE: (  # not "Start date" or "Hire date": HR files use them for the hire date
         "access_date",
@@ -100,6 +107,9 @@ ALIASES: dict[Field, tuple[str, ...]] = {
         "due by",
         "complete by",
         "completion deadline",
+        "fälligkeitsdatum", "fällig am", "fällig bis", "date limite", "échéance",
+        "date d'échéance", "fecha límite", "fecha de vencimiento", "scadenza",
+        "data di scadenza", "vervaldatum", "uiterste datum", "prazo",
     ),
     Field.DUE_PERIOD: (
         "due_period",
@@ -117,6 +127,7 @@ ALIASES: dict[Field, tuple[str, ...]] = {
         "lock after due",
         "lock after deadline",
         "lock course after due date",
+        "sperren", "verrouiller", "bloquear", "bloccare", "blokkeren",
     ),
 }
 
@@ -170,6 +181,27 @@ for _aliases in ALIASES.values():
         if " " in _alias or fold_header(_alias) not in _SHOWN_ALIAS:
             _SHOWN_ALIAS[fold_header(_alias)] = _alias
 _CONTENT_SAMPLE = 1000  # non-empty cells looked at to judge a column by its content
+# A header naming a due period (or just "Due") and then its unit is a due period column in that
+# unit: "Due period (days)", "Due in weeks", "Deadline (days)", "Due (Tage)".
+_PERIOD_STEMS = frozenset(
+    fold_header(stem) for stem in (*ALIASES[Field.DUE_PERIOD], "due", "deadline", "due within",
+                                   "complete within", "time to complete")
+)
+
+
+# Due period headers that name no unit and are not the API's name ("due_period", "Due period",
+# "duePeriod": hours): "Due in 14" is more likely days than hours, so a bare number there is
+# asked about (`UNIT_NOT_STATED`), not read as hours.
+_UNITLESS_PERIOD = frozenset(fold_header(h) for h in ("due in", "deadline period"))
+UNIT_NOT_STATED = ("", 0)
+
+
+def period_header_unit(header: object) -> tuple[str, int] | None:
+    """(the unit as written, its hours) when the header is a due period stem and a unit."""
+    found = header_unit(str(header)) if header is not None else None
+    if found is None or fold_header(found[0]) not in _PERIOD_STEMS:
+        return None
+    return found[1], found[2]
 
 
 def parse_alias_options(pairs: Iterable[str]) -> dict[str, AliasTarget]:
@@ -217,7 +249,10 @@ class HeaderMatcher:
             self.by_folded[folded] = chosen if isinstance(chosen, Field) else None  # ignore
 
     def field_of(self, header: object) -> Field | None:
-        return self.by_folded.get(fold_header(header))
+        folded = fold_header(header)
+        if folded in self.by_folded:
+            return self.by_folded[folded]
+        return Field.DUE_PERIOD if period_header_unit(header) else None
 
     def by_content(self, header: object) -> bool:
         """Whether the column's values must confirm its field (a generic learner header, or an
@@ -244,6 +279,9 @@ class ColumnMap:
     """Which column index holds each field, plus the file's header as written.
 
     `duplicates` lists the fields more than one used column gives (an error: which one?);
+    `period_unit`: the unit the due period column's header names ("days", 24), in which a bare
+    number there is read (None: hours; `UNIT_NOT_STATED`: a loose header such as "Due in",
+    where a bare number is a question);
     `notes` say why a column that looks like a field is not used, or what a misspelt header
     may have meant. `first_column` and `hidden` (positions) are for showing the mapping.
     """
@@ -254,6 +292,7 @@ class ColumnMap:
     notes: tuple[str, ...] = ()
     first_column: int = 0
     hidden: frozenset[int] = frozenset()
+    period_unit: tuple[str, int] | None = None
 
     def header_of(self, field_: Field) -> str:
         """The column's name as written in the file (for messages the file's author recognises)."""
@@ -348,7 +387,39 @@ def map_columns(
         note = _unused_note(headers[position], name(position), index)
         if note:
             notes.append(note)
-    return ColumnMap(headers, index, duplicates, tuple(notes), first_column, hidden)
+    notes.extend(_headerless_notes(headers, rows, first_column))
+    return ColumnMap(headers, index, duplicates, tuple(notes), first_column, hidden,
+                     _period_unit(headers, index))
+
+
+def _headerless_notes(headers: Sequence[str], rows: Sequence[tuple[int, Sequence[object]]],
+                      first_column: int) -> Iterator[str]:
+    """A column between named ones that has no header but holds values ("2 weeks") may mean
+    something for its rows, and nothing says what: it is not read, and said so. A column of
+    running numbers (the index a program such as pandas writes first) is not worth a word."""
+    unnamed = [header == f"Column {column_letter(first_column + p)}"  # as the reader names
+               or not fold_header(header) for p, header in enumerate(headers)]  # them
+    # Columns after the last named one are values beyond the header: a problem on their rows.
+    last_named = max((p for p, blank in enumerate(unnamed) if not blank), default=-1)
+    blank = (p for p in range(last_named) if unnamed[p])
+    for position in itertools.islice(blank, _UNUSED_NOTES_CHECKED):
+        values = _sample(rows, position)
+        if values and not all(v.isdigit() for v in values):
+            example = next(v for v in values if not v.isdigit())
+            yield (f"column {column_letter(first_column + position)} has no header but holds "
+                   f"values (e.g. {example!r}): not read; if they mean something for their "
+                   "rows, give the column a header")
+
+
+def _period_unit(headers: Sequence[str], index: Mapping[Field, int]) -> tuple[str, int] | None:
+    """The unit the due period column's header names (see `ColumnMap.period_unit`)."""
+    if Field.DUE_PERIOD not in index:
+        return None
+    header = headers[index[Field.DUE_PERIOD]]
+    unit = header_unit(header)
+    if unit is not None:
+        return unit[1], unit[2]
+    return UNIT_NOT_STATED if fold_header(header) in _UNITLESS_PERIOD else None
 
 
 _UNUSED_NOTES_CHECKED = 200

@@ -13,7 +13,8 @@ Meaning (which column is what, whether a value is valid) is decided later, in `v
 - `header.locate` skips title rows and blank rows, ignores trailing empty columns, flags
   values beyond the header's columns and sets footer lines ("Total: 3") aside.
 - XLSX/ODS: `sheet_xml.sheet_facts` adds what calamine does not say: hidden rows and columns,
-  and empty cells that hold a formula without a saved value (or an error).
+  and empty cells that hold a formula without a saved value (or an error); XLS:
+  `xls_cells.xls_sheet_facts`, hidden rows and columns.
 - Every sheet is weighed before calamine reads it (`sheet_loader`): a value far outside the
   data must not make it allocate billions of cells.
 """
@@ -43,6 +44,7 @@ from bulk_enroll.read.feedback import (
     pick_sheet_for_report,
 )
 from bulk_enroll.read.header import Located, NoHeader, is_blank_row, locate
+from bulk_enroll.read.merged import fill_merged_down
 from bulk_enroll.read.safety import (
     ODS_SUFFIXES,
     OOXML_SUFFIXES,
@@ -52,8 +54,9 @@ from bulk_enroll.read.safety import (
     check_input,
 )
 from bulk_enroll.read.sheet_loader import SheetLoader, weigh_before_opening
-from bulk_enroll.read.sheet_xml import NO_FACTS, SheetFacts, sheet_facts
+from bulk_enroll.read.sheet_xml import NO_FACTS, SheetFacts, SheetScan, sheet_facts
 from bulk_enroll.read.table import Cell, Table
+from bulk_enroll.read.xls_cells import xls_sheet_facts
 
 CSV_SUFFIXES = TEXT_SUFFIXES
 EXCEL_SUFFIXES = OOXML_SUFFIXES | XLS_SUFFIXES | ODS_SUFFIXES
@@ -242,10 +245,14 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
             # its XML facts are then read beside calamine's parse (which releases the GIL),
             # so on a multi-core machine they cost nothing.
             scan = loader.scan(name)
-            facts = pool.submit(sheet_facts, path, name, kind, scan)
+            facts = pool.submit(_sheet_facts, path, name, kind, scan)
             try:
                 cells, _, left_out = loader.load(name, scan)
                 located = _locate_sheet(cells, matcher)
+                merges = cells.merged_cell_ranges or (  # calamine gives none for ODS
+                    facts.result().merges if kind == "ods" else None)
+                located = fill_merged_down(located, merges,
+                                           cells.start[1] if cells.start else 0)
             except NoHeader as miss:
                 misses.append((name, miss.first_row))
                 continue
@@ -256,6 +263,8 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
                     f"{path.name}: sheet {name!r} cannot be read ({_short(exc)})"
                 ) from None
             notes = (left_out,) + located.notes if left_out else located.notes
+            if sheet is None and index + 1 < len(names):
+                notes = (*_other_data_sheets(name, names[index + 1:], loader, matcher), *notes)
             if index > 0:
                 notes = (f"read sheet {name!r}: the first sheet with a recognisable header",
                          *notes)
@@ -265,6 +274,28 @@ def _read_workbook(path: Path, sheet: str | None, matcher: HeaderMatcher) -> Tab
                           footer=located.footer)
             return _with_sheet_facts(table, facts.result())
     raise InputFileError(no_header_message(path.name, misses))
+
+
+def _sheet_facts(path: Path, name: str, kind: str, scan: SheetScan) -> SheetFacts:
+    """Hidden rows and columns and formulas without a value, from the sheet's own records."""
+    if kind == "xls":
+        return xls_sheet_facts(path, name)
+    return sheet_facts(path, name, kind, scan)
+
+
+def _other_data_sheets(chosen: str, others: Sequence[str], loader: SheetLoader,
+                       matcher: HeaderMatcher) -> tuple[str, ...]:
+    """A note when another visible sheet also looks like the list ("Example" before
+    "Enrollments", or "Sales" and "HR"): only the first is read, and that must not go unsaid."""
+    for other in others:
+        try:
+            _locate_sheet(loader.sheet(other), matcher)
+        except (NoHeader, InputRefused, python_calamine.CalamineError):
+            continue
+        return (f"the sheets {chosen!r} and {other!r} both have a header with a learner and a "
+                f"course column: only {chosen!r} (the first) is read; if that is not the list, "
+                f"pass --sheet {other!r}",)
+    return ()
 
 
 def _workbook_kind(path: Path) -> str:
@@ -284,7 +315,8 @@ def _with_sheet_facts(table: Table, facts: SheetFacts) -> Table:
     for (number, column), why in facts.unreadable.items():
         cells = cells_of.get(number)
         position = column - first
-        if cells is not None and 0 <= position < width and is_blank(cells[position]):
+        if cells is not None and 0 <= position < width and (
+                facts.uncalculated or is_blank(cells[position])):
             unreadable.setdefault(number, {})[position] = why
     return dataclasses.replace(
         table,
@@ -343,6 +375,9 @@ def _locate(
 
 
 def no_header_message(file: str, misses: Sequence[tuple[str | None, tuple[str, ...]]]) -> str:
+    if all(not any(row) for _, row in misses):  # an export that came out empty
+        return (f"{file} is empty: no header row and no data (a program that wrote it may have "
+                "had nothing to export, or failed); export it again")
     expected = f"expected {expected_names('learner')} and {expected_names('course')}"
     found = []
     for sheet, row in misses:

@@ -60,7 +60,8 @@ _REL = (
 _ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _HIDDEN_XLSX = re.compile(rb"""hidden=["'](?:1|true)["']""")
 _ODS_MARKERS = re.compile(
-    rb"""visibility=["'](?:collapse|filter)["']|value-type=["']error["']|<table:table-cell """
+    rb"""visibility=["'](?:collapse|filter)["']|value-type=["']error["']"""
+    rb"""|number-rows-spanned=["'](?!1["'])|<table:table-cell """
     rb"""table:formula="[^"]*"(?: table:[\w-]+="[^"]*")*/?>"""
 )
 _ERROR_CELL = re.compile(rb"""\bt=["']e["']""")
@@ -76,6 +77,10 @@ class SheetFacts:
     hidden_rows: tuple[tuple[int, int], ...] = ()
     hidden_columns: tuple[tuple[int, int], ...] = ()
     unreadable: dict[tuple[int, int], str] = field(default_factory=dict)
+    uncalculated: bool = False  # formula cells' saved values are placeholders (see SheetScan)
+    # ODS cells merged over several rows, ((first row, column), (last row, column)), 0-based
+    # as python-calamine gives them for XLSX and XLS (it gives none for ODS)
+    merges: tuple[tuple[tuple[int, int], tuple[int, int]], ...] = ()
 
     def column_hidden(self, column: int) -> bool:
         return _within(self.hidden_columns, column)
@@ -103,6 +108,9 @@ class SheetScan:
     extent: Verdict
     facts_needed: bool = False
     part: str | None = None  # the XLSX member holding the sheet
+    # The writer asked for every formula to be calculated on opening (`fullCalcOnLoad`, as
+    # XlsxWriter and openpyxl write): the values it saved are placeholders (XlsxWriter: 0).
+    uncalculated: bool = False
 
 
 UNSCANNED = SheetScan(Verdict(0, 0))
@@ -119,8 +127,8 @@ def scan_sheet(path: Path, sheet: str, kind: str) -> SheetScan:
 
 
 def sheet_facts(path: Path, sheet: str, kind: str, scan: SheetScan | None = None) -> SheetFacts:
-    """The facts of one sheet of an XLSX ("xlsx") or ODS ("ods") file; nothing for others (an
-    XLS or CSV file cannot say, and reads as it always did). `scan`: the sheet's scan, when it
+    """The facts of one sheet of an XLSX ("xlsx") or ODS ("ods") file; nothing for others (XLS:
+    `xls_cells.xls_sheet_facts`; a CSV file cannot say). `scan`: the sheet's scan, when it
     was made already."""
     if kind not in ("xlsx", "ods"):
         return NO_FACTS
@@ -130,7 +138,7 @@ def sheet_facts(path: Path, sheet: str, kind: str, scan: SheetScan | None = None
     with _readable(path, sheet), zipfile.ZipFile(path) as archive:
         if kind == "xlsx":
             with archive.open(scan.part or "") as stream:
-                return _parse_xlsx_sheet(stream)
+                return _parse_xlsx_sheet(stream, scan.uncalculated)
         with archive.open("content.xml") as stream:
             return _parse_ods_table(stream, sheet)
 
@@ -172,17 +180,20 @@ def _xlsx_scan(archive: zipfile.ZipFile, sheet: str) -> SheetScan:
         + rb"v>\s*</" + prefix + rb"v>)?\s*</" + prefix + rb"c>"
     )
     formula_start = b"<" + prefix + b"f"
+    any_formula = re.compile(rb"<" + prefix + rb"f[\s>/]")
+    uncalculated = _calculated_on_opening(archive)
     hidden = formulas = False
     reach = _Reach(prefix)
     for chunk, fresh in _chunks_with_news(archive, part):
         hidden = hidden or bool(_HIDDEN_XLSX.search(chunk))
         if not formulas and formula_start in chunk:
-            formulas = bool(has_formula.search(chunk) or _ERROR_CELL.search(chunk))
+            formulas = bool(has_formula.search(chunk) or _ERROR_CELL.search(chunk)
+                            or uncalculated and any_formula.search(chunk))
         reach.update(chunk, fresh)
     if reach.certain and (reach.fits_loosely() or reach.fits_exactly(archive, part)):
         block = (0, 0, reach.row, reach.column)
         return SheetScan(Verdict(area_of(*block), reach.cells, block=block, kept=block),
-                         hidden or formulas, part)
+                         hidden or formulas, part, uncalculated)
     # Too far, or not certain (cells or rows without references): read each position.
     rows, columns = array("l"), array("l")
     with archive.open(part) as stream:
@@ -199,7 +210,7 @@ def _xlsx_scan(archive: zipfile.ZipFile, sheet: str) -> SheetScan:
             dataclasses.replace(c, value=found.get((c.row, c.column), ""))
             for c in extent.left_out))
         extent = _with_shared_strings(archive, extent)
-    return SheetScan(extent, hidden or formulas, part)
+    return SheetScan(extent, hidden or formulas, part, uncalculated)
 
 
 _REFERENCE_ROOM = 32  # bytes: more than `<x:c r="XFD1048576"` takes
@@ -389,7 +400,7 @@ def without_cells(path: Path, part: str, cells: Iterable[Cell], target: Path) ->
                 writing.write(drop.sub(b"", pending))
 
 
-def _parse_xlsx_sheet(stream: IO[bytes]) -> SheetFacts:
+def _parse_xlsx_sheet(stream: IO[bytes], uncalculated: bool = False) -> SheetFacts:
     hidden_rows: set[int] = set()
     hidden_columns: list[tuple[int, int]] = []
     unreadable: dict[tuple[int, int], str] = {}
@@ -406,20 +417,24 @@ def _parse_xlsx_sheet(stream: IO[bytes]) -> SheetFacts:
             hidden_rows.add(number)
         for formula in element.iter("{*}f"):  # a C-level walk: cells without formulas cost nothing
             cell = formula.getparent()
-            why = _unreadable_cell(cell, formula, shared) if cell is not None else None
+            why = (_unreadable_cell(cell, formula, shared, uncalculated) if cell is not None
+                   else None)
             if why is not None:
                 column = _column_of(cell.get("r"), element.index(cell))  # type: ignore[union-attr]
                 unreadable[(number, column)] = why
         element.clear(keep_tail=True)
         while element.getprevious() is not None:
             del element.getparent()[0]  # type: ignore[union-attr]
-    return SheetFacts(_merged((n, n) for n in hidden_rows), _merged(hidden_columns), unreadable)
+    return SheetFacts(merged_ranges((n, n) for n in hidden_rows), merged_ranges(hidden_columns),
+                      unreadable, uncalculated)
 
 
 def _unreadable_cell(
-    cell: etree._Element, formula: etree._Element, shared: dict[str, str]
+    cell: etree._Element, formula: etree._Element, shared: dict[str, str],
+    uncalculated: bool = False,
 ) -> str | None:
-    """Why a formula cell gives no value (None when it has one)."""
+    """Why a formula cell gives no value (None when it has one); in a workbook whose formulas
+    were never calculated (`uncalculated`), a saved value is a placeholder, not a value."""
     value = cell.find("{*}v")
     kind = cell.get("t")
     text = (formula.text or "").strip()
@@ -434,7 +449,7 @@ def _unreadable_cell(
             f"the cell shows the error {saved} from its formula ({_shown(text)}); fix the "
             "formula or type the value, then save the file"
         )
-    if saved or kind in ("str", "inlineStr"):  # "str" with no text: a formula that gave ""
+    if not uncalculated and (saved or kind in ("str", "inlineStr")):  # "str", no text: ""
         return None
     return (
         f"the cell holds a formula with no saved value ({_shown(text)}); open and save the "
@@ -456,6 +471,14 @@ def _column_of(reference: str | None, position: int) -> int:
 
 def _true(value: str | None) -> bool:
     return value in ("1", "true")
+
+
+def _calculated_on_opening(archive: zipfile.ZipFile) -> bool:
+    """Whether the workbook asks to be calculated when opened (`<calcPr fullCalcOnLoad="1">`):
+    XlsxWriter and openpyxl write it, because they calculate nothing; Excel and LibreOffice
+    calculate before saving and do not."""
+    root = etree.fromstring(archive.read(_office_document(archive)), _safe_parser())
+    return any(_true(calc.get("fullCalcOnLoad")) for calc in root.iter("{*}calcPr"))
 
 
 def _xlsx_sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
@@ -637,6 +660,7 @@ def _parse_ods_table(stream: IO[bytes], sheet: str) -> SheetFacts:
     hidden_rows: list[tuple[int, int]] = []
     hidden_columns: list[tuple[int, int]] = []
     unreadable: dict[tuple[int, int], str] = {}
+    merges: list[tuple[tuple[int, int], tuple[int, int]]] = []
     inside = False
     next_row = next_column = 0  # 0-based positions of the next row and column
     for event, element in _iterparse(stream, events=("start", "end"),
@@ -666,21 +690,28 @@ def _parse_ods_table(stream: IO[bytes], sheet: str) -> SheetFacts:
                     hidden_columns.append((next_column, next_column + count - 1))
                 next_column += count
         elif element.tag == row:
-            _ods_unreadable_cells(element, next_row, unreadable)
+            _ods_unreadable_cells(element, next_row, unreadable, merges)
             element.clear(keep_tail=True)
             while element.getprevious() is not None:
                 del element.getparent()[0]  # type: ignore[union-attr]
-    return SheetFacts(_merged(hidden_rows), _merged(hidden_columns), unreadable)
+    return SheetFacts(merged_ranges(hidden_rows), merged_ranges(hidden_columns), unreadable,
+                      merges=tuple(merges))
 
 
 def _ods_unreadable_cells(
-    row: etree._Element, number: int, unreadable: dict[tuple[int, int], str]
+    row: etree._Element, number: int, unreadable: dict[tuple[int, int], str],
+    merges: list[tuple[tuple[int, int], tuple[int, int]]],
 ) -> None:
-    """Formula cells of one row (its last repetition, `number`) that give no value."""
+    """Formula cells of one row (its last repetition, `number`) that give no value, and cells
+    merged over several rows from it."""
     column = 0
     for cell in row:
         if cell.tag not in _ODS_CELLS:
             continue
+        spanned = int(cell.get(f"{_T}number-rows-spanned", "1"))
+        if spanned > 1:
+            wide = int(cell.get(f"{_T}number-columns-spanned", "1"))
+            merges.append(((number - 1, column), (number + spanned - 2, column + wide - 1)))
         formula = cell.get(f"{_T}formula")
         if formula is not None:
             text = formula.split(":", 1)[1] if formula.startswith("of:") else formula
@@ -699,7 +730,7 @@ def _ods_unreadable_cells(
         column += int(cell.get(f"{_T}number-columns-repeated", "1"))
 
 
-def _merged(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+def merged_ranges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     """Ranges sorted, overlapping or touching ones joined (so a bisect finds the right one)."""
     runs: list[tuple[int, int]] = []
     for low, high in sorted(ranges):

@@ -1,4 +1,5 @@
-"""Where an XLS (Excel 97-2003, BIFF8) sheet's value cells are, before calamine reads it.
+"""Where an XLS (Excel 97-2003, BIFF8) sheet's value cells are, before calamine reads it, and
+which of its rows and columns are hidden (calamine does not say).
 
 calamine holds a sheet as one dense block from its first value to its last; in an XLS file
 that block can reach 65,536 x 256 cells (about 1 GB) from a 6 KB file with one stray value at
@@ -20,8 +21,11 @@ import olefile
 
 from bulk_enroll.errors import InputFileError
 from bulk_enroll.read.far_cells import Verdict, judge
+from bulk_enroll.read.sheet_xml import NO_FACTS, SheetFacts, merged_ranges
 
 BOF, EOF, BOUNDSHEET = 0x0809, 0x000A, 0x0085
+ROW, COLINFO = 0x0208, 0x007D
+ROW_HIDDEN = 0x20  # ROW's fDyZero: the row is hidden (by hand, by a filter, a collapsed group)
 MULRK, MULBLANK = 0x00BD, 0x00BE
 # Records holding one value at (row, column): NUMBER, RK, LABELSST, LABEL, FORMULA, BOOLERR,
 # RSTRING. Blank cells (BLANK, MULBLANK) hold no value and cost calamine nothing.
@@ -40,6 +44,34 @@ def xls_extents(path: Path) -> dict[str, Verdict]:
     except (OSError, ValueError) as exc:
         raise InputFileError(f"{path.name}: not a readable workbook ({exc})") from None
     return {name: _extent(data, offset) for name, offset in _sheets(data)}
+
+
+def xls_sheet_facts(path: Path, sheet: str) -> SheetFacts:
+    """The sheet's hidden rows (1-based) and columns (0-based), from its ROW and COLINFO
+    records: a sheet filtered to "Sales" in Excel or LibreOffice and saved as XLS hides the
+    other rows there. (Formulas always have a saved value in XLS: nothing to add.)"""
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            data = ole.openstream("Workbook" if ole.exists("Workbook") else "Book").read()
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"{path.name}: not a readable workbook ({exc})") from None
+    offset = dict(_sheets(data)).get(sheet)
+    if offset is None:
+        return NO_FACTS
+    rows: list[tuple[int, int]] = []
+    columns: list[tuple[int, int]] = []
+    for kind, body in _sheet_records(data, offset):
+        if kind == ROW and len(body) >= 14:
+            row = _CELL.unpack_from(body)[0]
+            if struct.unpack_from("<H", body, 12)[0] & ROW_HIDDEN:
+                rows.append((row + 1, row + 1))
+        elif kind == COLINFO and len(body) >= 10:
+            first, last = _CELL.unpack_from(body)
+            if struct.unpack_from("<H", body, 8)[0] & 1:
+                columns.append((first, last))
+    if not rows and not columns:
+        return NO_FACTS
+    return SheetFacts(hidden_rows=merged_ranges(rows), hidden_columns=merged_ranges(columns))
 
 
 def _extent(data: bytes, offset: int) -> Verdict:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -105,6 +107,10 @@ class _Resolver:
         if not problems and not unresolved:
             for twice in row.named_twice:
                 self.agreement(twice, problems, notes)
+            for address, shown in row.display_names:
+                mismatch = self.shown_name(address, shown)
+                if mismatch is not None and mismatch not in problems:
+                    problems.append(mismatch)
         if problems:
             issues = tuple(RowIssue(row.source, p.column, p.message, p.kind) for p in problems)
             return dataclasses.replace(row, pairs=(), issues=issues)
@@ -171,6 +177,18 @@ class _Resolver:
             if named != chosen:
                 problems.append(self.disagreement(used, chosen, header, named,
                                                   isinstance(refs[0], LearnerRef)))
+
+    def shown_name(self, address: str, shown: str) -> _Problem | None:
+        """'"Anna Kowalski" <james.smith@x.com>' names two people: the name before an address
+        must share a word with the account's name for it (when the account gives one)."""
+        users = self.lookups.users_by_email.get(fold_name(address), ()) if self.lookups else ()
+        if len(users) != 1 or not users[0].name or _words(shown) & _words(users[0].name):
+            return None
+        return _Problem(
+            self.columns.get("learner_email"),
+            f"the name {shown!r} is given with {address}, which is {users[0].name}'s address: "
+            "which person is meant is not clear; correct the address, or remove the name",
+            KIND_DISAGREE)
 
     def named(self, ref: LearnerRef | CourseRef) -> str | _Problem | None:
         return self.learner(ref) if isinstance(ref, LearnerRef) else self.course(ref)
@@ -345,6 +363,13 @@ def _usable(user: DirectoryUser, named: str, column: str | None) -> str | _Probl
     known = [part for part in (user.name, "" if named_by_id else user.user_id) if part]
     who = f"the user with {named}" + (f" ({', '.join(known)})" if known else "")
     return _Problem(column, f"{who} {reason} and cannot be enrolled", KIND_CANNOT_ENROL)
+
+
+def _words(name: str) -> set[str]:
+    """A person's name as comparable words: no case, no accents, no one-letter initials."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", name.casefold())
+                   if not unicodedata.combining(c))
+    return {word for word in re.split(r"[^\w]+", bare) if len(word) > 1}
 
 
 def resolve_rows(

@@ -22,6 +22,8 @@ KIND_AMBIGUOUS = "ambiguous date"
 
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # serial 1 = 1900-01-01, with Excel's 1900 leap bug
 _MAX_SERIAL = 2958466  # 9999-12-31
+_SERIALS_MEANT = (36526, 73051)  # 2000-01-01 to 2099-12-31: the date numbers an enrollment means
+_YEARS_MEANT = (2000, 2099)
 _TIME = r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp][Mm])?)?"
 _DAY_FIRST_DOTS = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})\.?" + _TIME + "$")
 _YEAR_LAST = re.compile(r"^(\d{1,2})([/-])(\d{1,2})\2(\d{4}|\d{2})" + _TIME + "$")
@@ -81,7 +83,16 @@ def parse_datetime(cell: object, order: DateOrder | None = None) -> tuple[dt.dat
 
 
 def _parse(cell: object, order: DateOrder | None) -> tuple[dt.datetime, bool, str | None]:
-    """(moment, whether a time of day was given, note)."""
+    """(moment, whether a time of day was given, note); a year no course runs to (a typo such
+    as 2207, or 30 typed into a date-formatted cell: 1900-01-30) is a problem, not a date."""
+    moment, has_time, note = _parse_any(cell, order)
+    if not _YEARS_MEANT[0] <= moment.year <= _YEARS_MEANT[1]:
+        raise CellError(f"{cell_text(cell)!r} is in the year {moment.year}, which no course runs "
+                        "to; check the year", KIND_DATE)
+    return moment, has_time, note
+
+
+def _parse_any(cell: object, order: DateOrder | None) -> tuple[dt.datetime, bool, str | None]:
     if isinstance(cell, dt.datetime):
         if cell.tzinfo is not None:  # a time zone: which wall clock the LMS should get is unsaid
             raise CellError(f"{cell_text(cell)!r} has a time zone; write the local time "
@@ -211,6 +222,13 @@ def _from_serial(serial: float, shown: str) -> dt.datetime:
     if not 1 <= serial < _MAX_SERIAL:
         raise CellError(f"{shown!r} is not a date ({EXPECTED})", KIND_DATE)
     moment = _EXCEL_EPOCH + dt.timedelta(days=serial)
+    if not _SERIALS_MEANT[0] <= serial < _SERIALS_MEANT[1]:
+        # "30" in a deadline column is 30 days, not 29 January 1900; "123456" is no date.
+        days = (f", or, for a number of days, use a due period column ('{shown} days')"
+                if serial < _SERIALS_MEANT[0] else "")
+        raise CellError(
+            f"{shown!r} is not a date: as an Excel date number it is {moment:%Y-%m-%d}, which no "
+            f"course runs to; write the date (YYYY-MM-DD){days}", KIND_DATE)
     return moment.replace(microsecond=0) + dt.timedelta(seconds=round(moment.microsecond / 1e6))
 
 

@@ -34,7 +34,13 @@ from bulk_enroll.model import (
     RowIssue,
     SourceRef,
 )
-from bulk_enroll.read.cells import AddressError, cell_text, email_addresses, is_blank
+from bulk_enroll.read.cells import (
+    AddressError,
+    cell_text,
+    display_names,
+    email_addresses,
+    is_blank,
+)
 from bulk_enroll.read.columns import (
     COURSE_FIELDS,
     LEARNER_FIELDS,
@@ -44,7 +50,7 @@ from bulk_enroll.read.columns import (
     expected_names,
     map_columns,
 )
-from bulk_enroll.read.table import KIND_FORMULA, ReadProblem, Table
+from bulk_enroll.read.table import KIND_FORMULA, KIND_OVERFLOW, ReadProblem, Table
 from bulk_enroll.validate import dates, values
 from bulk_enroll.validate.dates import DateOrder
 from bulk_enroll.validate.values import CellError
@@ -318,6 +324,7 @@ class _Validator:
         settings_of = self._settings
         typed = self.table.typed
         special = self.table.special_rows()
+        email_at = self.columns.index.get(Field.LEARNER_EMAIL)
         out: list[InputRow] = []
         append = out.append
         for number, cells in rows:
@@ -342,6 +349,13 @@ class _Validator:
                 if len(settings_cache) > _CACHE_LIMIT:
                     settings_cache.clear()
             settings, s_problems, s_notes = cached
+            if read_problems and _shifted(read_problems):
+                # Its values are in the wrong columns: what they would mean is no problem of
+                # the file's (a title read as the due date type); only the shift is.
+                issues = tuple(RowIssue(source, column, message, kind)
+                               for column, message, kind in read_problems)
+                append(InputRow(source, cells, issues=issues))
+                continue
             if l_problems or c_problems or s_problems or settings is None or read_problems:
                 issues = tuple(
                     RowIssue(source, column, message, kind)
@@ -366,6 +380,9 @@ class _Validator:
                 append(InputRow(source, cells, requests, notes=l_notes + c_notes + s_notes))
             else:
                 append(InputRow(source, cells, requests))
+            shown = parsed_cells[email_at] if email_at is not None else None
+            if isinstance(shown, str) and "<" in shown and (names := display_names(shown)):
+                out[-1] = dataclasses.replace(out[-1], display_names=names)
         return out
 
     def _special_row(self, source: SourceRef, cells: tuple[object, ...]) -> InputRow | None:
@@ -564,6 +581,12 @@ def _reference(field_: Field, text: str) -> LearnerRef | CourseRef:
     return CourseRef(CourseKey.TITLE, text)
 
 
+def _shifted(problems: Iterable[ReadProblem]) -> bool:
+    """Whether a text row has more values than the header: every value after the separator
+    that should have been quoted sits one column to the right of where it belongs."""
+    return any(kind == KIND_OVERFLOW and column is None for column, _, kind in problems)
+
+
 class _SettingsCheck:
     """Collects every problem and note of one combination of settings cells."""
 
@@ -603,7 +626,7 @@ class _SettingsCheck:
             elif field_ is Field.DUE_DATE:
                 result, note = dates.parse_date(cell, order)
             elif field_ is Field.DUE_PERIOD:
-                result, note = values.parse_due_period(cell)
+                result, note = values.parse_due_period(cell, self.v.columns.period_unit)
             elif field_ is Field.DUE_DATE_TYPE:
                 result = values.parse_due_date_type(cell)
             else:

@@ -7,13 +7,13 @@ the spreadsheet has to fix it from the message alone. Dates live in `dates.py`.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from bulk_enroll.model import DueDateType
 from bulk_enroll.read.cells import EMAIL_PATTERN as EMAIL_PATTERN
 from bulk_enroll.read.cells import UUID_PATTERN as UUID_PATTERN
 from bulk_enroll.read.cells import VALUE_SEPARATORS, cell_text, is_number
 from bulk_enroll.read.cells import looks_like_id as looks_like_id
+from bulk_enroll.read.period_units import UNIT_HOURS, fold_word
 
 # Problem kinds: short labels the `validate` summary counts problems by.
 KIND_EMPTY = "missing value"
@@ -108,39 +108,6 @@ def parse_due_date_type(cell: object) -> DueDateType:
         ) from None
 
 
-def fold_word(text: str) -> str:
-    """A word as compared with the word lists below: no case, no accents, no final dot ("Días"
-    -> "dias", "Std." -> "std", "NÃO" -> "nao")."""
-    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return bare[:-1].rstrip() if bare.endswith(".") else bare
-
-
-# Hours per unit of a due period, in the words HR writes in English, German, French, Spanish,
-# Italian, Dutch and Portuguese: singular, plural and the usual abbreviations, compared folded
-# (`fold_word`). Only a due period cell is read with this table, so "ore" (Italian: hours) or
-# "j" (French: jours) mean nothing in any other column.
-_UNIT_WORDS: dict[int, tuple[str, ...]] = {
-    1: ("h", "hr", "hrs", "hour", "hours",  # English
-        "std", "stdn", "stunde", "stunden",  # German
-        "heure", "heures",  # French
-        "hora", "horas",  # Spanish, Portuguese
-        "ora", "ore",  # Italian
-        "u", "uur", "uren"),  # Dutch
-    24: ("d", "day", "days",
-         "t", "tg", "tag", "tage", "tagen",
-         "j", "jour", "jours",
-         "dia", "dias",  # "días" and "dias" fold alike
-         "g", "gg", "giorno", "giorni",
-         "dag", "dagen"),
-    168: ("w", "wk", "wks", "week", "weeks",
-          "wo", "woche", "wochen",
-          "sem", "semaine", "semaines",
-          "semana", "semanas",
-          "sett", "settimana", "settimane",
-          "weken"),
-}
-_UNIT_HOURS = {word: hours for hours, words in _UNIT_WORDS.items() for word in words}
 # Units a due period cannot be given in, with why: never read as something else.
 _NO_FIXED_LENGTH = "months and years have no fixed number of hours"
 _TOO_SHORT = "the LMS counts due periods in whole hours"
@@ -167,9 +134,12 @@ def parse_hours(cell: object) -> int:
     return parse_due_period(cell)[0]
 
 
-def parse_due_period(cell: object) -> tuple[int, str | None]:
-    """A due period: a bare number is hours; '10d', '10 days', '2 weeks', '36h', '10 Tage',
-    '3 jours', '1,5 Std.' are converted.
+def parse_due_period(cell: object, column_unit: tuple[str, int] | None = None
+                     ) -> tuple[int, str | None]:
+    """A due period: a bare number is hours, or the unit the column's header names
+    (`column_unit`: the unit as written and its hours, e.g. ("days", 24) for "Due period
+    (days)"; hours 0: the header names none and is not the API's name, so a bare number is
+    refused); '10d', '10 days', '2 weeks', '36h', '10 Tage', '3 jours', '1,5 Std.' are converted.
 
     Returns the hours and, when a unit was converted, a note saying how it was read.
     """
@@ -182,18 +152,29 @@ def parse_due_period(cell: object) -> tuple[int, str | None]:
             f"({_PERIOD_EXAMPLES})",
             KIND_PERIOD,
         )
-    if match is None or unit not in _UNIT_HOURS and unit != "":
+    if match is None or unit not in UNIT_HOURS and unit != "":
         raise CellError(
             f"{text!r} is not a due period (expected whole hours like 720, "
             f"or a number with a unit: {_PERIOD_EXAMPLES})",
             KIND_PERIOD,
         )
-    hours = float(match.group(1).replace(",", ".")) * _UNIT_HOURS.get(unit, 1)
+    if not unit and column_unit and not column_unit[1]:
+        raise CellError(
+            f"{text!r} has no unit and the column's header names none: write it with one "
+            f"('{text} days', '{text} h'), or name the column e.g. 'Due period (days)'",
+            KIND_PERIOD,
+        )
+    per_unit = UNIT_HOURS[unit] if unit else column_unit[1] if column_unit else 1
+    hours = float(match.group(1).replace(",", ".")) * per_unit
     if not hours.is_integer() or hours <= 0:
         raise CellError(f"{text!r} is not a whole, positive number of hours", KIND_PERIOD)
     whole = int(hours)
-    note = f"due period {text!r} read as {whole} hour{'' if whole == 1 else 's'}" if unit else None
-    return int(hours), note
+    read_as = f"due period {text!r} read as {whole} hour{'' if whole == 1 else 's'}"
+    if unit:
+        return whole, read_as
+    if column_unit and column_unit[1] != 1:
+        return whole, f"{read_as} (the column's unit is {column_unit[0]})"
+    return whole, None
 
 
 # Yes and no as HR writes them, compared folded (`fold_word`): English, German, French,

@@ -20,7 +20,7 @@ from bulk_enroll.errors import InputRefused
 from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.read.template import write_template
-from bulk_enroll.validate.rows import HIDDEN_ROW, validate_table
+from bulk_enroll.validate.rows import HIDDEN_ROW, ValidatedInput, validate_table
 from tests.inputs import (
     by_email,
     by_login,
@@ -146,12 +146,18 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ],
     )
     filtered_workbook(source / "filtered.xlsx")
+    merged = openpyxl.Workbook()
+    for row in MERGED_ROWS:
+        merged.active.append(row)
+    merged.active.merge_cells("B2:B4")
+    merged.save(source / "merged.xlsx")
     profile = base / "profile"
     files: dict[str, Path] = {}
     for target in ("xlsx", "xls", "ods"):
         out = base / target
         _convert(soffice, profile, target, out, source / "hr.xlsx", source / "filled.xlsx",
-                 source / "filtered.xlsx")  # fmt: skip
+                 source / "filtered.xlsx", source / "merged.xlsx")  # fmt: skip
+        files[f"merged.{target}"] = out / f"merged.{target}"
         files[f"hr.{target}"] = out / f"hr.{target}"
         files[f"filled.{target}"] = out / f"filled.{target}"
         files[f"filtered.{target}"] = out / f"filtered.{target}"
@@ -159,6 +165,27 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
              infilter="CSV:44,34,76,1")  # fmt: skip
     files["export.xlsx"] = base / "csv" / "export.xlsx"
     return files
+
+
+MERGED_ROWS = [
+    ["Email", "Course", "Due date type"],
+    ["ann@example.com", "Ethics", "unlimited"],
+    ["bob@example.com", None, "unlimited"],
+    ["carl@example.com", None, "unlimited"],
+    ["dana@example.com", None, "unlimited"],
+]
+
+
+@pytest.mark.parametrize("name", ["merged.xlsx", "merged.xls", "merged.ods"])
+def test_a_course_merged_over_rows_reads_on_each_row_as_libreoffice_saves_it(office, name):
+    """XLSX and XLS give their merged ranges through calamine; ODS through the sheet's XML
+    (`table:number-rows-spanned`). Row 5 is under no merge: its course is empty."""
+    validated = validate_table(read_table(office[name]))
+    assert [(row, course) for row, _, course, _ in requests_of(validated)] == [
+        (2, titled("Ethics")), (3, titled("Ethics")), (4, titled("Ethics"))]
+    assert [row for row, _, _ in problems_of(validated)] == [5]
+    assert "cells B2:B4 are merged: their value 'Ethics' is read on rows 2 to 4" in (
+        validated.notes)
 
 
 FILTERED_ROWS = [
@@ -245,11 +272,9 @@ def test_an_xls_renamed_to_xlsx_is_refused_with_the_right_name(office, tmp_path)
     )
 
 
-@pytest.mark.parametrize("name", ["filtered.xlsx", "filtered.ods"])
-def test_libreoffice_keeps_rows_hidden_by_a_filter_or_by_hand(office, name):
-    """LibreOffice writes filtered rows as hidden="true" (XLSX, every other row
-    hidden="false") and table:visibility="filter" or "collapse" (ODS)."""
-    table = read_table(office[name])
+def sales_only(path: Path) -> ValidatedInput:
+    """The filtered workbook read: Sales rows asked for, the others held back as hidden."""
+    table = read_table(path)
     assert table.hidden_rows == {3, 5, 6}
     validated = validate_table(table)
     assert [(row, learner) for row, learner, _, _ in requests_of(validated)] == [
@@ -259,6 +284,14 @@ def test_libreoffice_keeps_rows_hidden_by_a_filter_or_by_hand(office, name):
     assert [(row.source.row, row.held_back) for row in validated.rows if row.held_back] == [
         (3, HIDDEN_ROW), (5, HIDDEN_ROW), (6, HIDDEN_ROW)
     ]
+    return validated
+
+
+@pytest.mark.parametrize("name", ["filtered.xlsx", "filtered.ods"])
+def test_libreoffice_keeps_rows_hidden_by_a_filter_or_by_hand(office, name):
+    """LibreOffice writes filtered rows as hidden="true" (XLSX, every other row
+    hidden="false") and table:visibility="filter" or "collapse" (ODS)."""
+    validated = sales_only(office[name])
     formula = {  # as LibreOffice saves it in each format
         "filtered.xlsx": "=VLOOKUP(A7,staff!a:b,2,FALSE())",
         "filtered.ods": "=VLOOKUP([.A7];staff!a:b;2;FALSE())",
@@ -269,8 +302,9 @@ def test_libreoffice_keeps_rows_hidden_by_a_filter_or_by_hand(office, name):
     ]  # fmt: skip
 
 
-def test_an_xls_cannot_say_which_rows_are_hidden_and_reads_them_all(office):
-    """Documented: XLS row visibility is not read; every row is a row, as before."""
-    validated = validate_table(read_table(office["filtered.xls"]))
-    assert [row for row, _, _, _ in requests_of(validated)] == [2, 3, 4, 5, 6]
-    assert not any(row.held_back for row in validated.rows)
+def test_an_xls_saved_by_libreoffice_keeps_its_filter_and_hidden_rows(office):
+    """XLS says which rows are hidden in its ROW records: the filtered XLS enrolls what it
+    shows, as the XLSX and ODS do (before, every row of it was sent)."""
+    sales_only(office["filtered.xls"])
+    included = validate_table(read_table(office["filtered.xls"]), include_hidden_rows=True)
+    assert [row for row, _, _, _ in requests_of(included)] == [2, 3, 4, 5, 6]

@@ -65,7 +65,7 @@ def test_an_id_and_a_hidden_email_naming_two_people_are_not_enrolled(sandbox, tm
 
 
 def test_without_the_rest_api_the_id_is_used_and_the_row_says_the_email_was_not_checked(
-    soap_only_sandbox, tmp_path
+    soap_only_sandbox, tmp_path, capsys
 ):
     pavel, david = ACTIVE[0], ACTIVE[1]
     path = write_text(tmp_path / "ids.csv", [
@@ -80,6 +80,11 @@ def test_without_the_rest_api_the_id_is_used_and_the_row_says_the_email_was_not_
         "through the account's REST API (set BULK_ENROLL_API_URL to have them checked); "
         "learner_id was used",
     )]
+    # An exit 0 that says nothing on the terminal would read as "checked": the summary says it.
+    assert ("1 row with a learner or course named in more than one column (an ID and an email, "
+            "...): without the account's REST API (BULK_ENROLL_API_URL) the names could not be "
+            "checked against each other, and the ID was used; each row's message says which"
+            ) in capsys.readouterr().err
 
 
 def test_a_file_without_due_date_types_german_yes_no_and_units(sandbox, tmp_path, capsys):
@@ -314,3 +319,25 @@ def test_a_csv_saved_by_a_localised_office_suite_keeps_its_yes_and_no(
         (ACTIVE[1].user_id, FIRE.content_id, DueSettings(DueDateType.UNLIMITED,
                                                          lock_after_due_date=False)),
     }
+
+
+def test_a_name_beside_an_address_that_is_someone_elses_is_not_enrolled(sandbox, tmp_path):
+    """'"Anna Kowalski" <james.smith@...>' names two people: before, James Smith was enrolled
+    with a note. The name only needs to share a word with the account's name."""
+    anna, james, maria, lukas = ACTIVE[:4]
+    path = write_text(tmp_path / "outlook.csv", [
+        ["Email", "Course", "Due date type"],
+        [f'"{anna.first_name} {anna.last_name}" <{james.email}>', FIRE.title, "unlimited"],
+        [f"{maria.last_name}, {maria.first_name} <{maria.email}>", FIRE.title, "unlimited"],
+        [f"{lukas.first_name[0]}. {lukas.last_name.upper()} <{lukas.email}>", FIRE.title,
+         "unlimited"],
+    ])
+    assert main(["run", str(path), "--report", "out.xlsx"]) == 1
+    assert enrolled_once(sandbox) == {(maria.user_id, FIRE.content_id, UNLIMITED),
+                                      (lukas.user_id, FIRE.content_id, UNLIMITED)}
+    status, message = statuses_and_messages(tmp_path / "out.xlsx")[0]
+    assert status == "invalid"
+    assert message.startswith(
+        f"Email: the name '{anna.first_name} {anna.last_name}' is given with {james.email}, "
+        f"which is {james.first_name} {james.last_name}'s address: which person is meant is "
+        "not clear; correct the address, or remove the name")

@@ -12,7 +12,7 @@ from bulk_enroll.read.columns import Field, map_columns, parse_alias_options
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.settings.config import load_input_settings
 from bulk_enroll.validate.rows import ValidatedInput, validate_table
-from tests.inputs import by_email, by_id, course_id, titled, write_text
+from tests.inputs import by_email, by_id, course_id, titled, write_text, write_workbook
 from tests.support import make_id
 
 L1, L2, C1 = make_id("l1"), make_id("l2"), make_id("c1")
@@ -271,3 +271,45 @@ def test_course_ids_by_position_letters_for_a_sheet_not_starting_at_a(tmp_path):
     result = validated(tmp_path, [["learner_id", "course_id", "due_date_type"],
                                   [L1, C1, "unlimited"]])  # fmt: skip
     assert requests(result) == [(2, by_id(L1), course_id(C1))]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ["E-Mail", "Kurs", "Fällig am", "Sperren"],  # German Excel users
+        ["Adresse e-mail", "Formation", "Date limite", "Verrouiller"],  # French
+        ["Correo electrónico", "Curso", "Fecha límite", "Bloquear"],  # Spanish
+        ["Indirizzo email", "Corso", "Scadenza", "Bloccare"],  # Italian
+        ["Email", "Courses", "Deadline", "Lock"],  # Google Sheets users, a plural
+    ],
+)
+def test_headers_in_the_languages_hr_writes_them_map_to_the_fields(tmp_path, header):
+    """A German or French export used to stop at "no header row with a learner and a course
+    column" (exit 2)."""
+    result = validated(tmp_path, [header, ["ann@example.com", "Ethics", "2027-03-31", "ja"]])
+    assert result.columns.index == {
+        Field.LEARNER_EMAIL: 0, Field.COURSE_TITLE: 1, Field.DUE_DATE: 2,
+        Field.LOCK_AFTER_DUE_DATE: 3,
+    }
+    assert requests(result) == [(2, by_email("ann@example.com"), titled("Ethics"))]
+
+
+def test_a_column_without_a_header_between_named_ones_is_said_not_read(tmp_path):
+    """'2 weeks' under no header may mean something for the row: it is not guessed, and not
+    silently dropped either. A headerless column of running numbers (pandas' index) is."""
+    path = tmp_path / "gap.xlsx"
+    write_workbook(path, {"Sheet": [["#", "Email", "Course", None, "Notes"],
+                                    [1, "ann@example.com", "Ethics", "2 weeks", "new"],
+                                    [2, "bob@example.com", "Ethics", None, None]]})
+    result = validate_table(read_table(path))
+    assert result.columns.notes == (
+        "column D has no header but holds values (e.g. '2 weeks'): not read; if they mean "
+        "something for their rows, give the column a header",
+    )
+    assert [problem for row in result.rows for problem in row.issues] == []
+    index = write_text(tmp_path / "pandas.csv", [["", "Email", "Course"],
+                                                 ["0", "ann@example.com", "Ethics"]])
+    assert validate_table(read_table(index)).columns.notes == ()
+    shifted = write_text(tmp_path / "shifted.csv", [["Email", "Course", "Due period"],
+                                                    ["ann@example.com", "Ethics", "2", "5"]])
+    assert validate_table(read_table(shifted)).columns.notes == ()  # a problem on its row

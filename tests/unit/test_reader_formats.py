@@ -324,6 +324,21 @@ def test_the_first_sheet_with_a_recognisable_header_is_read(tmp_path):
     assert table.notes == ("read sheet 'Data': the first sheet with a recognisable header",)
 
 
+def test_two_sheets_that_both_look_like_the_list_are_said_not_passed_over(tmp_path):
+    """An "Example" sheet before the real list (or "Sales" and "HR" sheets): reading the first
+    enrolled the example row, or left a sheet out, and said nothing."""
+    example = [["learner_id", "course_id", "due_date_type"], [make_id("x"), C1, "unlimited"]]
+    path = workbook(tmp_path / "book.xlsx", {"Read me": [["One row per learner"]],
+                                             "Example": example, "Enrollments": DATA})
+    assert read_table(path).notes == (
+        "read sheet 'Example': the first sheet with a recognisable header",
+        "the sheets 'Example' and 'Enrollments' both have a header with a learner and a course "
+        "column: only 'Example' (the first) is read; if that is not the list, pass --sheet "
+        "'Enrollments'",
+    )
+    assert read_table(path, sheet="Enrollments").notes == ()
+
+
 @pytest.mark.parametrize("choice", ["Second", "second", "2"])
 def test_sheet_option_by_name_or_position(tmp_path, choice):
     other = [["learner_id", "course_id", "due_date_type"], [L1, make_id("c9"), "unlimited"]]

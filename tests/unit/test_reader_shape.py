@@ -6,6 +6,7 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
+from bulk_enroll.errors import InputFileError
 from bulk_enroll.model import DueDateType, DueSettings
 from bulk_enroll.read.footer import footer_text
 from bulk_enroll.read.reader import read_table
@@ -290,3 +291,68 @@ def test_windows_line_ends_still_go_to_the_detector(tmp_path):
     table = read_table(path)
     assert table.encoding == "cp1252"
     assert table.rows[0][1][0] == "Amélie Dubois"
+
+
+def test_a_shifted_row_reports_the_shift_not_what_its_shifted_values_would_mean(tmp_path):
+    """An unquoted title with a comma moves every later value one column right: 'yes' lands in
+    the due date type and the title's second half in the lock column. Those are not the file's
+    mistakes; the missing quotes are."""
+    path = tmp_path / "hires.csv"
+    path.write_text(
+        "Email,Course,Lock after due date,Due date type,Due period\r\n"
+        "ann@example.com,Health, Safety and Environment,yes,due_period,48\r\n",
+        encoding="utf-8",
+    )
+    validated = validate_table(read_table(path))
+    assert problems(validated) == [(2, None, SHIFTED.replace("5 values", "6 values")
+                                    .replace("has 4 columns", "has 5 columns"))]
+    assert validated.rows[0].notes == ()
+
+
+# ---- merged cells --------------------------------------------------------------------------
+
+
+def test_a_course_merged_over_several_rows_is_read_on_each_of_them(tmp_path):
+    """HR merges one course over its people (B3:B5) and one date over two columns of a row;
+    the sheet shows the course on each row, so each row asks for it. Before, rows 4 and 5
+    were "course title is empty". Merges in the two-level header and within a row stay."""
+    path = tmp_path / "merged.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Learner", None, "Course", None])
+    sheet.append(["Name", "Email", "Course", "Due period"])
+    sheet.append(["Ann", "ann@example.com", "Ethics", "48"])
+    sheet.append(["Bob", "bob@example.com", None, "48"])
+    sheet.append(["Carl", "carl@example.com", None, "48"])
+    sheet.append(["Dana", "dana@example.com", "Fire safety", None])
+    sheet.append(["Eve", "eve@example.com", None, "48"])
+    for cells in ("A1:B1", "C1:D1", "C3:C5", "C6:D6"):
+        sheet.merge_cells(cells)
+    book.save(path)
+    validated = validate_table(read_table(path))
+    assert requests(validated) == [
+        (3, by_email("ann@example.com"), titled("Ethics"), PERIOD_48),
+        (4, by_email("bob@example.com"), titled("Ethics"), PERIOD_48),
+        (5, by_email("carl@example.com"), titled("Ethics"), PERIOD_48),
+        # the merge C6:D6 within one row does not make the title a due period too
+        (6, by_email("dana@example.com"), titled("Fire safety"),
+         DueSettings(DueDateType.DEFAULT)),
+    ]
+    assert [(row, column) for row, column, _ in problems(validated)] == [
+        (7, "Course"),  # under no merge: empty
+    ]
+    assert "cells C3:C5 are merged: their value 'Ethics' is read on rows 3 to 5" in (
+        validated.notes)
+
+
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf", b"\r\n\r\n  \r\n"])
+def test_an_empty_export_says_it_is_empty(tmp_path, content):
+    """Not "no header row with a learner and a course column ... Found: (nothing)": the file
+    has nothing at all, which is what the person must hear."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputFileError) as error:
+        read_table(path)
+    assert str(error.value) == (
+        "export.csv is empty: no header row and no data (a program that wrote it may have had "
+        "nothing to export, or failed); export it again")

@@ -9,6 +9,7 @@ import pytest
 
 from bulk_enroll.errors import InputFileError
 from bulk_enroll.model import DueDateType, DueSettings, Pair
+from bulk_enroll.read.columns import Field
 from bulk_enroll.read.reader import read_table
 from bulk_enroll.resolve.rows import resolve_rows
 from bulk_enroll.validate.rows import RowDefaults, validate_table
@@ -194,3 +195,43 @@ def test_unreadable_and_unsupported_files_raise_input_errors(tmp_path):
         read_table(tmp_path / "fake.xlsx")
     with pytest.raises(InputFileError, match="no such file"):
         read_table(tmp_path / "missing.csv")
+
+
+@pytest.mark.parametrize(
+    ("header", "hours", "unit"),
+    [("Due period (days)", 720, "days"), ("Due in (days)", 720, "days"),
+     ("Due in weeks", 30 * 168, "weeks"), ("Deadline (Tage)", 720, "Tage"),
+     ("Due [jours]", 720, "jours"), ("Due period (hours)", 30, None), ("Due period", 30, None),
+     ("due_period", 30, None)],
+)
+def test_a_due_period_header_that_names_its_unit_reads_bare_numbers_in_it(
+        xlsx_file, header, hours, unit):
+    """HR exports say "Due in (days)": 30 there is 30 days. Before, such a column was not read
+    at all (the course's own settings were sent), or "Due in" 14 went out as 14 hours."""
+    path = xlsx_file([["learner_id", "course_id", header], [L1, C1, 30], [L2, C1, "36 h"]])
+    validated = validate_table(read_table(path))
+    assert validated.columns.index[Field.DUE_PERIOD] == 2
+    assert [p.settings for p in pairs(path)] == [
+        DueSettings(DueDateType.DUE_PERIOD, due_period_hours=hours),
+        DueSettings(DueDateType.DUE_PERIOD, due_period_hours=36),  # the cell's own unit wins
+    ]
+    notes = [note for note in validated.rows[0].notes if note.startswith(header)]
+    assert notes == ([f"{header}: due period '30' read as {hours} hours (the column's unit is "
+                      f"{unit})"] if unit else [])
+
+
+@pytest.mark.parametrize("header", ["Due in", "Deadline period"])
+def test_a_bare_number_under_a_due_period_header_without_a_unit_is_asked_about(
+        csv_file, header):
+    path = csv_file([["learner_id", "course_id", header], [L1, C1, "14"], [L2, C1, "14 days"]])
+    assert problems(path) == [
+        (2, header, "'14' has no unit and the column's header names none: write it with one "
+                    "('14 days', '14 h'), or name the column e.g. 'Due period (days)'"),
+    ]
+    assert [p.settings.due_period_hours for p in pairs(path)] == [336]
+
+
+@pytest.mark.parametrize("header", ["Due (notes)", "Due date (days)", "Course (days)"])
+def test_a_unit_after_another_header_does_not_make_a_due_period(csv_file, header):
+    path = csv_file([["learner_id", "course_id", header], [L1, C1, "30"]])
+    assert Field.DUE_PERIOD not in validate_table(read_table(path)).columns.index

@@ -146,9 +146,12 @@ def test_a_formula_without_a_saved_value_is_a_problem_naming_it_not_an_empty_cel
 
 
 def replace_cells(source: Path, target: Path, cells: dict[str, str]) -> Path:
-    """`source` with whole `<c r="REF" ...>...</c>` elements of its first sheet replaced."""
+    """`source` with whole `<c r="REF" ...>...</c>` elements of its first sheet replaced, saved
+    as Excel saves a workbook it has calculated (without openpyxl's `fullCalcOnLoad`)."""
 
     def edit(name: str, data: bytes) -> bytes:
+        if name == "xl/workbook.xml":
+            return data.replace(b' fullCalcOnLoad="1"', b"")
         if name != "xl/worksheets/sheet1.xml":
             return data
         text = data.decode()
@@ -338,3 +341,35 @@ def test_a_sheet_written_with_a_namespace_prefix_reads_the_same(tmp_path):
     with zipfile.ZipFile(path) as archive:
         assert b"<x:row " in archive.read("xl/worksheets/sheet1.xml")
     assert read_table(path).hidden_rows == read_table(source).hidden_rows == {3, 5, 6}
+
+
+def test_a_workbook_a_program_wrote_has_placeholders_not_values_in_its_formulas(tmp_path):
+    """XlsxWriter saves 0 as every formula's value and asks Excel to calculate on opening
+    (`fullCalcOnLoad`): a Lock formula that means TRUE read as 0, false, and the row was
+    enrolled unlocked; a course formula read as the course '0'."""
+    source = tmp_path / "source.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["Email", "Course", "Lock after due date", "Due date type"])
+    book.active.append(["ann@example.com", "Ethics", "placeholder", "unlimited"])
+    book.active.append(["bob@example.com", "placeholder", False, "unlimited"])
+    book.save(source)
+    path = replace_cells(source, tmp_path / "program.xlsx", {  # as XlsxWriter writes them
+        "C2": '<c r="C2"><f>IF(B2="Ethics",TRUE,FALSE)</f><v>0</v></c>',
+        "B3": '<c r="B3" t="str"><f>"Eth"&amp;"ics"</f><v>0</v></c>',
+    })
+    path = rewrite_zip(path, tmp_path / "xlsxwriter.xlsx", lambda name, data: data.replace(
+        b"<calcPr ", b'<calcPr fullCalcOnLoad="1" ') if name == "xl/workbook.xml" else data)
+    assert b'fullCalcOnLoad="1"' in zipfile.ZipFile(path).read("xl/workbook.xml")
+    validated = validate_table(read_table(path))
+    assert requests(validated) == []
+    assert problems(validated) == [
+        (2, "Lock after due date", 'the cell holds a formula with no saved value (=IF(B2="Ethics"'
+         ',TRUE,FALSE)); open and save the file in Excel or LibreOffice', KIND_FORMULA),
+        (3, "Course", 'the cell holds a formula with no saved value (="Eth"&"ics"); open and '
+         "save the file in Excel or LibreOffice", KIND_FORMULA),
+    ]
+    excel = replace_cells(source, tmp_path / "excel.xlsx", {  # calculated: the values count
+        "C2": '<c r="C2" t="b"><f>IF(B2="Ethics",TRUE,FALSE)</f><v>1</v></c>',
+        "B3": '<c r="B3" t="str"><f>"Eth"&amp;"ics"</f><v>Ethics</v></c>',
+    })
+    assert problems(validate_table(read_table(excel))) == []

@@ -371,3 +371,30 @@ def test_hygiene_and_splitting():
         "Law",
     ]
     assert split_values("") == []
+
+
+@pytest.mark.parametrize(("cell", "shown", "hint"), [
+    ("30", "1900-01-29", ", or, for a number of days, use a due period column ('30 days')"),
+    (30, "1900-01-29", ", or, for a number of days, use a due period column ('30 days')"),
+    (14.0, "1900-01-13", ", or, for a number of days, use a due period column ('14 days')"),
+    ("123456", "2238-01-03", ""),
+])
+def test_a_number_no_course_runs_to_is_not_read_as_a_date_number(cell, shown, hint):
+    """'Deadline: 30' (days) went out as a due date of 29 January 1900."""
+    text = str(cell).removesuffix(".0")
+    with pytest.raises(CellError) as error:
+        parse_date(cell)
+    assert str(error.value) == (f"{text!r} is not a date: as an Excel date number it is {shown}, "
+                                f"which no course runs to; write the date (YYYY-MM-DD){hint}")
+    assert parse_date(36526)[0] == dt.date(2000, 1, 1)  # the window's ends are dates
+    assert parse_date("73050")[0] == dt.date(2099, 12, 31)
+
+
+@pytest.mark.parametrize("cell", ["2207-03-31", "31.03.1927", dt.datetime(1900, 1, 30),
+                                  dt.date(2207, 3, 31)])
+def test_a_year_no_course_runs_to_is_a_problem(cell):
+    """A typo in the year (2207) or 30 typed into a date-formatted cell (1900-01-30) would
+    enroll with a deadline no one meant."""
+    with pytest.raises(CellError, match=r"is in the year \d{4}, which no course runs to; check "
+                                        r"the year"):
+        parse_datetime(cell)
