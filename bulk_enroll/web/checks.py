@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulk_enroll.api import EnrollResult, Outline, RowOutcome, outline, preview, recognise
-from bulk_enroll.errors import BulkEnrollError, InputRefused
-from bulk_enroll.logs import redact
+from bulk_enroll.errors import ApiError, AuthError, BulkEnrollError, InputFileError, InputRefused
+from bulk_enroll.logs import log_internal_error, redact
 from bulk_enroll.web.page import Page, private_folder
 
 log = logging.getLogger(__name__)
 AMBIGUOUS_DATE = "ambiguous date"  # the problem kind a date order settles
 NEEDS_ATTENTION = ("invalid", "failed", "not_sent", "unknown")
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+INTERNAL_ERROR = ("An unexpected error stopped the check (details in the log). This is not "
+                  "a problem of your file; nothing was sent.")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class Check:
     result: EnrollResult | None = None
     error: str | None = None  # why the file could not be checked (refused, no header...)
     refused: bool = False  # refused outright (a bomb, a disguised file): nothing to map
+    # Whose the error is: "file" (its shape: the page asks), "account" (the lookups could not
+    # be made: try again), "other" (the settings, or a bug: details in the log).
+    error_source: str | None = None
     outline: Outline | None = None  # the file's first rows, when a mapping is needed
     originals: dict[tuple[int, str], object] = field(default_factory=dict)  # before edits
     sheets: tuple[str, ...] = ()  # a workbook's visible sheets (a choice when several)
@@ -75,7 +80,10 @@ class Check:
             except InputRefused as exc:
                 self._failed(exc, refused=True)
                 return
-            except BulkEnrollError as exc:
+            except (ApiError, AuthError) as exc:  # the account, not the file: nothing to map
+                self._failed(exc, refused=False, source="account")
+                return
+            except InputFileError as exc:
                 self._failed(exc, refused=False)
                 try:
                     self.outline = outline(self.source, sheet=choices.sheet, aliases=aliases,
@@ -87,7 +95,16 @@ class Check:
                     texts = {text for _, row in self.outline.rows for text in row if text}
                     self.recognised = recognise(texts, aliases=aliases, config=page.config)
                 return
+            except BulkEnrollError as exc:  # the settings (a safety limit, the configuration)
+                self._failed(exc, refused=False, source="other")
+                return
+            except Exception as exc:  # a bug or the machine: the page says so, the log has it
+                log_internal_error(exc)
+                self.result, self.error, self.refused = None, INTERNAL_ERROR, False
+                self.error_source, self.outline = "other", None
+                return
             self.result, self.error, self.refused, self.outline = result, None, False, None
+            self.error_source = None
             if not self.sheets and self.source.suffix.lower() not in TEXT_SUFFIXES:
                 try:
                     self.sheets = outline(self.source, config=page.config, max_rows=1).sheets
@@ -111,8 +128,9 @@ class Check:
                         edits=choices.edits, rows=rows, **page.api_options())
         return report
 
-    def _failed(self, error: BulkEnrollError, *, refused: bool) -> None:
+    def _failed(self, error: BulkEnrollError, *, refused: bool, source: str = "file") -> None:
         self.result, self.error, self.refused = None, redact(str(error)), refused
+        self.error_source, self.outline = source, None
 
     def _remember_originals(self, result: EnrollResult) -> None:
         """The first value seen of every cell the person edits ("was ...")."""

@@ -20,9 +20,11 @@ from tests.web.conftest import require_web
 
 require_web()
 
-from bulk_enroll.sandbox import default_directory  # noqa: E402
+from bulk_enroll.sandbox import SandboxServer, default_directory  # noqa: E402
 from bulk_enroll.send.lock import InstanceLock  # noqa: E402
+from bulk_enroll.web import checks, routes  # noqa: E402
 from bulk_enroll.web.security import COOKIE  # noqa: E402
+from tests.integration.conftest import point_at  # noqa: E402
 from tests.support import forget_account  # noqa: E402
 from tests.web.site import HTMX, Site, site  # noqa: E402
 
@@ -445,3 +447,80 @@ def test_the_sandbox_page_sends_over_rest_when_configured(
         facts = openpyxl.load_workbook(run.result.report_path)["Summary"]
         assert any(row[1] == "rest" for row in facts.iter_rows(values_only=True)
                    if len(row) > 1)
+
+
+# ---- what the review found: errors said for what they are, choices that stay open ---------------
+
+
+def test_an_account_that_cannot_be_reached_is_not_taken_for_a_file_needing_a_mapping(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lookups fail (connection refused): the page says the account could not be reached
+    and offers to check again, instead of asking what the file's columns mean."""
+    with SandboxServer().start() as gone:
+        point_at(gone, monkeypatch)
+    monkeypatch.setenv("BULK_ENROLL_MAX_ATTEMPTS", "1")
+    with site(sandbox=False) as web:
+        check = web.upload(SAMPLE)
+        page = web.client.get(check).text
+        assert "could not be looked up in" in page and "Your file was not the problem" in page
+        assert "Tell the page what the columns mean" not in page
+        assert "needs your help" not in page
+        assert "Check again</button>" in page
+
+
+def test_an_unexpected_error_is_a_short_page_never_a_traceback(
+        web: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("internal detail /srv/secret-path")
+
+    monkeypatch.setattr(checks, "preview", broken)
+    page = web.client.get(web.upload(SAMPLE)).text
+    assert "An unexpected error stopped the check (details in the log)" in page
+    assert "secret-path" not in page and "RuntimeError" not in page
+    monkeypatch.setattr(routes, "write_template", broken)  # a route that lets it through
+    for headers in ({}, HTMX):
+        answer = web.client.get("/template.xlsx", headers=headers)
+        assert answer.status_code == 500
+        assert "Something went wrong on the page's side" in answer.text
+        assert "secret-path" not in answer.text and "Traceback" not in answer.text
+        assert answer.headers["x-frame-options"] == "DENY"  # inside the guards
+
+
+def test_a_garbled_upload_is_refused_with_a_message(web: Site) -> None:
+    answer = web.client.post("/upload", content=b"not multipart at all", headers={
+        **HTMX, "Content-Type": "multipart/form-data; boundary=zzz"})
+    assert answer.status_code == 400
+    assert "cut off or garbled" in answer.text
+
+
+def test_a_chosen_date_order_can_be_changed_again(web: Site, tmp_path: Path) -> None:
+    """Once a date order settles the dates, the choice stays on the page (it was gone: a wrong
+    pick could only be undone by uploading the file again)."""
+    source = tmp_path / "dates.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Email", "Course", "due_date_type", "due_date"])
+        writer.writerows([[user.email, "Fire Safety", "due_date", "03/04/2027"]
+                          for user in ACTIVE[700:702]])
+    check = web.upload(source)
+    assert '<select id="date_order" name="date_order">' in web.client.get(check).text
+    web.client.post(f"{check}/choices", headers=HTMX, data={"date_order": "dmy"})
+    page = web.client.get(check).text
+    assert '<span class="count">2</span> rows ready to send' in page
+    assert '<option value="dmy" selected>' in page
+    web.client.post(f"{check}/choices", headers=HTMX, data={"date_order": "mdy"})
+    assert '<option value="mdy" selected>' in web.client.get(check).text
+    check_id = check.rsplit("/", 1)[-1]
+    assert web.app.state.checks.get(check_id).choices.date_order == "mdy"
+
+
+def test_a_workbook_with_several_sheets_says_only_one_is_read(web: Site, tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Sales"
+    workbook.active.append(["learner_email", "course_title"])
+    workbook.active.append([ACTIVE[710].email, "Fire Safety"])
+    workbook.create_sheet("Support").append(["learner_email", "course_title"])
+    workbook["Support"].append([ACTIVE[711].email, "Fire Safety"])
+    workbook.save(tmp_path / "teams.xlsx")
+    page = web.client.get(web.upload(tmp_path / "teams.xlsx")).text
+    assert "The workbook has 2 sheets and only this one is read" in page
