@@ -39,6 +39,15 @@ class Page:
         return account_host(account) if account is not None else "no account configured"
 
     @property
+    def target(self) -> str:
+        """Where the launch enrolls, as the terminal says it when the page starts."""
+        if self.sandbox:
+            return "enrolling into the built-in sandbox"
+        if self.live:
+            return f"enrolling into {self.account_label}"
+        return "no account is configured: files are checked and planned, nothing is sent"
+
+    @property
     def check_server(self) -> bool:
         """Ask the server which enrollments exist when the account has its REST API."""
         return bool(self.setup.account and self.setup.account.api_url)
