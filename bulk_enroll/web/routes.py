@@ -117,13 +117,22 @@ async def edit_cell(request: Request) -> Response:
     form = await request.form()
     row, column, value = form.get("row"), form.get("column"), form.get("value")
     if not (isinstance(row, str) and row.isdigit() and isinstance(column, str)
-            and isinstance(value, str)) or len(value) > MAX_CELL_CHARS:
-        raise HTTPException(400, "An edit needs a row number, a column and a value.")
+            and isinstance(value, str)):
+        return _edit_refused(request, check, "An edit needs a row number, a column and a value.")
+    if len(value) > MAX_CELL_CHARS:
+        return _edit_refused(request, check, f"That value is {len(value):,} characters long; a "
+                             f"cell takes at most {MAX_CELL_CHARS:,} here. Nothing was changed.")
     if check.result is None or column not in check.result.headers:
-        raise HTTPException(400, f"The file has no column {column!r}.")
+        return _edit_refused(request, check, f"The file has no column {column!r}.")
     check.edit(int(row), column, value.strip())
     await run_in_threadpool(check.run, _page(request))
     return _render(request, "_check_body.html", check=check, edited=(int(row), column))
+
+
+def _edit_refused(request: Request, check: Check, reason: str) -> Response:
+    """The check stays on the page, the reason above it (htmx swaps a 400 too: a bare text
+    answer would have replaced the whole check)."""
+    return _render(request, "_check_body.html", status=400, check=check, edit_refused=reason)
 
 
 async def choose(request: Request) -> Response:

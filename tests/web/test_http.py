@@ -524,3 +524,18 @@ def test_a_workbook_with_several_sheets_says_only_one_is_read(web: Site, tmp_pat
     workbook.save(tmp_path / "teams.xlsx")
     page = web.client.get(web.upload(tmp_path / "teams.xlsx")).text
     assert "The workbook has 2 sheets and only this one is read" in page
+
+
+def test_a_refused_edit_keeps_the_check_on_the_page(web: Site) -> None:
+    """htmx swaps a 400 into the check's place: it must be the check with the reason, not a
+    bare sentence that replaces the whole table (a long paste did that)."""
+    check = web.upload(SAMPLE)
+    for data, reason in (({"row": "19", "column": "due_date_type", "value": "x" * 2001},
+                          "a cell takes at most 2,000 here"),
+                         ({"row": "19", "column": "Nope", "value": "x"},
+                          "The file has no column &#39;Nope&#39;")):
+        refused = web.client.post(f"{check}/cells", headers=HTMX, data=data)
+        assert refused.status_code == 400
+        assert reason in refused.text and 'role="alert"' in refused.text
+        assert refused.text.lstrip().startswith('<div id="check-body"')
+        assert "Start enrolling 36 people in 7 courses</button>" in refused.text
