@@ -61,11 +61,13 @@ class Check:
     recognised: dict[str, str | None] = field(default_factory=dict)  # outline cell -> field
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     counter: int = 0
+    runs_seen: int = -1  # the page's finished runs when this check was last made
 
     def run(self, page: Page) -> None:
         """Check the file again with the current choices (blocking: call it off the loop)."""
         with self.lock:
             self.counter += 1
+            self.runs_seen = page.runs_finished
             choices = self.choices
             # The page shows the check itself; its report is written as CSV, which costs a
             # fraction of a workbook on a large file (the problems workbook is made on demand).
@@ -111,6 +113,11 @@ class Check:
                 except BulkEnrollError:
                     self.sheets = ()
             self._remember_originals(result)
+
+    def stale(self, page: Page) -> bool:
+        """A run ended since this check was made: what is already enrolled has changed (the
+        page opened again with Back would offer to send what was just sent)."""
+        return self.result is not None and self.runs_seen != page.runs_finished
 
     def problems_workbook(self, page: Page) -> Path | None:
         """A workbook of the rows with problems only (its Needs attention sheet is the list

@@ -27,6 +27,7 @@ class Page:
     config: Path | None
     guard: Guard
     history: History
+    runs_finished: int = 0  # grows with every run's end: a check made before it is stale
 
     @property
     def live(self) -> bool:

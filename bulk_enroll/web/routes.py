@@ -108,7 +108,10 @@ async def upload(request: Request) -> Response:
 
 
 async def check_page(request: Request) -> Response:
-    return _render(request, "check.html", check=_check(request))
+    check = _check(request)
+    if check.stale(_page(request)):
+        await run_in_threadpool(check.run, _page(request))
+    return _render(request, "check.html", check=check)
 
 
 async def edit_cell(request: Request) -> Response:

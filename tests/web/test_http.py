@@ -539,3 +539,15 @@ def test_a_refused_edit_keeps_the_check_on_the_page(web: Site) -> None:
         assert reason in refused.text and 'role="alert"' in refused.text
         assert refused.text.lstrip().startswith('<div id="check-body"')
         assert "Start enrolling 36 people in 7 courses</button>" in refused.text
+
+
+def test_a_check_opened_again_after_its_run_offers_only_what_is_left(web: Site) -> None:
+    """Back to the check page after sending: it offered 'Start enrolling 36 people in 7
+    courses' again, from before the run (the journal kept them from being sent twice, but the
+    page said otherwise)."""
+    check = web.upload(SAMPLE)
+    assert "Start enrolling 36 people in 7 courses</button>" in web.client.get(check).text
+    web.wait(web.start(check))
+    again = web.client.get(check).text
+    assert "Start enrolling: nothing new to send</button>" in again
+    assert "Start enrolling 36 people" not in again
