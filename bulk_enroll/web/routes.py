@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from bulk_enroll.web.page import Page, private_folder
 from bulk_enroll.web.runs import Run, RunRefused
 from bulk_enroll.web.security import FAILED_LOGIN_DELAY_S
 from bulk_enroll.web.upload import UploadRefused, receive_upload
+from bulk_enroll.web.views import stage_sentence
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_CELL_CHARS = 2000
@@ -197,13 +199,17 @@ async def run_events(request: Request) -> Response:
     templates = request.app.state.templates
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        seen = -1
+        seen, said = -1, ""
         while True:
             version, finished = run.version, run.finished
             if version != seen:
                 seen = version
                 html = templates.get_template("_progress.html").render(run=run)
                 yield ServerSentEvent(data=html, event="progress")
+                stage = stage_sentence(run.event, cancelled=run.cancelled, finished=finished)
+                if stage != said:  # "stage": only when it changes (a live region reads it)
+                    said = stage
+                    yield ServerSentEvent(data=html_escape(stage), event="stage")
                 if finished:
                     yield ServerSentEvent(data=run.id, event="done")
                     return

@@ -75,6 +75,19 @@ def progress_facts(event: ProgressEvent | None) -> dict[str, Any]:
     }
 
 
+def stage_sentence(event: ProgressEvent | None, *, cancelled: bool, finished: bool) -> str:
+    """What the run is doing, in one sentence (the panel's first line, and what a screen
+    reader is told when it changes)."""
+    if finished:
+        return "Finished: the report is written"
+    stage = progress_facts(event)["stage"]
+    if cancelled and stage != STAGES["done"]:
+        return f"{stage}: cancelling (the calls in flight finish, no new ones start)"
+    if cancelled:
+        return "Cancelled: writing the report"
+    return str(stage)
+
+
 def eta_words(seconds: float | None) -> str:
     if seconds is None:
         return "working it out"

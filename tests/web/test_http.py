@@ -304,6 +304,9 @@ def stream_a_run(web: Site) -> None:
     assert events[-1] == ("done", run_url.rsplit("/", 1)[-1])
     progress = settled_counts(events)
     assert progress[-1] == (145, 145)
+    stages = [data for name, data in events if name == "stage"]  # said once each, in order
+    assert stages[-1] == "Finished: the report is written" and "Sending" in stages
+    assert len(stages) == len(set(stages)) < len(progress) / 2
     assert [settled for settled, _ in progress] == sorted(s for s, _ in progress)
     assert any(0 < settled < 145 for settled, _ in progress)  # it moved, not just 0 then all
     result = web.client.get(run_url).text
@@ -321,7 +324,8 @@ def test_reopening_a_finished_run_replays_its_state(web: Site) -> None:
     run_url = web.start(web.upload(SAMPLE))
     web.wait(run_url)
     events = sse_events(web.client.get(f"{run_url}/events").text)
-    assert [name for name, _ in events] == ["progress", "done"]  # the state now, at once
+    assert [name for name, _ in events] == ["progress", "stage", "done"]  # the state, at once
+    assert events[1][1] == "Finished: the report is written"
     assert settled_counts(events) == [(145, 145)]
     assert "the report is written" in events[0][1]
     finished = web.client.get(f"{run_url}/finished", headers=HTMX)  # what "done" asks for
