@@ -35,6 +35,10 @@ STAGES = {
     "done": "Finished",
 }
 FIELD_CHOICES = (("", "not used"), *((name, name) for name in FIELDS))
+# The library's messages name the CLI's options; where the page has the control, it says so.
+PAGE_WORDS = (
+    ("pass --date-order dmy or --date-order mdy,", "choose the date order above,"),
+)
 
 
 def plural(number: int, noun: str, many: str | None = None) -> str:
@@ -110,6 +114,13 @@ def cell(value: object) -> str:
     return str(value)
 
 
+def page_words(message: str) -> str:
+    """A library message as the page says it: the page's control instead of a CLI option."""
+    for cli, page in PAGE_WORDS:
+        message = message.replace(cli, page)
+    return message
+
+
 def status_word(status: str) -> str:
     return STATUS_WORDS.get(status, status)
 
@@ -120,6 +131,7 @@ def status_class(status: str) -> str:
 
 FILTERS: dict[str, Callable[..., Any]] = {
     "cell": cell,
+    "page_words": page_words,
     "status_word": status_word,
     "status_class": status_class,
 }

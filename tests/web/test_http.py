@@ -507,7 +507,10 @@ def test_a_chosen_date_order_can_be_changed_again(web: Site, tmp_path: Path) -> 
         writer.writerows([[user.email, "Fire Safety", "due_date", "03/04/2027"]
                           for user in ACTIVE[700:702]])
     check = web.upload(source)
-    assert '<select id="date_order" name="date_order">' in web.client.get(check).text
+    asked = web.client.get(check).text
+    assert '<select id="date_order" name="date_order">' in asked
+    assert "choose the date order above, or write it as YYYY-MM-DD" in asked  # not the CLI's
+    assert "--date-order" not in asked
     web.client.post(f"{check}/choices", headers=HTMX, data={"date_order": "dmy"})
     page = web.client.get(check).text
     assert '<span class="count">2</span> rows ready to send' in page
