@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bulk_enroll.api import FIELDS, ProgressEvent, SendPreview
@@ -112,6 +112,15 @@ def cell(value: object) -> str:
         text = value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
         return text[:-9] if text.endswith(" 00:00:00") else text
     return str(value)
+
+
+def likely_header_row(rows: Sequence[tuple[int, Sequence[str]]]) -> int:
+    """The row to offer as the header when none was recognised: the first of the widest rows
+    (a title above the table fills one cell; the header fills them all)."""
+    if not rows:
+        return 0
+    width = max(sum(1 for text in texts if text) for _, texts in rows)
+    return next(number for number, texts in rows if sum(1 for text in texts if text) == width)
 
 
 def page_words(message: str) -> str:

@@ -558,3 +558,17 @@ def test_a_check_opened_again_after_its_run_offers_only_what_is_left(web: Site) 
     again = web.client.get(check).text
     assert "Start enrolling: nothing new to send</button>" in again
     assert "Start enrolling 36 people" not in again
+
+
+def test_the_mapping_offers_the_table_header_below_a_title(web: Site, tmp_path: Path) -> None:
+    """A title above unknown headers: the mapping starts at the header row, not the title
+    (the person had to find 'The column names are in row' and change it first)."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["HRIS export 2027-01"])
+    workbook.active.append(["Personal no.", "Mailbox", "Training"])
+    workbook.active.append([1000, ACTIVE[720].email, "Fire Safety"])
+    workbook.save(tmp_path / "titled.xlsx")
+    page = web.client.get(web.upload(tmp_path / "titled.xlsx")).text
+    assert '<option value="2" selected>' in page
+    assert "What each column of row 2 holds" in page
+    assert '<select id="map-2" name="map:Mailbox">' in page
