@@ -572,3 +572,14 @@ def test_the_mapping_offers_the_table_header_below_a_title(web: Site, tmp_path: 
     assert '<option value="2" selected>' in page
     assert "What each column of row 2 holds" in page
     assert '<select id="map-2" name="map:Mailbox">' in page
+
+
+def test_an_edit_shows_that_the_file_is_being_checked_again(web: Site) -> None:
+    """On a large file a recheck takes seconds: each cell's form names a status line that
+    htmx shows while it runs (nothing moved on the page before)."""
+    page = web.client.get(web.upload(SAMPLE)).text
+    indicator = re.search(r'<p id="(rechecking-[\w-]+)" class="indicator" role="status">', page)
+    assert indicator is not None
+    forms = re.findall(r'<form hx-post="/checks/[\w-]+/cells"[^>]*>', page)
+    assert len(forms) == 5 * 4  # 5 rows with problems x 4 problem columns
+    assert all(f'hx-indicator="#{indicator[1]}"' in form for form in forms)
