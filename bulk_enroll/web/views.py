@@ -25,6 +25,7 @@ STATUS_MEANINGS = {
     "not_sent": "not sent (dry run, cancelled or stopped); send again to finish",
     "unknown": "sent, but the answer was lost; check in the LMS first",
 }
+DRY_RUN_MEANINGS = {"not_sent": "ready: a live run would send it (this dry run sent nothing)"}
 GOOD = frozenset({"enrolled", "already_enrolled", "duplicate"})
 STAGES = {
     "read": "Reading the file",

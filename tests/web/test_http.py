@@ -436,7 +436,11 @@ def test_without_an_account_every_run_is_a_dry_run(monkeypatch: pytest.MonkeyPat
         assert "(dry run: nothing is sent)</button>" in web.client.get(check).text
         run = web.wait(web.start(check))
         assert run.result is not None and run.result.counts["enrolled"] == 0
-        assert "A dry run: nothing was sent" in web.client.get(f"/runs/{run.id}").text
+        result = web.client.get(f"/runs/{run.id}").text
+        assert "A dry run: nothing was sent" in result
+        # its rows ready are not 'needing attention' ('send again to finish' would not)
+        assert "Rows needing attention (4)" in result and "send again to finish" not in result
+        assert "ready: a live run would send it" in result
 
 
 def test_the_sandbox_page_sends_over_rest_when_configured(
