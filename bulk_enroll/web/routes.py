@@ -24,7 +24,7 @@ from bulk_enroll.web.page import Page, private_folder
 from bulk_enroll.web.runs import Run, RunRefused
 from bulk_enroll.web.security import FAILED_LOGIN_DELAY_S
 from bulk_enroll.web.upload import UploadRefused, receive_upload
-from bulk_enroll.web.views import stage_sentence
+from bulk_enroll.web.views import NOT_USED, stage_sentence
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_CELL_CHARS = 2000
@@ -151,7 +151,8 @@ async def choose(request: Request) -> Response:
             changes[name] = value.strip() or None
     mapping = {}
     for key, value in form.multi_items():
-        if key.startswith("map:") and isinstance(value, str) and value in FIELDS:
+        if key.startswith("map:") and isinstance(value, str) and (
+                value in FIELDS or value == NOT_USED):
             mapping[key[4:]] = value
     if mapping:
         changes["aliases"] = {**check.choices.aliases, **mapping}

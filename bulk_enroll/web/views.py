@@ -35,7 +35,8 @@ STAGES = {
     "report": "Writing the report",
     "done": "Finished",
 }
-FIELD_CHOICES = (("", "not used"), *((name, name) for name in FIELDS))
+NOT_USED = "ignore"  # the alias target that drops a column (as --alias 'HEADER=ignore')
+FIELD_CHOICES = ((NOT_USED, "not used"), *((name, name) for name in FIELDS))
 # The library's messages name the CLI's options; where the page has the control, it says so.
 PAGE_WORDS = (
     ("pass --date-order dmy or --date-order mdy,", "choose the date order above,"),

@@ -587,3 +587,22 @@ def test_an_edit_shows_that_the_file_is_being_checked_again(web: Site) -> None:
     forms = re.findall(r'<form hx-post="/checks/[\w-]+/cells"[^>]*>', page)
     assert len(forms) == 5 * 4  # 5 rows with problems x 4 problem columns
     assert all(f'hx-indicator="#{indicator[1]}"' in form for form in forms)
+
+
+def test_not_used_in_the_mapping_drops_a_column(web: Site, tmp_path: Path) -> None:
+    """Two columns both read as the learner's email: the page asks, and 'not used' on one of
+    them settles it (it was ignored, so the same question came back for ever)."""
+    source = tmp_path / "two-emails.csv"
+    source.write_text(f"Email,Employee email,Course\n{ACTIVE[730].email},{ACTIVE[731].email},"
+                      "Fire Safety\n", encoding="utf-8")
+    check = web.upload(source)
+    assert "both give learner_email" in web.client.get(check).text
+    web.client.post(f"{check}/choices", headers=HTMX, data={
+        "map:Email": "learner_email", "map:Employee email": "ignore",
+        "map:Course": "course_title"})
+    page = web.client.get(check).text
+    assert "both give learner_email" not in page
+    assert "Start enrolling 1 person in 1 course</button>" in page
+    check_id = check.rsplit("/", 1)[-1]
+    outcome = web.app.state.checks.get(check_id).result.outcomes()[0]
+    assert outcome.values["Email"] == ACTIVE[730].email  # the column kept is the one read
