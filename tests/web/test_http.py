@@ -262,6 +262,9 @@ def test_a_file_that_needs_a_column_mapping(web: Site, tmp_path: Path) -> None:
     assert remembered == {"Mitarbeiter": "learner_email", "Schulung": "course_title"}
     again = web.client.get(web.upload(source)).text  # next time: the columns are known
     assert "no header row" not in again
+    # and the page says how it read them (a remembered mapping is never applied unseen)
+    assert ("Columns read: A &#39;Mitarbeiter&#39; -&gt; learner_email, B &#39;Schulung&#39; "
+            "-&gt; course_title.") in again
     # nor the due date type (a file without one works: the rule is said, not asked)
     assert '<span class="count">3</span> rows ready to send' in again
     assert ("the file has no due_date_type column: a row with a due date gets due_date, one "
