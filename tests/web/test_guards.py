@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,9 @@ def test_serving_a_team_needs_the_password(monkeypatch: pytest.MonkeyPatch) -> N
             monkeypatch.setattr("bulk_enroll.web.routes.FAILED_LOGIN_DELAY_S", 0)
             wrong = client.post("/login", headers=HTMX, data={"password": "wrong"})
             assert wrong.status_code == 403 and "not right" in wrong.text
+            # the form comes back with the keyboard in the field, which says it was wrong
+            assert re.search(r'<input id="password"[^>]* autofocus aria-invalid="true" '
+                             r'aria-describedby="password-wrong">', wrong.text)
             assert client.get("/", follow_redirects=False).status_code == 303
             right = client.post("/login", headers=HTMX, data={"password": "correct horse"})
             assert right.headers["HX-Redirect"] == "/"
