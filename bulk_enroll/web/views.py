@@ -40,6 +40,8 @@ FIELD_CHOICES = ((NOT_USED, "not used"), *((name, name) for name in FIELDS))
 # The library's messages name the CLI's options; where the page has the control, it says so.
 PAGE_WORDS = (
     ("pass --date-order dmy or --date-order mdy,", "choose the date order above,"),
+    ("not sent; --include-hidden-rows to send", "not sent; unhide it in the file and upload "
+                                                "it again to send it"),
 )
 
 

@@ -609,3 +609,20 @@ def test_not_used_in_the_mapping_drops_a_column(web: Site, tmp_path: Path) -> No
     check_id = check.rsplit("/", 1)[-1]
     outcome = web.app.state.checks.get(check_id).result.outcomes()[0]
     assert outcome.values["Email"] == ACTIVE[730].email  # the column kept is the one read
+
+
+def test_rows_hidden_in_the_sheet_are_not_counted_ready_to_send(web: Site,
+                                                               tmp_path: Path) -> None:
+    """A row hidden by hand or by a filter is not sent (as by the CLI); the page counted it
+    'ready to send' and never said it was left out."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["learner_email", "course_title", "due_date_type"])
+    for user in ACTIVE[740:743]:
+        workbook.active.append([user.email, "Fire Safety", "unlimited"])
+    workbook.active.row_dimensions[3].hidden = True
+    workbook.save(tmp_path / "filtered.xlsx")
+    page = web.client.get(web.upload(tmp_path / "filtered.xlsx")).text
+    assert '<span class="count">2</span> rows ready to send' in page
+    assert '<span class="count">1</span> hidden in the sheet: not sent' in page
+    assert "0 duplicates (sent once), 1 hidden in the sheet</dd>" in page
+    assert "Start enrolling 2 people in 1 course</button>" in page
