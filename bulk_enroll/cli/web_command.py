@@ -54,10 +54,9 @@ def web_command(host: str, port: int, no_browser: bool, sandbox: bool, sandbox_l
                          sandbox_latency_s=sandbox_latency, public_url=public_url,
                          config=config_path)
 
-    def announce(url: str) -> None:
-        where = "the built-in sandbox" if sandbox else "the configured account"
-        click.echo(f"bulk-enroll web: enrolling into {where}. Open this link (it holds this "
-                   f"launch's key; Ctrl-C to stop):\n  {url}", err=False)
+    def announce(url: str, target: str) -> None:
+        click.echo(f"bulk-enroll web: {target}. Open this link (it holds this launch's key; "
+                   f"Ctrl-C to stop):\n  {url}", err=False)
 
     serve(options, announce)
     return int(ExitStatus.OK)

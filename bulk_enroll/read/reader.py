@@ -147,9 +147,7 @@ def _read_csv(path: Path, matcher: HeaderMatcher) -> Table:
             f"{path.name} is not UTF-8; read it as {detected.describe()} (a guess: if names look "
             "wrong, save the file from Excel as 'CSV UTF-8' and run again)"
         )
-    with _open_text(path, detected) as handle:
-        sample = handle.read(_SAMPLE_CHARS)
-        truncated = bool(handle.read(1))
+    sample, truncated = _sample(path, detected)
     delimiter = choose_delimiter(sample, matcher, truncated=truncated)
     with _open_text(path, detected) as handle:
         records = csv.reader(handle, delimiter=delimiter)
@@ -161,10 +159,7 @@ def _read_csv(path: Path, matcher: HeaderMatcher) -> Table:
                 'check for a quote (") that opens a value and is never closed'
             ) from None
         except UnicodeDecodeError as exc:
-            raise InputFileError(
-                f"{path.name}: cannot be read as {detected.describe()} (byte {exc.start} of a "
-                "chunk does not fit); save it from Excel as 'CSV UTF-8' and run again"
-            ) from None
+            raise _undecodable(path, detected, exc) from None
     return Table(
         file=path.name,
         sheet=None,
@@ -176,6 +171,21 @@ def _read_csv(path: Path, matcher: HeaderMatcher) -> Table:
         row_problems=located.problems,
         footer=located.footer,
     )
+
+
+def _sample(path: Path, detected: Detected) -> tuple[str, bool]:
+    """The file's first characters (to choose the delimiter) and whether there is more."""
+    try:
+        with _open_text(path, detected) as handle:
+            return handle.read(_SAMPLE_CHARS), bool(handle.read(1))
+    except UnicodeDecodeError as exc:  # a byte-order mark on bytes that are not that text
+        raise _undecodable(path, detected, exc) from None
+
+
+def _undecodable(path: Path, detected: Detected, error: UnicodeDecodeError) -> InputFileError:
+    return InputFileError(
+        f"{path.name}: cannot be read as {detected.describe()} (byte {error.start} of a "
+        "chunk does not fit); save it from Excel as 'CSV UTF-8' and run again")
 
 
 def _open_text(path: Path, detected: Detected) -> io.TextIOWrapper:
@@ -428,9 +438,7 @@ def outline(
             detected = detect_encoding(path)
         except NotText as exc:
             raise InputRefused(f"{path.name} is not a text file: {exc}") from None
-        with _open_text(path, detected) as handle:
-            sample = handle.read(_SAMPLE_CHARS)
-            truncated = bool(handle.read(1))
+        sample, truncated = _sample(path, detected)
         records = csv.reader(io.StringIO(sample, newline=""),
                              delimiter=choose_delimiter(sample, matcher, truncated=truncated))
         return _outline(path.name, (), None, enumerate(records, start=1), matcher, max_rows)

@@ -19,6 +19,7 @@ from starlette.templating import Jinja2Templates
 from bulk_enroll.api import EnrollResult
 from bulk_enroll.web import routes, views
 from bulk_enroll.web.checks import NEEDS_ATTENTION, Checks
+from bulk_enroll.web.failures import InternalErrorBoundary
 from bulk_enroll.web.page import Page
 from bulk_enroll.web.runs import Run, RunManager, past_run
 from bulk_enroll.web.security import LOGIN_PATH, GuardMiddleware
@@ -67,7 +68,8 @@ def create_app(page: Page) -> Starlette:
             Mount("/static", StaticFiles(packages=[("bulk_enroll.web", "static")]),
                   name="static"),
         ],
-        middleware=[Middleware(GuardMiddleware, guard=page.guard)],  # type: ignore[arg-type]
+        middleware=[Middleware(GuardMiddleware, guard=page.guard),  # type: ignore[arg-type]
+                    Middleware(InternalErrorBoundary)],  # type: ignore[arg-type]
     )
     app.state.page = page
     app.state.checks = checks

@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulk_enroll.api import EnrollResult, Outline, RowOutcome, outline, preview, recognise
-from bulk_enroll.errors import BulkEnrollError, InputRefused
-from bulk_enroll.logs import redact
+from bulk_enroll.errors import ApiError, AuthError, BulkEnrollError, InputFileError, InputRefused
+from bulk_enroll.logs import log_internal_error, redact
 from bulk_enroll.web.page import Page, private_folder
 
 log = logging.getLogger(__name__)
 AMBIGUOUS_DATE = "ambiguous date"  # the problem kind a date order settles
 NEEDS_ATTENTION = ("invalid", "failed", "not_sent", "unknown")
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+INTERNAL_ERROR = ("An unexpected error stopped the check (details in the log). This is not "
+                  "a problem of your file; nothing was sent.")
 
 
 @dataclass(frozen=True)
@@ -50,17 +52,22 @@ class Check:
     result: EnrollResult | None = None
     error: str | None = None  # why the file could not be checked (refused, no header...)
     refused: bool = False  # refused outright (a bomb, a disguised file): nothing to map
+    # Whose the error is: "file" (its shape: the page asks), "account" (the lookups could not
+    # be made: try again), "other" (the settings, or a bug: details in the log).
+    error_source: str | None = None
     outline: Outline | None = None  # the file's first rows, when a mapping is needed
     originals: dict[tuple[int, str], object] = field(default_factory=dict)  # before edits
     sheets: tuple[str, ...] = ()  # a workbook's visible sheets (a choice when several)
     recognised: dict[str, str | None] = field(default_factory=dict)  # outline cell -> field
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     counter: int = 0
+    runs_seen: int = -1  # the page's finished runs when this check was last made
 
     def run(self, page: Page) -> None:
         """Check the file again with the current choices (blocking: call it off the loop)."""
         with self.lock:
             self.counter += 1
+            self.runs_seen = page.runs_finished
             choices = self.choices
             # The page shows the check itself; its report is written as CSV, which costs a
             # fraction of a workbook on a large file (the problems workbook is made on demand).
@@ -75,7 +82,10 @@ class Check:
             except InputRefused as exc:
                 self._failed(exc, refused=True)
                 return
-            except BulkEnrollError as exc:
+            except (ApiError, AuthError) as exc:  # the account, not the file: nothing to map
+                self._failed(exc, refused=False, source="account")
+                return
+            except InputFileError as exc:
                 self._failed(exc, refused=False)
                 try:
                     self.outline = outline(self.source, sheet=choices.sheet, aliases=aliases,
@@ -87,13 +97,27 @@ class Check:
                     texts = {text for _, row in self.outline.rows for text in row if text}
                     self.recognised = recognise(texts, aliases=aliases, config=page.config)
                 return
+            except BulkEnrollError as exc:  # the settings (a safety limit, the configuration)
+                self._failed(exc, refused=False, source="other")
+                return
+            except Exception as exc:  # a bug or the machine: the page says so, the log has it
+                log_internal_error(exc)
+                self.result, self.error, self.refused = None, INTERNAL_ERROR, False
+                self.error_source, self.outline = "other", None
+                return
             self.result, self.error, self.refused, self.outline = result, None, False, None
+            self.error_source = None
             if not self.sheets and self.source.suffix.lower() not in TEXT_SUFFIXES:
                 try:
                     self.sheets = outline(self.source, config=page.config, max_rows=1).sheets
                 except BulkEnrollError:
                     self.sheets = ()
             self._remember_originals(result)
+
+    def stale(self, page: Page) -> bool:
+        """A run ended since this check was made: what is already enrolled has changed (the
+        page opened again with Back would offer to send what was just sent)."""
+        return self.result is not None and self.runs_seen != page.runs_finished
 
     def problems_workbook(self, page: Page) -> Path | None:
         """A workbook of the rows with problems only (its Needs attention sheet is the list
@@ -111,8 +135,9 @@ class Check:
                         edits=choices.edits, rows=rows, **page.api_options())
         return report
 
-    def _failed(self, error: BulkEnrollError, *, refused: bool) -> None:
+    def _failed(self, error: BulkEnrollError, *, refused: bool, source: str = "file") -> None:
         self.result, self.error, self.refused = None, redact(str(error)), refused
+        self.error_source, self.outline = source, None
 
     def _remember_originals(self, result: EnrollResult) -> None:
         """The first value seen of every cell the person edits ("was ...")."""

@@ -27,6 +27,7 @@ class Page:
     config: Path | None
     guard: Guard
     history: History
+    runs_finished: int = 0  # grows with every run's end: a check made before it is stale
 
     @property
     def live(self) -> bool:
@@ -37,6 +38,15 @@ class Page:
     def account_label(self) -> str:
         account = self.setup.account
         return account_host(account) if account is not None else "no account configured"
+
+    @property
+    def target(self) -> str:
+        """Where the launch enrolls, as the terminal says it when the page starts."""
+        if self.sandbox:
+            return "enrolling into the built-in sandbox"
+        if self.live:
+            return f"enrolling into {self.account_label}"
+        return "no account is configured: files are checked and planned, nothing is sent"
 
     @property
     def check_server(self) -> bool:

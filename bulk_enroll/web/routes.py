@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from bulk_enroll.web.page import Page, private_folder
 from bulk_enroll.web.runs import Run, RunRefused
 from bulk_enroll.web.security import FAILED_LOGIN_DELAY_S
 from bulk_enroll.web.upload import UploadRefused, receive_upload
+from bulk_enroll.web.views import NOT_USED, stage_sentence
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_CELL_CHARS = 2000
@@ -108,7 +110,10 @@ async def upload(request: Request) -> Response:
 
 
 async def check_page(request: Request) -> Response:
-    return _render(request, "check.html", check=_check(request))
+    check = _check(request)
+    if check.stale(_page(request)):
+        await run_in_threadpool(check.run, _page(request))
+    return _render(request, "check.html", check=check)
 
 
 async def edit_cell(request: Request) -> Response:
@@ -117,13 +122,22 @@ async def edit_cell(request: Request) -> Response:
     form = await request.form()
     row, column, value = form.get("row"), form.get("column"), form.get("value")
     if not (isinstance(row, str) and row.isdigit() and isinstance(column, str)
-            and isinstance(value, str)) or len(value) > MAX_CELL_CHARS:
-        raise HTTPException(400, "An edit needs a row number, a column and a value.")
+            and isinstance(value, str)):
+        return _edit_refused(request, check, "An edit needs a row number, a column and a value.")
+    if len(value) > MAX_CELL_CHARS:
+        return _edit_refused(request, check, f"That value is {len(value):,} characters long; a "
+                             f"cell takes at most {MAX_CELL_CHARS:,} here. Nothing was changed.")
     if check.result is None or column not in check.result.headers:
-        raise HTTPException(400, f"The file has no column {column!r}.")
+        return _edit_refused(request, check, f"The file has no column {column!r}.")
     check.edit(int(row), column, value.strip())
     await run_in_threadpool(check.run, _page(request))
     return _render(request, "_check_body.html", check=check, edited=(int(row), column))
+
+
+def _edit_refused(request: Request, check: Check, reason: str) -> Response:
+    """The check stays on the page, the reason above it (htmx swaps a 400 too: a bare text
+    answer would have replaced the whole check)."""
+    return _render(request, "_check_body.html", status=400, check=check, edit_refused=reason)
 
 
 async def choose(request: Request) -> Response:
@@ -137,7 +151,8 @@ async def choose(request: Request) -> Response:
             changes[name] = value.strip() or None
     mapping = {}
     for key, value in form.multi_items():
-        if key.startswith("map:") and isinstance(value, str) and value in FIELDS:
+        if key.startswith("map:") and isinstance(value, str) and (
+                value in FIELDS or value == NOT_USED):
             mapping[key[4:]] = value
     if mapping:
         changes["aliases"] = {**check.choices.aliases, **mapping}
@@ -185,13 +200,17 @@ async def run_events(request: Request) -> Response:
     templates = request.app.state.templates
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        seen = -1
+        seen, said = -1, ""
         while True:
             version, finished = run.version, run.finished
             if version != seen:
                 seen = version
                 html = templates.get_template("_progress.html").render(run=run)
                 yield ServerSentEvent(data=html, event="progress")
+                stage = stage_sentence(run.event, cancelled=run.cancelled, finished=finished)
+                if stage != said:  # "stage": only when it changes (a live region reads it)
+                    said = stage
+                    yield ServerSentEvent(data=html_escape(stage), event="stage")
                 if finished:
                     yield ServerSentEvent(data=run.id, event="done")
                     return

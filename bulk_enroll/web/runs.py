@@ -143,6 +143,7 @@ class RunManager:
             log_internal_error(exc)
             error = ("An unexpected error stopped the run (details in the log). Rows already "
                      "confirmed are in the journal; starting again sends only the rest.")
+        page.runs_finished += 1  # sent or not, the checks made before may be stale now
         try:
             if result is not None:
                 on_finish(run, result)

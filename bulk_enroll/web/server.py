@@ -79,12 +79,13 @@ def check_exposure(options: WebOptions, setup: Setup) -> None:
         raise ConfigError(PASSWORD_NEEDED.format(host=options.host))
 
 
-def serve(options: WebOptions, announce: Callable[[str], None]) -> None:
-    """Serve until Ctrl-C; `announce` gets the link to open (it carries the launch's key)."""
+def serve(options: WebOptions, announce: Callable[[str, str], None]) -> None:
+    """Serve until Ctrl-C; `announce` gets the link to open (it carries the launch's key) and
+    where the page enrolls."""
     with launch(options) as (page, listener):
         app = create_app(page)
         url = page.guard.url(options.host, listener.getsockname()[1])
-        announce(url)
+        announce(url, page.target)
         if options.open_browser:
             webbrowser.open(url)
         config = uvicorn.Config(app, log_config=None, access_log=False, log_level="warning",

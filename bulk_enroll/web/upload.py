@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
@@ -112,9 +113,13 @@ async def receive_upload(request: Request, folder: Path, max_bytes: int) -> Uplo
         "on_part_data": on_part_data, "on_part_end": on_part_end,
     })
     try:
-        async for chunk in request.stream():
-            parser.write(chunk)
-        parser.finalize()
+        try:
+            async for chunk in request.stream():
+                parser.write(chunk)
+            parser.finalize()
+        except MultipartParseError:
+            raise UploadRefused("the upload was cut off or garbled on its way; drop the file "
+                                "again") from None
     except BaseException:
         if handle is not None:
             handle.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bulk_enroll.api import FIELDS, ProgressEvent, SendPreview
@@ -25,6 +25,7 @@ STATUS_MEANINGS = {
     "not_sent": "not sent (dry run, cancelled or stopped); send again to finish",
     "unknown": "sent, but the answer was lost; check in the LMS first",
 }
+DRY_RUN_MEANINGS = {"not_sent": "ready: a live run would send it (this dry run sent nothing)"}
 GOOD = frozenset({"enrolled", "already_enrolled", "duplicate"})
 STAGES = {
     "read": "Reading the file",
@@ -34,7 +35,14 @@ STAGES = {
     "report": "Writing the report",
     "done": "Finished",
 }
-FIELD_CHOICES = (("", "not used"), *((name, name) for name in FIELDS))
+NOT_USED = "ignore"  # the alias target that drops a column (as --alias 'HEADER=ignore')
+FIELD_CHOICES = ((NOT_USED, "not used"), *((name, name) for name in FIELDS))
+# The library's messages name the CLI's options; where the page has the control, it says so.
+PAGE_WORDS = (
+    ("pass --date-order dmy or --date-order mdy,", "choose the date order above,"),
+    ("not sent; --include-hidden-rows to send", "not sent; unhide it in the file and upload "
+                                                "it again to send it"),
+)
 
 
 def plural(number: int, noun: str, many: str | None = None) -> str:
@@ -75,6 +83,19 @@ def progress_facts(event: ProgressEvent | None) -> dict[str, Any]:
     }
 
 
+def stage_sentence(event: ProgressEvent | None, *, cancelled: bool, finished: bool) -> str:
+    """What the run is doing, in one sentence (the panel's first line, and what a screen
+    reader is told when it changes)."""
+    if finished:
+        return "Finished: the report is written"
+    stage = progress_facts(event)["stage"]
+    if cancelled and stage != STAGES["done"]:
+        return f"{stage}: cancelling (the calls in flight finish, no new ones start)"
+    if cancelled:
+        return "Cancelled: writing the report"
+    return str(stage)
+
+
 def eta_words(seconds: float | None) -> str:
     if seconds is None:
         return "working it out"
@@ -97,6 +118,22 @@ def cell(value: object) -> str:
     return str(value)
 
 
+def likely_header_row(rows: Sequence[tuple[int, Sequence[str]]]) -> int:
+    """The row to offer as the header when none was recognised: the first of the widest rows
+    (a title above the table fills one cell; the header fills them all)."""
+    if not rows:
+        return 0
+    width = max(sum(1 for text in texts if text) for _, texts in rows)
+    return next(number for number, texts in rows if sum(1 for text in texts if text) == width)
+
+
+def page_words(message: str) -> str:
+    """A library message as the page says it: the page's control instead of a CLI option."""
+    for cli, page in PAGE_WORDS:
+        message = message.replace(cli, page)
+    return message
+
+
 def status_word(status: str) -> str:
     return STATUS_WORDS.get(status, status)
 
@@ -107,6 +144,7 @@ def status_class(status: str) -> str:
 
 FILTERS: dict[str, Callable[..., Any]] = {
     "cell": cell,
+    "page_words": page_words,
     "status_word": status_word,
     "status_class": status_class,
 }

@@ -15,7 +15,7 @@ import pytest
 
 from bulk_enroll.errors import InputFileError
 from bulk_enroll.model import DueDateType, DueSettings
-from bulk_enroll.read.reader import read_table
+from bulk_enroll.read.reader import outline, read_table
 from bulk_enroll.validate.rows import ValidatedInput, validate_table
 from tests.inputs import by_email, by_id, by_login, course_id, rewrite_zip, titled, write_text
 from tests.inputs import problems_of as problems
@@ -177,6 +177,16 @@ def test_binary_data_in_a_csv_is_refused(tmp_path):
     path.write_bytes(b"learner_id,course_id\n\x00\x01\x02\x03" * 10)
     with pytest.raises(InputFileError, match="^data.csv is a binary file, not a text"):
         read_table(path)
+
+
+@pytest.mark.parametrize("read", [read_table, outline], ids=["read_table", "outline"])
+def test_a_byte_order_mark_on_bytes_that_do_not_follow_it_is_a_clear_error(tmp_path, read):
+    """A UTF-32 mark, then bytes no UTF-32 text has: the file's fault, said as such (it was an
+    internal error, exit 4 on the terminal and a 500 on the web page)."""
+    path = tmp_path / "data.csv"
+    path.write_bytes(codecs.BOM_UTF32_LE + b"garbage\x00\x00")
+    with pytest.raises(InputFileError, match="^data.csv: cannot be read as utf-32"):
+        read(path)
 
 
 # ---- header row, title rows, trailing rows and columns ----------------------------------------

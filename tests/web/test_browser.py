@@ -286,3 +286,37 @@ def test_cancel_stops_cleanly(page: Page, tmp_path: Path) -> None:
     statuses = report_statuses(download_report(page, tmp_path))
     assert statuses.count("enrolled") == enrolled
     assert statuses.count("not_sent") == 60 - enrolled
+
+
+def focused(page: Page) -> str:
+    return str(page.evaluate("document.activeElement.getAttribute('aria-label') || "
+                             "document.activeElement.tagName + ' ' + "
+                             "document.activeElement.textContent"))
+
+
+def test_keyboard_focus_follows_each_step_and_a_narrow_window_does_not_scroll_sideways(
+        page: Page, tmp_path: Path) -> None:
+    """Each step's page starts at its heading; a fixed row leaves the table, so the keyboard
+    goes on at the next row's first cell, then at Start (it fell to the page's body). At 320
+    px (400% zoom) only the wide editing table scrolls, inside its own box."""
+    page.set_viewport_size({"width": 320, "height": 800})
+    drop(page, people_file(tmp_path / "keys.csv", 900, 4, bad={0: "asap", 2: "soon"}))
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
+    assert page.evaluate("document.documentElement.scrollWidth <= "
+                         "document.documentElement.clientWidth")
+    cell = page.get_by_label("Row 2, due_date_type")
+    cell.fill("due_period")
+    cell.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Row 2 is fixed")).to_be_visible()
+    expect(page.get_by_label("Row 4, due_date_type")).to_be_focused()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("due_period")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Row 4 is fixed")).to_be_visible()
+    start = page.get_by_role("button", name=START)
+    expect(start).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(".verdict")).to_have_text("4 enrolled, all rows settled")
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
+    assert page.evaluate("document.documentElement.scrollWidth <= "
+                         "document.documentElement.clientWidth"), focused(page)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from bulk_enroll.web.security import Guard  # noqa: E402
 from bulk_enroll.web.server import WebOptions, launch  # noqa: E402
 from bulk_enroll.web.upload import UploadRefused, receive_upload, safe_name  # noqa: E402
 from tests.integration.conftest import point_at  # noqa: E402
+from tests.support import forget_account  # noqa: E402
 from tests.web.site import HTMX, site  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,6 +108,9 @@ def test_serving_a_team_needs_the_password(monkeypatch: pytest.MonkeyPatch) -> N
             monkeypatch.setattr("bulk_enroll.web.routes.FAILED_LOGIN_DELAY_S", 0)
             wrong = client.post("/login", headers=HTMX, data={"password": "wrong"})
             assert wrong.status_code == 403 and "not right" in wrong.text
+            # the form comes back with the keyboard in the field, which says it was wrong
+            assert re.search(r'<input id="password"[^>]* autofocus aria-invalid="true" '
+                             r'aria-describedby="password-wrong">', wrong.text)
             assert client.get("/", follow_redirects=False).status_code == 303
             right = client.post("/login", headers=HTMX, data={"password": "correct horse"})
             assert right.headers["HX-Redirect"] == "/"
@@ -175,3 +180,21 @@ def test_a_configured_accounts_secret_never_reaches_a_page(monkeypatch: pytest.M
             assert "sandbox-secret" not in response.text
             assert all("sandbox-secret" not in value for value in response.headers.values())
             assert server.api_url in response.text  # the host is shown, never the secret
+
+
+def test_the_command_says_where_it_enrolls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Without an account it said 'enrolling into the configured account'."""
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    monkeypatch.setenv("BULK_ENROLL_STATE_DIR", str(tmp_path))
+    forget_account(monkeypatch)
+    assert main(["web", "--no-browser"]) == 0
+    printed = capsys.readouterr().out
+    assert "no account is configured: files are checked and planned, nothing is sent" in printed
+    assert "configured account" not in printed
+    with SandboxServer().start() as server:
+        point_at(server, monkeypatch)
+        assert main(["web", "--no-browser"]) == 0
+    assert f"enrolling into {server.api_url}" in capsys.readouterr().out

@@ -20,9 +20,11 @@ from tests.web.conftest import require_web
 
 require_web()
 
-from bulk_enroll.sandbox import default_directory  # noqa: E402
+from bulk_enroll.sandbox import SandboxServer, default_directory  # noqa: E402
 from bulk_enroll.send.lock import InstanceLock  # noqa: E402
+from bulk_enroll.web import checks, routes  # noqa: E402
 from bulk_enroll.web.security import COOKIE  # noqa: E402
+from tests.integration.conftest import point_at  # noqa: E402
 from tests.support import forget_account  # noqa: E402
 from tests.web.site import HTMX, Site, site  # noqa: E402
 
@@ -260,6 +262,9 @@ def test_a_file_that_needs_a_column_mapping(web: Site, tmp_path: Path) -> None:
     assert remembered == {"Mitarbeiter": "learner_email", "Schulung": "course_title"}
     again = web.client.get(web.upload(source)).text  # next time: the columns are known
     assert "no header row" not in again
+    # and the page says how it read them (a remembered mapping is never applied unseen)
+    assert ("Columns read: A &#39;Mitarbeiter&#39; -&gt; learner_email, B &#39;Schulung&#39; "
+            "-&gt; course_title.") in again
     # nor the due date type (a file without one works: the rule is said, not asked)
     assert '<span class="count">3</span> rows ready to send' in again
     assert ("the file has no due_date_type column: a row with a due date gets due_date, one "
@@ -302,6 +307,9 @@ def stream_a_run(web: Site) -> None:
     assert events[-1] == ("done", run_url.rsplit("/", 1)[-1])
     progress = settled_counts(events)
     assert progress[-1] == (145, 145)
+    stages = [data for name, data in events if name == "stage"]  # said once each, in order
+    assert stages[-1] == "Finished: the report is written" and "Sending" in stages
+    assert len(stages) == len(set(stages)) < len(progress) / 2
     assert [settled for settled, _ in progress] == sorted(s for s, _ in progress)
     assert any(0 < settled < 145 for settled, _ in progress)  # it moved, not just 0 then all
     result = web.client.get(run_url).text
@@ -319,7 +327,8 @@ def test_reopening_a_finished_run_replays_its_state(web: Site) -> None:
     run_url = web.start(web.upload(SAMPLE))
     web.wait(run_url)
     events = sse_events(web.client.get(f"{run_url}/events").text)
-    assert [name for name, _ in events] == ["progress", "done"]  # the state now, at once
+    assert [name for name, _ in events] == ["progress", "stage", "done"]  # the state, at once
+    assert events[1][1] == "Finished: the report is written"
     assert settled_counts(events) == [(145, 145)]
     assert "the report is written" in events[0][1]
     finished = web.client.get(f"{run_url}/finished", headers=HTMX)  # what "done" asks for
@@ -430,7 +439,11 @@ def test_without_an_account_every_run_is_a_dry_run(monkeypatch: pytest.MonkeyPat
         assert "(dry run: nothing is sent)</button>" in web.client.get(check).text
         run = web.wait(web.start(check))
         assert run.result is not None and run.result.counts["enrolled"] == 0
-        assert "A dry run: nothing was sent" in web.client.get(f"/runs/{run.id}").text
+        result = web.client.get(f"/runs/{run.id}").text
+        assert "A dry run: nothing was sent" in result
+        # its rows ready are not 'needing attention' ('send again to finish' would not)
+        assert "Rows needing attention (4)" in result and "send again to finish" not in result
+        assert "ready: a live run would send it" in result
 
 
 def test_the_sandbox_page_sends_over_rest_when_configured(
@@ -445,3 +458,171 @@ def test_the_sandbox_page_sends_over_rest_when_configured(
         facts = openpyxl.load_workbook(run.result.report_path)["Summary"]
         assert any(row[1] == "rest" for row in facts.iter_rows(values_only=True)
                    if len(row) > 1)
+
+
+# ---- what the review found: errors said for what they are, choices that stay open ---------------
+
+
+def test_an_account_that_cannot_be_reached_is_not_taken_for_a_file_needing_a_mapping(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lookups fail (connection refused): the page says the account could not be reached
+    and offers to check again, instead of asking what the file's columns mean."""
+    with SandboxServer().start() as gone:
+        point_at(gone, monkeypatch)
+    monkeypatch.setenv("BULK_ENROLL_MAX_ATTEMPTS", "1")
+    with site(sandbox=False) as web:
+        check = web.upload(SAMPLE)
+        page = web.client.get(check).text
+        assert "could not be looked up in" in page and "Your file was not the problem" in page
+        assert "Tell the page what the columns mean" not in page
+        assert "needs your help" not in page
+        assert "Check again</button>" in page
+
+
+def test_an_unexpected_error_is_a_short_page_never_a_traceback(
+        web: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("internal detail /srv/secret-path")
+
+    monkeypatch.setattr(checks, "preview", broken)
+    page = web.client.get(web.upload(SAMPLE)).text
+    assert "An unexpected error stopped the check (details in the log)" in page
+    assert "secret-path" not in page and "RuntimeError" not in page
+    monkeypatch.setattr(routes, "write_template", broken)  # a route that lets it through
+    for headers in ({}, HTMX):
+        answer = web.client.get("/template.xlsx", headers=headers)
+        assert answer.status_code == 500
+        assert "Something went wrong on the page's side" in answer.text
+        assert "secret-path" not in answer.text and "Traceback" not in answer.text
+        assert answer.headers["x-frame-options"] == "DENY"  # inside the guards
+
+
+def test_a_garbled_upload_is_refused_with_a_message(web: Site) -> None:
+    answer = web.client.post("/upload", content=b"not multipart at all", headers={
+        **HTMX, "Content-Type": "multipart/form-data; boundary=zzz"})
+    assert answer.status_code == 400
+    assert "cut off or garbled" in answer.text
+
+
+def test_a_chosen_date_order_can_be_changed_again(web: Site, tmp_path: Path) -> None:
+    """Once a date order settles the dates, the choice stays on the page (it was gone: a wrong
+    pick could only be undone by uploading the file again)."""
+    source = tmp_path / "dates.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Email", "Course", "due_date_type", "due_date"])
+        writer.writerows([[user.email, "Fire Safety", "due_date", "03/04/2027"]
+                          for user in ACTIVE[700:702]])
+    check = web.upload(source)
+    asked = web.client.get(check).text
+    assert '<select id="date_order" name="date_order">' in asked
+    assert "choose the date order above, or write it as YYYY-MM-DD" in asked  # not the CLI's
+    assert "--date-order" not in asked
+    web.client.post(f"{check}/choices", headers=HTMX, data={"date_order": "dmy"})
+    page = web.client.get(check).text
+    assert '<span class="count">2</span> rows ready to send' in page
+    assert '<option value="dmy" selected>' in page
+    web.client.post(f"{check}/choices", headers=HTMX, data={"date_order": "mdy"})
+    assert '<option value="mdy" selected>' in web.client.get(check).text
+    check_id = check.rsplit("/", 1)[-1]
+    assert web.app.state.checks.get(check_id).choices.date_order == "mdy"
+
+
+def test_a_workbook_with_several_sheets_says_only_one_is_read(web: Site, tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Sales"
+    workbook.active.append(["learner_email", "course_title"])
+    workbook.active.append([ACTIVE[710].email, "Fire Safety"])
+    workbook.create_sheet("Support").append(["learner_email", "course_title"])
+    workbook["Support"].append([ACTIVE[711].email, "Fire Safety"])
+    workbook.save(tmp_path / "teams.xlsx")
+    page = web.client.get(web.upload(tmp_path / "teams.xlsx")).text
+    assert "The workbook has 2 sheets and only this one is read" in page
+
+
+def test_a_refused_edit_keeps_the_check_on_the_page(web: Site) -> None:
+    """htmx swaps a 400 into the check's place: it must be the check with the reason, not a
+    bare sentence that replaces the whole table (a long paste did that)."""
+    check = web.upload(SAMPLE)
+    for data, reason in (({"row": "19", "column": "due_date_type", "value": "x" * 2001},
+                          "a cell takes at most 2,000 here"),
+                         ({"row": "19", "column": "Nope", "value": "x"},
+                          "The file has no column &#39;Nope&#39;")):
+        refused = web.client.post(f"{check}/cells", headers=HTMX, data=data)
+        assert refused.status_code == 400
+        assert reason in refused.text and 'role="alert"' in refused.text
+        assert refused.text.lstrip().startswith('<div id="check-body"')
+        assert "Start enrolling 36 people in 7 courses</button>" in refused.text
+
+
+def test_a_check_opened_again_after_its_run_offers_only_what_is_left(web: Site) -> None:
+    """Back to the check page after sending: it offered 'Start enrolling 36 people in 7
+    courses' again, from before the run (the journal kept them from being sent twice, but the
+    page said otherwise)."""
+    check = web.upload(SAMPLE)
+    assert "Start enrolling 36 people in 7 courses</button>" in web.client.get(check).text
+    web.wait(web.start(check))
+    again = web.client.get(check).text
+    assert "Start enrolling: nothing new to send</button>" in again
+    assert "Start enrolling 36 people" not in again
+
+
+def test_the_mapping_offers_the_table_header_below_a_title(web: Site, tmp_path: Path) -> None:
+    """A title above unknown headers: the mapping starts at the header row, not the title
+    (the person had to find 'The column names are in row' and change it first)."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["HRIS export 2027-01"])
+    workbook.active.append(["Personal no.", "Mailbox", "Training"])
+    workbook.active.append([1000, ACTIVE[720].email, "Fire Safety"])
+    workbook.save(tmp_path / "titled.xlsx")
+    page = web.client.get(web.upload(tmp_path / "titled.xlsx")).text
+    assert '<option value="2" selected>' in page
+    assert "What each column of row 2 holds" in page
+    assert '<select id="map-2" name="map:Mailbox">' in page
+
+
+def test_an_edit_shows_that_the_file_is_being_checked_again(web: Site) -> None:
+    """On a large file a recheck takes seconds: each cell's form names a status line that
+    htmx shows while it runs (nothing moved on the page before)."""
+    page = web.client.get(web.upload(SAMPLE)).text
+    indicator = re.search(r'<p id="(rechecking-[\w-]+)" class="indicator" role="status">', page)
+    assert indicator is not None
+    forms = re.findall(r'<form hx-post="/checks/[\w-]+/cells"[^>]*>', page)
+    assert len(forms) == 5 * 4  # 5 rows with problems x 4 problem columns
+    assert all(f'hx-indicator="#{indicator[1]}"' in form for form in forms)
+
+
+def test_not_used_in_the_mapping_drops_a_column(web: Site, tmp_path: Path) -> None:
+    """Two columns both read as the learner's email: the page asks, and 'not used' on one of
+    them settles it (it was ignored, so the same question came back for ever)."""
+    source = tmp_path / "two-emails.csv"
+    source.write_text(f"Email,Employee email,Course\n{ACTIVE[730].email},{ACTIVE[731].email},"
+                      "Fire Safety\n", encoding="utf-8")
+    check = web.upload(source)
+    assert "both give learner_email" in web.client.get(check).text
+    web.client.post(f"{check}/choices", headers=HTMX, data={
+        "map:Email": "learner_email", "map:Employee email": "ignore",
+        "map:Course": "course_title"})
+    page = web.client.get(check).text
+    assert "both give learner_email" not in page
+    assert "Start enrolling 1 person in 1 course</button>" in page
+    check_id = check.rsplit("/", 1)[-1]
+    outcome = web.app.state.checks.get(check_id).result.outcomes()[0]
+    assert outcome.values["Email"] == ACTIVE[730].email  # the column kept is the one read
+
+
+def test_rows_hidden_in_the_sheet_are_not_counted_ready_to_send(web: Site,
+                                                               tmp_path: Path) -> None:
+    """A row hidden by hand or by a filter is not sent (as by the CLI); the page counted it
+    'ready to send' and never said it was left out."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["learner_email", "course_title", "due_date_type"])
+    for user in ACTIVE[740:743]:
+        workbook.active.append([user.email, "Fire Safety", "unlimited"])
+    workbook.active.row_dimensions[3].hidden = True
+    workbook.save(tmp_path / "filtered.xlsx")
+    page = web.client.get(web.upload(tmp_path / "filtered.xlsx")).text
+    assert '<span class="count">2</span> rows ready to send' in page
+    assert '<span class="count">1</span> hidden in the sheet: not sent' in page
+    assert "0 duplicates (sent once), 1 hidden in the sheet</dd>" in page
+    assert "Start enrolling 2 people in 1 course</button>" in page
