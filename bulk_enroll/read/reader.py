@@ -124,6 +124,10 @@ def check_input_path(path: Path) -> None:
     if path.is_dir():
         raise InputFileError(f"{path} is a folder, not a file: give the spreadsheet's name")
     if not path.is_file():
+        if path.exists():
+            raise InputFileError(
+                f"{path} is not a regular file (a device, a pipe or a socket): save the "
+                "spreadsheet as a file and give its name")
         raise InputFileError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES and suffix not in EXCEL_SUFFIXES:

@@ -3,6 +3,7 @@ sent, nothing overwritten, no traceback."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,14 @@ def test_a_folder_given_as_input_says_so(tmp_path, capsys):
     assert main(["validate", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.endswith("is a folder, not a file: give the spreadsheet's name\n")
+
+
+def test_a_pipe_given_as_input_is_not_called_missing(tmp_path, capsys):
+    pipe = tmp_path / "hr.csv"
+    os.mkfifo(pipe)
+    assert main(["validate", str(pipe)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a regular file" in err and "no such file" not in err
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "1e400", "-inf"])
