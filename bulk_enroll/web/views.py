@@ -65,7 +65,7 @@ def progress_facts(event: ProgressEvent | None) -> dict[str, Any]:
     """The sending screen's numbers."""
     if event is None:
         return {"stage": "Starting", "settled": 0, "total": 0, "percent": 0, "calls": 0,
-                "planned": 0, "retries": 0, "waited": "0", "not_enrolled": 0,
+                "planned": 0, "retries": 0, "waited": "0", "enrolled": 0, "not_enrolled": 0,
                 "eta": "working it out"}
     total = event.pairs_total
     percent = int(100 * event.pairs_settled / total) if total else 0
@@ -78,6 +78,8 @@ def progress_facts(event: ProgressEvent | None) -> dict[str, Any]:
         "planned": event.calls_planned,
         "retries": event.retries,
         "waited": f"{event.rate_limit_wait_s:.1f}",
+        # settled counts the pairs a cancel or a stop left unsent too: say how many went well
+        "enrolled": event.pairs_settled - event.not_enrolled,
         "not_enrolled": event.not_enrolled,
         "eta": eta_words(event.eta_s),
     }

@@ -22,7 +22,8 @@ require_web()
 
 from bulk_enroll.sandbox import SandboxServer, default_directory  # noqa: E402
 from bulk_enroll.send.lock import InstanceLock  # noqa: E402
-from bulk_enroll.web import checks, routes  # noqa: E402
+from bulk_enroll.send.progress import ProgressEvent  # noqa: E402
+from bulk_enroll.web import checks, routes, views  # noqa: E402
 from bulk_enroll.web.security import COOKIE  # noqa: E402
 from tests.integration.conftest import point_at  # noqa: E402
 from tests.support import forget_account  # noqa: E402
@@ -387,6 +388,15 @@ def test_cancel_stops_cleanly_and_the_report_says_what_was_done(
         messages = [row[header.index("Message")] for row in rows
                     if row[header.index("Status")] == "not_sent"]
         assert messages and all("cancelled on the page" in m for m in messages)
+
+
+def test_after_a_cancel_the_panel_says_how_many_were_enrolled_not_only_settled() -> None:
+    # a cancel settles the unsent pairs as not_sent: "400 of 400 settled" alone reads as done
+    cancelled = ProgressEvent(stage="done", pairs_total=400, pairs_settled=400, not_enrolled=230)
+    facts = views.progress_facts(cancelled)
+    assert (facts["enrolled"], facts["not_enrolled"], facts["percent"]) == (170, 230, 100)
+    template = (Path(views.__file__).parent / "templates" / "_progress.html").read_text()
+    assert "Enrolled so far" in template and "f.enrolled" in template
 
 
 def test_a_second_run_on_the_same_journal_is_refused(monkeypatch: pytest.MonkeyPatch,
