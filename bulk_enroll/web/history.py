@@ -87,6 +87,11 @@ class History:
         with self._lock:
             write_private_json(self._aliases_file, {**self.aliases(), **aliases})
 
+    def forget_aliases(self) -> None:
+        """A mapping remembered wrongly would apply to every later file: a person can drop it."""
+        with self._lock:
+            self._aliases_file.unlink(missing_ok=True)
+
 
 def _read_json(path: Path, default: object) -> object:
     try:

@@ -154,7 +154,10 @@ async def choose(request: Request) -> Response:
         if key.startswith("map:") and isinstance(value, str) and (
                 value in FIELDS or value == NOT_USED):
             mapping[key[4:]] = value
-    if mapping:
+    if form.get("forget") == "mappings":  # the remembered ones and this file's: asked afresh
+        _page(request).history.forget_aliases()
+        changes["aliases"] = {}
+    elif mapping:
         changes["aliases"] = {**check.choices.aliases, **mapping}
         if form.get("remember") == "yes":
             _page(request).history.remember_aliases(mapping)

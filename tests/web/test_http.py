@@ -270,6 +270,14 @@ def test_a_file_that_needs_a_column_mapping(web: Site, tmp_path: Path) -> None:
     assert '<span class="count">3</span> rows ready to send' in again
     assert ("the file has no due_date_type column: a row with a due date gets due_date, one "
             "with a due period due_period, one with neither default") in again
+    # a mapping remembered wrongly can be dropped: the next check asks again
+    assert "Forget the column mappings chosen on this page" in again
+    second = web.upload(source)
+    forgot = web.client.post(f"{second}/choices", headers=HTMX, data={"forget": "mappings"})
+    assert forgot.headers["HX-Redirect"] == second
+    assert not (web.page.history.folder / "aliases.json").exists()
+    assert "no header row with a learner and a course column" in web.client.get(second).text
+    assert "no header row" in web.client.get(web.upload(source)).text
 
 
 def test_a_workbook_with_several_sheets_offers_the_choice(web: Site, tmp_path: Path) -> None:
