@@ -145,3 +145,24 @@ def test_lookups_held_by_the_limit_past_the_no_progress_time_stop_at_once(monkey
     assert {r["Status"] for r in rows} == {"not_sent"}
     assert all("429 Too Many Requests" in r["Message"]
                and "BULK_ENROLL_NO_PROGRESS_TIMEOUT" in r["Message"] for r in rows), rows[0]
+
+
+def test_a_retry_after_of_a_day_stops_the_run_and_is_not_remembered(monkeypatch, tmp_path,
+                                                                    isolated_state_dir):
+    # One 429 asking to come back tomorrow (maintenance, a proxy): the run stops cleanly. Its
+    # estimate (5 calls a day) was never confirmed; remembered, it once held every later
+    # night of the account to one call a minute, with no limit left on the server.
+    pairs = [(user.user_id, COURSES[0]) for user in ACTIVE[:12]]
+    path = request_file(tmp_path / "in.csv", pairs)
+    faults = Faults(rate_rule=RateRule(5, 1.0, Shape.SLIDING), retry_after_s=86_400,
+                    paths=("/soap",))
+    with SandboxServer(faults=faults).start() as server:
+        point_at(server, monkeypatch)
+        monkeypatch.setenv("BULK_ENROLL_MAX_LEARNERS_PER_CALL", "1")
+        code = main(["run", str(path), "--report", str(tmp_path / "r.xlsx")])
+    assert code == 1
+    rows = sheet_rows(tmp_path / "r.xlsx")
+    assert [r["Status"] for r in rows].count("enrolled") == 5
+    held = [r for r in rows if r["Status"] == "not_sent"]
+    assert len(held) == 7 and "holds the next call for 24 h" in held[0]["Message"], held[0]
+    assert list(isolated_state_dir.glob("rate-limit-*.json")) == []
