@@ -165,10 +165,20 @@ def _open_existing(path: Path,
         raise ConfigError(f"cannot open {path}: {exc}") from None
     try:
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        # Every page, not just the schema's: a file cut short (a copy, a full disk) can still
+        # show its tables, and fail only when a run is under way.
+        found = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if found != "ok":
+            db.close()
+            return None, f"is damaged ({found})"
         problem = check(db)  # before any write: another program's database stays untouched
         if problem is None:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
+            # Checkpoint after every commit: what a call leaves is then in the file itself,
+            # not only in its -wal log, which a backup of the file alone, or a log deleted
+            # or truncated after a kill, would lose (and every pair of it be sent again).
+            db.execute("PRAGMA wal_autocheckpoint=1")
     except sqlite3.Error as exc:
         db.close()
         if getattr(exc, "sqlite_errorname", None) not in DAMAGED:
