@@ -205,6 +205,7 @@ def _create(path: Path, schema: Schema, what: str) -> None:
             db.execute("COMMIT")
         finally:
             db.close()  # the last connection checkpoints the log into the file and removes it
+        _check_built(temporary)
         _fsync(temporary)
         try:
             os.link(temporary, path)  # fails if the name was taken meanwhile: theirs wins
@@ -223,6 +224,21 @@ def _create(path: Path, schema: Schema, what: str) -> None:
         for leftover in (temporary, *(_sidecar(temporary, s) for s in SIDECARS)):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+
+
+def _check_built(path: Path) -> None:
+    """Raise unless the new file holds the whole database by itself. On a nearly full disk
+    the checkpoint at close can fail without a word, leaving a file SQLite calls malformed:
+    linked into place, it would stop every later run (exit 2) even once there is room."""
+    if any(_exists(_sidecar(path, suffix)) for suffix in SIDECARS):
+        raise OSError(errno.ENOSPC, "its log could not be written into it (is the disk full?)")
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        found = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+    finally:
+        db.close()
+    if found != "ok":
+        raise OSError(errno.ENOSPC, f"it was not written whole ({found}; is the disk full?)")
 
 
 def _fsync(path: Path) -> None:
