@@ -85,6 +85,11 @@ def print_run(result: JobResult, *, retry: str | None = None, sandbox: bool = Fa
     if result.report_error is not None:
         error = result.report_error
         echo(f"Error: {error[0].upper()}{error[1:]}.", err=True)
+        if result.summary.get("report") is not None:  # only the JSON summary failed
+            echo(f"Report: {result.report_path}")
+            print_internal_error("the summary could not be written",
+                                 show_traceback=show_traceback)
+            return
         echo(f"Nothing is lost: {rebuild_hint(result.run_id)}.", err=True)
         print_internal_error("the report could not be written", show_traceback=show_traceback)
         return
