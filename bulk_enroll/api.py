@@ -2,7 +2,7 @@
 
     result = bulk_enroll.enroll(source, *, sandbox=False, dry_run=False, report=None, **options)
     result = bulk_enroll.validate(source, *, report=None, **options)
-    result = bulk_enroll.preview(source, *, account=None, report=None, **options)
+    result = bulk_enroll.preview(source, *, sandbox=False, report=None, **options)
 
 For scheduled Python jobs (Airflow, Prefect, cron, notebooks) and the web page. It is a thin
 layer on the jobs the CLI runs (`jobs.run_job`, `jobs.validate_job`): the options are the `run`
@@ -41,6 +41,8 @@ from bulk_enroll.plan.summary import PlanSummary
 from bulk_enroll.read.cells import cell_text
 from bulk_enroll.read.columns import Field, alias_target
 from bulk_enroll.read.reader import Outline
+from bulk_enroll.report.data import report_format_for
+from bulk_enroll.report.sheets import public_url
 from bulk_enroll.report.workbook import REPORT_FORMATS, ReportData, ReportFormat
 from bulk_enroll.results import status_counts
 from bulk_enroll.send.interrupt import CancelToken
@@ -50,6 +52,7 @@ from bulk_enroll.send.progress import ProgressCallback, ProgressEvent
 from bulk_enroll.settings.config import (
     AccountSettings,
     RunSettings,
+    configured_account,
     load_account,
     load_input_settings,
     load_read_limits,
@@ -158,9 +161,11 @@ class EnrollResult:
     """What a run or a check did: the CLI's exit status, the counts, the report, every row.
 
     `exit_status` is the code the CLI would exit with (0 every row settled well, 1 some rows
-    need attention, 3 a safety limit stopped the run); `counts` has every row status, zeros
-    included; `plan` the calls planned and their lower bound; `problems` every problem of
-    every row; `job` everything the run knows (rows, results, calls) for tools that need more.
+    need attention, 3 a safety limit stopped the run, 4 an unexpected error stopped the send
+    or the report could not be written, 130/143 Ctrl-C/SIGTERM stopped it); `counts` has
+    every row status, zeros included; `plan` the calls planned and their lower bound;
+    `problems` every problem of every row; `job` everything the run knows (rows, results,
+    calls) for tools that need more.
     """
 
     exit_status: ExitStatus
@@ -496,13 +501,12 @@ def _callable(name: str, value: object) -> ProgressCallback | None:
 
 def _report_format(chosen: str | None, report_path: Path | None) -> ReportFormat:
     """report_format, else the report's extension, else xlsx; they must agree."""
-    suffix = report_path.suffix.lower().lstrip(".") if report_path else ""
-    if chosen is None:
-        return "csv" if suffix == "csv" else "xlsx"
-    if suffix in REPORT_FORMATS and suffix != chosen:
-        raise ConfigError(f"report={str(report_path)!r} is a .{suffix} file but "
+    report_format = report_format_for(chosen, report_path)
+    if report_format is None:
+        suffix = report_path.suffix.lower() if report_path else ""
+        raise ConfigError(f"report={str(report_path)!r} is a {suffix} file but "
                           f"report_format={chosen!r}")
-    return "csv" if chosen == "csv" else "xlsx"
+    return report_format
 
 
 # ---- account and environment -------------------------------------------------------------------
@@ -514,13 +518,8 @@ def _environ(config: object) -> dict[str, str]:
 
 
 def _configured_account(environ: Mapping[str, str], *, needed: bool) -> AccountSettings | None:
-    """The account of the configuration; a dry run does without one."""
-    try:
-        return load_account(environ)
-    except ConfigError:
-        if needed:
-            raise
-        return None
+    """The account of the configuration; a dry run does without one (when none is set)."""
+    return load_account(environ) if needed else configured_account(environ)
 
 
 # ---- results -----------------------------------------------------------------------------------
@@ -661,11 +660,7 @@ def describe_limits(settings: RunSettings, max_file_bytes: int) -> tuple[str, ..
 
 def account_host(account: AccountSettings) -> str:
     """Where an account is (scheme://host[:port]), for people: never a path, user or secret."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(account.api_url or account.soap_url or "")
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else "(unknown)"
+    return public_url(account.api_url or account.soap_url, path=False) or "(unknown)"
 
 
 def send_lock_holder(state_dir: str | os.PathLike[str]) -> str | None:

@@ -1,7 +1,10 @@
-"""The `run` job: read -> validate -> plan -> send -> report, as one library function.
+"""The jobs, each one library function: `run_job` (read -> validate -> resolve -> plan -> send
+-> report), `validate_job` (read, validate and plan; no account, no network) and `report_job`
+(write again the report of a run the journal keeps).
 
-The CLI only parses options and calls `run_job`; tests call it directly with their own
-connection, clock and paths.
+`with_configuration` fills the reading options a caller left open. The CLI and the API only
+build `JobOptions` and call a job; tests call them directly with their own connection, clock
+and paths.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from bulk_enroll.model import (
     PairOutcome,
     RowIssue,
     Status,
+    count,
 )
 from bulk_enroll.plan.planner import plan
 from bulk_enroll.plan.summary import PlanSummary, rows_covered, summarize_plan
@@ -162,6 +166,7 @@ class JobResult:
     # A live run's ID when the journal keeps its report data (`bulk-enroll report RUN_ID`).
     run_id: str | None = None
     report_error: str | None = None  # why the report (or summary) could not be written
+    report_written: bool = True  # False when `report_error` is the report's (not the summary's)
 
 
 def default_report_path(
@@ -233,9 +238,9 @@ def _run_job(options: JobOptions, settings: RunSettings,
     log.info(
         "%s: %s, %d invalid, %s planned",
         validated.file,
-        _count(len(rows), "row"),
+        count(len(rows), "row"),
         sum(1 for r in rows if r.issues),
-        _count(len(batches), "call"),
+        count(len(batches), "call"),
     )
 
     sent = SendReport()
@@ -252,7 +257,7 @@ def _run_job(options: JobOptions, settings: RunSettings,
                                          settled, calls))
 
     if prepared.stop:  # a lookup failed: even a dry run cannot say the file is clean
-        sent.outcomes = _not_sent(batches, prepared.stop.replace("{", "{{").replace("}", "}}"))
+        sent.outcomes = _not_sent(batches, prepared.stop)
         note = prepared.stop
     elif options.dry_run:
         settled: dict[Pair, PairOutcome] = {}
@@ -264,7 +269,7 @@ def _run_job(options: JobOptions, settings: RunSettings,
         note = "dry run: nothing was sent"
     elif options.strict and issues:
         found = "was" if len(issues) == 1 else "were"
-        reason = f"not sent: --strict is on and {_count(len(issues), 'problem')} {found} found"
+        reason = f"not sent: --strict is on and {count(len(issues), 'problem')} {found} found"
         sent.outcomes = _not_sent(batches, reason)
         note = reason
     elif batches:
@@ -361,14 +366,15 @@ def _run_job(options: JobOptions, settings: RunSettings,
     return JobResult(written.exit_status, report_path, written.summary, data, issues,
                      validated.notes, plan_summary, stop_reason, preview=preview,
                      cut_short=cut_short and not options.dry_run, run_id=run_id,
-                     report_error=written.error)
+                     report_error=written.error, report_written=written.report_written)
 
 
 @dataclass(frozen=True)
 class Outputs:
     exit_status: ExitStatus  # 4 when the report or the summary could not be written
     summary: dict[str, object]
-    error: str | None = None
+    error: str | None = None  # why the report (else the summary) could not be written
+    report_written: bool = True  # False: `error` is the report's; it can be written later
 
 
 def write_outputs(data: ReportData, report_path: Path, options: JobOptions,
@@ -377,12 +383,13 @@ def write_outputs(data: ReportData, report_path: Path, options: JobOptions,
     """The report, the JSON summary and the log line of a file, each even when another could
     not be written: a full disk or a bug in a writer ends in exit 4 with the reason, never
     with the outcome lost (the summary and the log line say how to write the report later)."""
-    error = _attempt("the report", report_path,
-                     lambda: write_report(report_path, data, report_format=options.report_format))
-    if error is not None:
+    report_error = _attempt("the report", report_path, lambda: write_report(
+        report_path, data, report_format=options.report_format))
+    if report_error is not None:
         exit_status = ExitStatus.INTERNAL
-    summary = {**summary_dict(data, None if error else report_path, int(exit_status)), **extra,
-               "run_id": run_id, "report_error": error}
+    summary = {**summary_dict(data, None if report_error else report_path, int(exit_status)),
+               **extra, "run_id": run_id, "report_error": report_error}
+    error = report_error
     if options.summary_json:
         summary_path = options.summary_json
         failed = _attempt("the summary", summary_path,
@@ -399,11 +406,12 @@ def write_outputs(data: ReportData, report_path: Path, options: JobOptions,
         summary_log.info("%s: %s; exit %d; report %s", data.facts.input_file, data.verdict(),
                          int(exit_status), report_path,
                          extra={"fields": {"event": "file_summary", "run": run_id, **fields}})
-    else:
+    else:  # how to get the report, or (only the summary failed) where it is
+        then = rebuild_hint(run_id) if report_error else f"report {report_path}"
         summary_log.error("%s: %s; exit %d; %s; %s", data.facts.input_file, data.verdict(),
-                          int(exit_status), error, rebuild_hint(run_id),
+                          int(exit_status), error, then,
                           extra={"fields": {"event": "file_summary", "run": run_id, **fields}})
-    return Outputs(exit_status, summary, error)
+    return Outputs(exit_status, summary, error, report_written=report_error is None)
 
 
 @dataclass(frozen=True)
@@ -599,7 +607,7 @@ def validate_job(
     unchecked = sum(1 for row in rows if row.named_twice)
     if unchecked:
         validated = dataclasses.replace(validated, notes=(*validated.notes, UNCHECKED_NAMES.format(
-            rows=_count(unchecked, "row"))))
+            rows=count(unchecked, "row"))))
     note = "; ".join(("validate only: nothing was looked up or sent",
                       *file_notes_of(validated, options.report_format)))
     data = ReportData(
@@ -833,21 +841,16 @@ def _check_writable(path: Path) -> None:
         raise InputFileError(f"cannot write the report into {path.parent}: permission denied")
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
-
-
-def _not_sent(batches: list[Batch], template: str) -> dict[Pair, PairOutcome]:
+def _not_sent(batches: list[Batch], message: str) -> dict[Pair, PairOutcome]:
+    """Every pair of `batches` not sent, with `message` ("{batch}" in it: the pair's batch ID;
+    any other brace, say in a server's error text, stays as it is)."""
     return {
-        pair: PairOutcome(Status.NOT_SENT, template.format(batch=batch.batch_id), batch.batch_id)
+        pair: PairOutcome(Status.NOT_SENT, message.replace("{batch}", batch.batch_id),
+                          batch.batch_id)
         for batch in batches
         for pair in batch.pairs()
     }
 
 
 def _stopped(batches: list[Batch], reason: str) -> dict[Pair, PairOutcome]:
-    return {
-        pair: PairOutcome(Status.NOT_SENT, f"not sent: {reason}", batch.batch_id)
-        for batch in batches
-        for pair in batch.pairs()
-    }
+    return _not_sent(batches, f"not sent: {reason}")

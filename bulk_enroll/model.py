@@ -36,6 +36,14 @@ class Status(StrEnum):
 SETTLED_WELL = frozenset({Status.ENROLLED, Status.ALREADY_ENROLLED, Status.DUPLICATE})
 
 
+def count(number: int, noun: str) -> str:
+    """"1 row", "2,500 rows", "3 retries": a count with its noun in the right number (the one
+    wording every message, log line and report sentence shares)."""
+    if number == 1:
+        return f"{number:,} {noun}"
+    return f"{number:,} {noun[:-1]}ies" if noun.endswith("ry") else f"{number:,} {noun}s"
+
+
 @dataclass(frozen=True, order=True)
 class DueSettings:
     """The settings one API call applies to all its learners and courses: the grouping key.
@@ -178,7 +186,7 @@ class InputRow:
 
     `values` are the row's original cells in the file's column order (carried into the report);
     `requests` are the enrollments the row asks for, as written (several for a multi-value
-    cell); `pairs` are those requests with IDs, filled in by `resolve.py`. A row with issues
+    cell); `pairs` are those requests with IDs, filled in by `resolve/rows.py`. A row with issues
     is invalid and asks for nothing; its `references` (the learners and courses it names that
     could be read) are still looked up, so every problem of the row is reported at once.
     `notes` are warnings that do not make the row invalid ("'10 days' read as 240 hours"); the

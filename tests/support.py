@@ -10,6 +10,8 @@ from pathlib import Path
 
 import openpyxl
 
+from bulk_enroll.settings.config import ACCOUNT_NAMES
+
 HEADER = (
     "learner_id",
     "course_id",
@@ -80,10 +82,6 @@ def enrolled_once(server: object) -> set[tuple[str, str, object]]:
     records = server.state.enrollments()  # type: ignore[attr-defined]
     assert all(r.times_enrolled == 1 for r in records.values()), "a pair was enrolled twice"
     return {(learner, course, r.settings) for (learner, course), r in records.items()}
-
-
-ACCOUNT_NAMES = ("SOAP_URL", "API_URL", "TOKEN", "CLIENT_ID", "CLIENT_SECRET",
-                 "CLIENT_SECRET_FILE")
 
 
 def forget_account(monkeypatch: object) -> None:

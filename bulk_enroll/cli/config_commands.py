@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from bulk_enroll.cli.console import count
 from bulk_enroll.cli.context import configuration_file, configured_environ
 from bulk_enroll.errors import ExitStatus
+from bulk_enroll.model import count
 
 
 @click.group("config")

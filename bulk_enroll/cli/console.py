@@ -16,7 +16,7 @@ import click
 from bulk_enroll.errors import ExitStatus
 from bulk_enroll.jobs import JobResult, rebuild_hint
 from bulk_enroll.logs import escape_controls, log_file, redact
-from bulk_enroll.model import RowIssue, SourceRef, Status
+from bulk_enroll.model import RowIssue, SourceRef, Status, count
 from bulk_enroll.plan.summary import describe_plan
 from bulk_enroll.resolve.rows import LMS_KINDS
 from bulk_enroll.results import held_back_count, status_counts
@@ -81,15 +81,11 @@ def print_run(result: JobResult, *, retry: str | None = None, sandbox: bool = Fa
     print_grouped(f"{count(len(waiting), 'row')} not enrolled:", waiting, data.origin_rows)
     if dry_run:
         _print_plan(result)
+        _print_not_planned(result)
     print_reading(result)
-    if result.report_error is not None:
-        error = result.report_error
+    error = result.report_error
+    if error is not None and not result.report_written:
         echo(f"Error: {error[0].upper()}{error[1:]}.", err=True)
-        if result.summary.get("report") is not None:  # only the JSON summary failed
-            echo(f"Report: {result.report_path}")
-            print_internal_error("the summary could not be written",
-                                 show_traceback=show_traceback)
-            return
         echo(f"Nothing is lost: {rebuild_hint(result.run_id)}.", err=True)
         print_internal_error("the report could not be written", show_traceback=show_traceback)
         return
@@ -97,6 +93,11 @@ def print_run(result: JobResult, *, retry: str | None = None, sandbox: bool = Fa
         echo(f"Run ID: {result.run_id} (`bulk-enroll report {result.run_id}` writes its "
                    "report again)")
     echo(f"Report: {result.report_path}")
+    if error is not None:  # the report is there; the JSON summary is not
+        echo(f"Error: {error[0].upper()}{error[1:]}.", err=True)
+        print_internal_error("the JSON summary could not be written (the report was)",
+                             show_traceback=show_traceback)
+        return
     if result.exit_status is ExitStatus.INTERNAL:
         print_internal_error("the send stopped on an unexpected error (the report shows the rows "
                              "it left unknown or not sent; the next run settles them)",
@@ -113,6 +114,7 @@ def print_plan(result: JobResult) -> None:
         + (f", {invalid:,} invalid (not planned)." if invalid else ".")
     )
     _print_plan(result)
+    _print_not_planned(result)
     _print_issues(result)
     print_reading(result)
     echo(f"Report: {result.report_path}")
@@ -187,13 +189,6 @@ def print_internal_error(what: str, *, show_traceback: bool) -> None:
                err=True)
 
 
-def count(number: int, noun: str) -> str:
-    """"1 row", "2 rows", "3 retries": a count with its noun in the right number."""
-    if number == 1:
-        return f"{number:,} {noun}"
-    return f"{number:,} {noun[:-1]}ies" if noun.endswith("ry") else f"{number:,} {noun}s"
-
-
 def _describe(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         return f"{error.strerror}: {error.filename or ''}".rstrip(": ")
@@ -251,6 +246,19 @@ def _print_plan(result: JobResult) -> None:
     if result.plan is not None:
         for line in describe_plan(result.plan):
             echo(line)
+
+
+def _print_not_planned(result: JobResult) -> None:
+    """Valid rows a dry run could not plan, and why: their names were not looked up (no
+    account) or the lookup failed. Without this, "Plan: nothing to enroll." would be all."""
+    left_out = [
+        (row.source, None, outcome.message)
+        for row, outcome in zip(result.data.rows, result.data.results, strict=True)
+        if outcome.status is Status.NOT_SENT and not outcome.batch_ids and not row.issues
+        and not outcome.held_back
+    ]
+    print_grouped(f"{count(len(left_out), 'row')} not planned:", left_out,
+                  result.data.origin_rows)
 
 
 def _print_next_step(result: JobResult, again: str) -> None:

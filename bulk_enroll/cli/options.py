@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from bulk_enroll.jobs import JobOptions
-from bulk_enroll.report.workbook import REPORT_FORMATS, ReportFormat
+from bulk_enroll.report.data import ReportFormat, report_format_for
 from bulk_enroll.validate.rows import RowDefaults
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -128,11 +128,9 @@ def job_options(
 
 def chosen_report_format(chosen: str | None, report_path: Path | None) -> ReportFormat:
     """--report-format, else the --report file's extension, else xlsx; they must agree."""
-    suffix = report_path.suffix.lower().lstrip(".") if report_path else ""
-    if chosen is None:
-        return "csv" if suffix == "csv" else "xlsx"
-    if suffix in REPORT_FORMATS and suffix != chosen:
-        raise click.UsageError(
-            f"--report {report_path} is a .{suffix} file but --report-format is {chosen}"
-        )
-    return "csv" if chosen == "csv" else "xlsx"
+    report_format = report_format_for(chosen, report_path)
+    if report_format is None:
+        suffix = report_path.suffix.lower() if report_path else ""
+        raise click.UsageError(f"--report {report_path} is a {suffix} file but --report-format "
+                               f"is {chosen}")
+    return report_format

@@ -25,11 +25,11 @@ from bulk_enroll.cli.options import (
     row_default_options,
 )
 from bulk_enroll.connect import connect
-from bulk_enroll.errors import ConfigError
 from bulk_enroll.jobs import run_job, validate_job, with_configuration
 from bulk_enroll.read.reader import check_input_path
 from bulk_enroll.settings.config import (
     AccountSettings,
+    configured_account,
     load_account,
     load_run_settings,
     load_transport,
@@ -219,14 +219,7 @@ def _account(sandbox: bool, *, needed: bool,
              environ: Mapping[str, str] | None = None) -> Iterator[AccountSettings | None]:
     """The real account from the environment, or a sandbox started for this run only."""
     if not sandbox:
-        if needed:
-            yield load_account(environ)
-        else:
-            try:
-                account = load_account(environ)
-            except ConfigError:
-                account = None
-            yield account
+        yield load_account(environ) if needed else configured_account(environ)
         return
     from bulk_enroll.sandbox.account import sandbox_account
 

@@ -2,7 +2,7 @@
 
 A nightly export that suddenly asks for 40,000 enrollments, or whose rows are mostly invalid
 (a changed column, a truncated file), is more likely a broken export than a real request. These
-pure checks run on the plan of a file before any call (`pipeline.JobOptions.guard`); a reason
+pure checks run on the plan of a file before any call (`jobs.JobOptions.guard`); a reason
 returned stops the file, and a person decides (then `--force`).
 """
 

@@ -32,7 +32,7 @@ import tenacity
 from bulk_enroll._version import __version__
 from bulk_enroll.errors import ConfigError, exit_codes_legend
 from bulk_enroll.logs import register_secrets
-from bulk_enroll.settings.environment import PREFIX, Environment, is_loopback, public_url
+from bulk_enroll.settings.environment import PREFIX, Environment, is_loopback, masked_url
 
 log = logging.getLogger(__name__)
 When = Literal["failure", "always", "never"]
@@ -70,7 +70,7 @@ class NotifySettings:
         """Where notifications go, without the webhook's path (it may be a secret)."""
         targets = []
         if self.webhook_url:
-            targets.append(f"webhook {public_url(self.webhook_url)}")
+            targets.append(f"webhook {masked_url(self.webhook_url)}")
         if self.smtp:
             security = "SSL" if self.smtp.ssl else "STARTTLS" if self.smtp.starttls else "plain"
             targets.append(f"e-mail to {', '.join(self.smtp.recipients)} via "
@@ -114,10 +114,10 @@ def notify(settings: NotifySettings, summary: Mapping[str, object],
             send_webhook(settings.webhook_url, summary, settings.webhook_timeout_s, sleep=sleep)
         except Exception as exc:
             log.error("notification to webhook %s failed: %s",
-                      public_url(settings.webhook_url), _describe(exc))
+                      masked_url(settings.webhook_url), _describe(exc))
         else:
             delivered.append("webhook")
-            log.info("notification sent to webhook %s", public_url(settings.webhook_url))
+            log.info("notification sent to webhook %s", masked_url(settings.webhook_url))
     if settings.smtp:
         try:
             send_email(settings.smtp, summary, attachments)

@@ -1,12 +1,12 @@
 """The nightly inbox: process every ready file of a folder once, safely, and say what happened.
 
 `run_inbox` holds the single-instance lock for the whole run, picks the ready files oldest
-first (`inbox_scan`), and for each one:
+first (`inbox.scan`), and for each one:
 
 0. takes it: a copy in the state folder is what is read, hashed and archived, and the inbox
    file is removed afterwards only if it did not change meanwhile (`inbox.snapshot`);
 1. skips it as a *duplicate* when a file with the same content (SHA-256) was already applied to
-   this account, even under another name (`inbox_ledger`), with a note next to the archived copy;
+   this account, even under another name (`inbox.ledger`), with a note next to the archived copy;
 2. runs the normal job (`jobs.run_job`) with the safety limits as its guard, so a file
    over a limit is stopped before any call (unless `force`);
 3. moves it to `archive/processed/DATE/` (every row settled well) or `archive/failed/DATE/`
@@ -435,8 +435,9 @@ class _Processor:
         if job.cut_short or item.internal_error:  # the journal settles what was sent, next run
             item.outcome = Outcome.INTERRUPTED
             why = job.data.facts.note or "the send stopped early"
-            if job.report_error is not None:  # sent, but no report: next run writes one
-                why = f"{job.report_error} ({rebuild_hint(job.run_id)})"
+            if job.report_error is not None:  # sent, but no report (or summary)
+                why = job.report_error if job.report_written else (
+                    f"{job.report_error} ({rebuild_hint(job.run_id)})")
             item.reason = f"{why}; the file stays in the inbox and the next run resumes it"
         elif job.exit_status is not ExitStatus.OK:
             item.outcome = Outcome.NEEDS_ATTENTION

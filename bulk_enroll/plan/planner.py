@@ -7,15 +7,15 @@ with those settings. Finding the fewest blocks is the minimum biclique partition
 
 Algorithm, per settings group:
   1. Collapse learners with identical course sets, and courses with identical learner sets, into
-     types (`plan_matrix`): a much smaller matrix in which every cell is a full block.
+     types (`matrix.py`): a much smaller matrix in which every cell is a full block.
   2. Split it into connected parts; no call can span two, so each is planned on its own and the
      total is the sum (this alone lets one part be grouped by course and another by learner).
-  3. Per part, compute the lower bound (`plan_bound`) and the candidates of `plan_search`: by
+  3. Per part, compute the lower bound (`bound.py`) and the candidates of `search.py`: by
      course, by learner, and two local searches over which course (learner) types get blocks of
      their own, the rest grouped by identical leftover sets, starting from the better simple
      grouping and making each move that does not add calls. Stop early at the bound.
   4. Cut each block into chunks within the limits, join partial last chunks of two blocks into
-     one call where their shared learners (or courses) allow (`plan_search.pack`), and keep the
+     one call where their shared learners (or courses) allow (`search.pack`), and keep the
      candidate with the fewest calls.
 
 Guarantees:
@@ -41,12 +41,11 @@ requests, the worst case (tests/bench/bench_planner.py).
 
 from __future__ import annotations
 
-import gc
 import hashlib
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Mapping
 from operator import attrgetter
 
+from bulk_enroll.gc_pause import gc_paused
 from bulk_enroll.model import Batch, DueSettings, Pair
 from bulk_enroll.plan.bound import component_lower_bound
 from bulk_enroll.plan.limits import (
@@ -81,7 +80,7 @@ __all__ = [
 
 _FIELDS = attrgetter("settings", "learner_id", "course_id")
 
-# Packing (`plan_search.pack`) is the slow step, so only the best candidates by unpacked cost are
+# Packing (`search.pack`) is the slow step, so only the best candidates by unpacked cost are
 # packed: at most this many, and none further behind the best than 1/PACK_SLACK_FRACTION of it
 # (packing saves a few percent). The best one is always packed, so this costs no guarantee.
 PACKED_CANDIDATES = 2
@@ -107,7 +106,7 @@ def group_pairs(pairs: Iterable[Pair]) -> dict[DueSettings, dict[str, set[str]]]
 def plan(pairs: Iterable[Pair], limits: PlanLimits | None = None) -> list[Batch]:
     """The batches for `pairs` (duplicates ignored), ordered by settings, then content."""
     limits = limits or PlanLimits()
-    with _cyclic_gc_paused():
+    with gc_paused():
         groups = group_pairs(pairs)
         batches: list[Batch] = []
         for settings in sorted(groups, key=DueSettings.sort_key):
@@ -119,31 +118,16 @@ def plan(pairs: Iterable[Pair], limits: PlanLimits | None = None) -> list[Batch]
 
 
 def lower_bounds(pairs: Iterable[Pair], limits: PlanLimits | None = None) -> dict[DueSettings, int]:
-    """Per settings group, a number of calls no exact plan can go below (see `plan_bound`)."""
+    """Per settings group, a number of calls no exact plan can go below (see `bound.py`)."""
     limits = limits or PlanLimits()
     bounds: dict[DueSettings, int] = {}
-    with _cyclic_gc_paused():
+    with gc_paused():
         for settings, asked in group_pairs(pairs).items():
             matrix = build_matrix(asked)
             bounds[settings] = sum(
                 component_lower_bound(matrix, part, limits) for part in matrix.components()
             )
     return bounds
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while planning: the planner allocates millions of small
-    lists, sets and tuples (and no reference cycles, so refcounting frees everything), which
-    makes the collector rescan the whole heap again and again: about 15-25% of the time at
-    1,000,000 pairs."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def plan_group(

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bulk_enroll.model import Batch, DueSettings, InputRow, Pair
+from bulk_enroll.model import Batch, DueSettings, InputRow, Pair, count
 from bulk_enroll.plan.planner import PlanLimits, lower_bounds
 
 
@@ -84,27 +84,23 @@ def describe_plan(summary: PlanSummary) -> list[str]:
         return ["Plan: nothing to enroll."]
     optimal = " (optimal)" if summary.calls == summary.lower_bound else ""
     lines = [
-        f"Plan: {_count(summary.calls, 'call')} for {_count(summary.pairs, 'enrollment')}"
-        f" (learner-course pairs) in {_count(len(summary.groups), 'settings group')};"
-        f" lower bound {_count(summary.lower_bound, 'call')}{optimal}."
+        f"Plan: {count(summary.calls, 'call')} for {count(summary.pairs, 'enrollment')}"
+        f" (learner-course pairs) in {count(len(summary.groups), 'settings group')};"
+        f" lower bound {count(summary.lower_bound, 'call')}{optimal}."
     ]
     if summary.largest is not None:
         largest = summary.largest
         lines.append(
-            f"Largest call: {_count(len(largest.learner_ids), 'learner')} x"
-            f" {_count(len(largest.course_ids), 'course')}"
-            f" = {_count(largest.size, 'enrollment')} ({largest.batch_id})."
+            f"Largest call: {count(len(largest.learner_ids), 'learner')} x"
+            f" {count(len(largest.course_ids), 'course')}"
+            f" = {count(largest.size, 'enrollment')} ({largest.batch_id})."
         )
     for group in summary.groups:
         lines.append(
-            f"  {group.settings.describe()}: {_count(group.calls, 'call')},"
-            f" {_count(group.pairs, 'enrollment')}, lower bound {group.lower_bound:,}"
+            f"  {group.settings.describe()}: {count(group.calls, 'call')},"
+            f" {count(group.pairs, 'enrollment')}, lower bound {group.lower_bound:,}"
         )
     return lines
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def rows_covered(rows: Sequence[InputRow], batches: Iterable[Batch]) -> dict[str, int]:

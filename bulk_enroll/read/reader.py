@@ -1,7 +1,7 @@
 """Spreadsheet files -> a `Table` of raw cells with Excel row numbers.
 
 This is one of the three places that touch the outside world: it opens files and nothing else.
-Meaning (which column is what, whether a value is valid) is decided later, in `validate.py`.
+Meaning (which column is what, whether a value is valid) is decided later, in `validate/`.
 
 - Every file is first checked by `safety.check_input` (size, type vs extension, encryption,
   zip bombs, XML entities).

@@ -451,12 +451,7 @@ def _column_of(reference: str | None, position: int) -> int:
     """0-based column of a cell reference like "AB12" (its position in the row if absent)."""
     if not reference:
         return position
-    column = 0
-    for char in reference:
-        if not char.isalpha():
-            break
-        column = column * 26 + ord(char.upper()) - 64
-    return column - 1
+    return _column_number(reference.rstrip("0123456789").upper().encode())
 
 
 def _true(value: str | None) -> bool:

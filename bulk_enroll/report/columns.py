@@ -15,6 +15,7 @@ from itertools import islice
 from typing import Generic, TypeVar
 
 from bulk_enroll.model import (
+    SETTLED_WELL,
     Batch,
     BatchOutcome,
     CourseKey,
@@ -26,11 +27,13 @@ from bulk_enroll.model import (
 from bulk_enroll.read.columns import Field, column_letter, map_columns
 from bulk_enroll.read.feedback import REASON_HEADER, ROW_HEADER
 from bulk_enroll.report.data import ReportData
+from bulk_enroll.results import needs_attention
 
 L = TypeVar("L")
 
-# The rows a person has to act on; they go to the "Needs attention" sheet.
-NEEDS_ATTENTION = (Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.NOT_SENT)
+# The statuses a person has to act on (all but those settled well): such rows go to the
+# "Needs attention" sheet, unless the file itself hides them.
+NEEDS_ATTENTION = tuple(status for status in Status if status not in SETTLED_WELL)
 EXCEL_MAX_COLUMNS = 16_384  # A to XFD: the widest an Excel worksheet can be
 
 
@@ -210,10 +213,7 @@ def result_lines(data: ReportData) -> list[ResultLine]:
 
 def attention_lines(lines: Sequence[ResultLine]) -> list[ResultLine]:
     """Rows to act on; not the rows the file hides (fed back, they would be sent)."""
-    return [
-        line for line in lines
-        if line.result.status in NEEDS_ATTENTION and not line.result.held_back
-    ]
+    return [line for line in lines if needs_attention(line.result)]
 
 
 BATCH_COLUMNS: tuple[Column[BatchLine], ...] = (

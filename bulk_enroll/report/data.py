@@ -9,15 +9,36 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
-from bulk_enroll.model import Batch, BatchOutcome, InputRow, RowResult, SendStats, Status
+from bulk_enroll.model import (
+    Batch,
+    BatchOutcome,
+    InputRow,
+    RowResult,
+    SendStats,
+    Status,
+    count,
+)
 from bulk_enroll.read.feedback import ReadingOptions
 from bulk_enroll.results import held_back_count, needs_attention, status_counts
 
 ReportFormat = Literal["xlsx", "csv"]
 REPORT_FORMATS: tuple[ReportFormat, ...] = ("xlsx", "csv")
 RESULT_COLUMNS = ("Status", "Message", "Batch", "Attempts", "Time")
+
+
+def report_format_for(chosen: str | None, report_path: Path | None) -> ReportFormat | None:
+    """The report's format: the one chosen, else the report file's extension, else xlsx; None
+    when the chosen format and the file's extension disagree (the CLI and the API each say so
+    in their own words)."""
+    suffix = report_path.suffix.lower().lstrip(".") if report_path else ""
+    if chosen is None:
+        return "csv" if suffix == "csv" else "xlsx"
+    if suffix in REPORT_FORMATS and suffix != chosen:
+        return None
+    return "csv" if chosen == "csv" else "xlsx"
 
 
 @dataclass(frozen=True)
@@ -33,7 +54,6 @@ class RunFacts:
     transport: str | None = None
     note: str | None = None
     input_sha256: str | None = None  # of the input file's bytes: which file exactly was run
-    api_host: str | None = None  # scheme://host[:port]; derived from `endpoint` when None
     columns: str | None = None  # the column mapping used: "B 'Email' -> learner_email, ..."
     reading: ReadingOptions | None = None  # the options the file was read with (remembered)
 
@@ -57,18 +77,14 @@ class ReportData:
             return "nothing to do: the file has a header but no data rows"
         counts = status_counts(self.results)
         held = held_back_count(self.results)
-        hidden = f"; {_count(held, 'hidden row')} not sent" if held else ""
+        hidden = f"; {count(held, 'hidden row')} not sent" if held else ""
         if self.facts.dry_run:  # every valid row is not_sent: only the invalid ones need work
             invalid = counts[Status.INVALID.value]
             ready, calls = counts[Status.NOT_SENT.value] - held, len(self.planned)
-            head = f"dry run, nothing sent: {_count(ready, 'row')} ready in {_count(calls, 'call')}"
+            head = f"dry run, nothing sent: {count(ready, 'row')} ready in {count(calls, 'call')}"
             tail = f"{invalid:,} need fixing" if invalid else "no problems found"
             return f"{head}, {tail}{hidden}"
         attention = sum(map(needs_attention, self.results))
         head = f"{counts['enrolled']:,} enrolled"
         tail = f"{attention:,} need attention" if attention else "all rows settled"
         return f"{head}, {tail}{hidden}"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"

@@ -326,7 +326,7 @@ def run_facts(data: ReportData) -> list[tuple[str, object]]:
         ("Started", facts.started),
         ("Finished", facts.finished),
         ("Duration", _duration(duration)),
-        ("API host", public_url(facts.api_host or facts.endpoint, path=False)),
+        ("API host", public_url(facts.endpoint, path=False)),
         ("Endpoint", public_url(facts.endpoint)),
         ("Transport", facts.transport or ""),
         ("Columns used", facts.columns or ""),

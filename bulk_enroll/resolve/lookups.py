@@ -2,7 +2,7 @@
 
 Three parts: `gather_references` (pure: every distinct email, login, ID and title the rows
 name), `fetch_lookups` (the one I/O step: asks a `DirectoryClient` about all of them at once, in
-batches, through an optional disk cache), and the plain data both sides share. `resolve.py`
+batches, through an optional disk cache), and the plain data both sides share. `rows.py`
 then turns rows into pairs from a `Lookups` without any I/O, so a file of 50,000 rows costs a
 few list calls, never one call per row.
 """
@@ -107,7 +107,8 @@ class Lookups:
 
 
 class DirectoryClient(Protocol):
-    """The account's list endpoints, as `fetch_lookups` needs them (`transport/rest.py`)."""
+    """The account's list endpoints, as `fetch_lookups` needs them (implemented by
+    `transport.lookup_client.RestClient`)."""
 
     def list_users(
         self,

@@ -361,16 +361,3 @@ def resolve_rows(
     resolver = _Resolver(lookups, columns or {})
     return [resolver.row(row) for row in rows]
 
-
-def needs_lookup(row: InputRow) -> bool:
-    """Whether the row names a learner or a course by something other than an ID."""
-    return any(
-        r.learner.key is not LearnerKey.ID or r.course.key is not CourseKey.ID
-        for r in row.requests
-    )
-
-
-def is_unresolved(row: InputRow) -> bool:
-    """A valid row that asks for something but got no pairs: its names were not looked up."""
-    return not row.issues and bool(row.requests) and not row.pairs
-

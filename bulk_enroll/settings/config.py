@@ -9,6 +9,7 @@ https://, and certificate verification is never turned off.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from bulk_enroll.read.safety import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_UNCOMPRESSE
 from bulk_enroll.settings.environment import Environment
 from bulk_enroll.transport.soap import DEFAULT_SERVICE_NAMESPACE
 
+log = logging.getLogger(__name__)
+
 NO_ACCOUNT = (
     "No LMS account is configured. Set BULK_ENROLL_SOAP_URL (the SOAP endpoint) and either "
     "BULK_ENROLL_TOKEN, or BULK_ENROLL_API_URL with BULK_ENROLL_CLIENT_ID and "
@@ -27,6 +30,9 @@ NO_ACCOUNT = (
     "To try the tool without an account, add --sandbox."
 )
 TRANSPORTS = ("soap", "rest")
+# Any of these set means an account is configured (rightly or wrongly).
+ACCOUNT_NAMES = ("SOAP_URL", "API_URL", "TOKEN", "CLIENT_ID", "CLIENT_SECRET",
+                 "CLIENT_SECRET_FILE")
 MAX_PAGE_SIZE = 1000  # the API's documented page size, and the most it serves
 
 
@@ -101,6 +107,22 @@ def load_account(environ: Mapping[str, str] | None = None) -> AccountSettings:
         service_namespace=env.text("SOAP_NAMESPACE") or DEFAULT_SERVICE_NAMESPACE,
         transport=transport,
     )
+
+
+def configured_account(environ: Mapping[str, str] | None = None) -> AccountSettings | None:
+    """The account for a dry run, which does without one: None when none is configured, and
+    also when one is configured halfway (a client ID without its secret, no SOAP URL), which
+    is logged as a warning saying what to set: the dry run goes on without the lookups, but
+    never quietly, as if no account were meant (the live run stops on it, exit 2)."""
+    env = Environment(environ)
+    if not any(env.text(name) for name in ACCOUNT_NAMES):
+        return None
+    try:
+        return load_account(environ)
+    except ConfigError as exc:
+        log.warning("the configured account cannot be used, so names are not looked up: %s",
+                    exc)
+        return None
 
 
 def load_transport(environ: Mapping[str, str] | None = None) -> str:

@@ -133,7 +133,7 @@ class Environment:
         if raw is None:
             return None
         parts = urlsplit(raw)
-        shown: str | None = public_url(raw) if secret else raw
+        shown: str | None = masked_url(raw) if secret else raw
         if parts.username or parts.password:
             raise self.error(name, "must not contain credentials")  # the value would show them
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -191,8 +191,8 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def public_url(url: str) -> str:
-    """scheme://host/... : a URL that may hold a token in its path or user info, made safe to
-    show."""
+def masked_url(url: str) -> str:
+    """scheme://host/... : a URL that may hold a token in its path or user info (a webhook),
+    made safe to show. Unlike `report.sheets.public_url`, which keeps the path, this hides it."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/..."

@@ -13,12 +13,14 @@ import math
 import socket
 import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
+from bulk_enroll.errors import ConfigError
 from bulk_enroll.transport import CallResult, TransientError
 from bulk_enroll.transport.rate_headers import parse_rate_limit
 
@@ -108,6 +110,22 @@ def make_session(user_agent: str, *, pool_maxsize: int = 10) -> requests.Session
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
+
+
+def http_url(url: str, what: str) -> str:
+    """`url` if it is an http(s) URL with a host; else a `ConfigError` naming `what`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{what} {url!r} is not an http(s) URL")
+    return url
+
+
+def status_text(status: int) -> str:
+    """"HTTP 503: Service Unavailable", for messages."""
+    try:
+        return f"HTTP {status}: {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}: unexpected status"
 
 
 def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:

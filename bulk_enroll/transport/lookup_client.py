@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
 import tenacity
@@ -28,10 +28,12 @@ from bulk_enroll.transport.auth import TokenSource
 from bulk_enroll.transport.http import (
     classify_network_error,
     header,
+    http_url,
     parse_retry_after,
     redact,
+    status_text,
 )
-from bulk_enroll.transport.rest import server_message, status_text
+from bulk_enroll.transport.rest import server_message
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +92,7 @@ class RestClient:
         sleep: Callable[[float], None] | None = None,
         no_progress_s: float = DEFAULT_NO_PROGRESS_S,
     ) -> None:
-        parts = urlsplit(api_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(f"the API URL {api_url!r} is not an http(s) URL")
+        http_url(api_url, "the API URL")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ConfigError(f"the page size must be 1 to {MAX_PAGE_SIZE}, not {page_size}")
         self.api_url = api_url.rstrip("/")

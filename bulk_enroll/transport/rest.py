@@ -11,19 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from http import HTTPStatus
-from urllib.parse import urlsplit
 
 import requests
 
-from bulk_enroll.errors import ConfigError
 from bulk_enroll.model import Batch, DueDateType
 from bulk_enroll.transport import CallResult, CallVerdict, TransientError
 from bulk_enroll.transport.http import (
     ProtocolError,
     header,
+    http_url,
     parse_retry_after,
     post_call,
+    status_text,
 )
 
 ENROLL_PATH = "/enrollment"
@@ -82,13 +81,6 @@ def server_message(body: bytes, headers: Mapping[str, str] | None) -> str:
         text = body.decode("utf-8", "replace")
     text = " ".join(text.split())
     return text[: MAX_MESSAGE_CHARS - 3] + "..." if len(text) > MAX_MESSAGE_CHARS else text
-
-
-def status_text(status: int) -> str:
-    try:
-        return f"HTTP {status}: {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"HTTP {status}: unexpected status"
 
 
 def parse_enroll_response(
@@ -153,10 +145,7 @@ class RestTransport:
         session: requests.Session,
         timeout: tuple[float, float] = (10, 60),
     ) -> None:
-        parts = urlsplit(api_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(f"the API URL {api_url!r} is not an http(s) URL")
-        self.url = api_url.rstrip("/") + ENROLL_PATH
+        self.url = http_url(api_url, "the API URL").rstrip("/") + ENROLL_PATH
         self.timeout = timeout
         self._session = session
 

@@ -11,20 +11,19 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http import HTTPStatus
-from urllib.parse import urlsplit
 
 import requests
 from lxml import etree
 
-from bulk_enroll.errors import ConfigError
 from bulk_enroll.model import Batch, DueDateType
 from bulk_enroll.transport import CallResult, CallVerdict, TransientError
 from bulk_enroll.transport.http import (
     ProtocolError,
     header,
+    http_url,
     parse_retry_after,
     post_call,
+    status_text,
 )
 
 __all__ = [
@@ -197,13 +196,6 @@ def _fault_result(code: str, reason: str, status: int) -> CallResult:
     return CallResult(CallVerdict.REJECTED, reason, status)
 
 
-def _status_text(status: int) -> str:
-    try:
-        return f"HTTP {status}: {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"HTTP {status}: unexpected status"
-
-
 def parse_response(
     status_code: int, body: bytes, headers: Mapping[str, str] | None = None
 ) -> CallResult:
@@ -218,18 +210,18 @@ def parse_response(
     retry_after = parse_retry_after(header(headers, "Retry-After"))
 
     if status_code == 401:
-        reason = fault[1] if fault and fault[1] else _status_text(status_code)
+        reason = fault[1] if fault and fault[1] else status_text(status_code)
         return CallResult(CallVerdict.AUTH, reason, status_code)
     if status_code == 429:
         raise TransientError(
-            f"{_status_text(status_code)}, the server asks to slow down",
+            f"{status_text(status_code)}, the server asks to slow down",
             maybe_applied=False,
             retry_after=retry_after,
             http_status=status_code,
         )
     if status_code == 408:
         raise TransientError(
-            f"{_status_text(status_code)}, the server did not get the request",
+            f"{status_text(status_code)}, the server did not get the request",
             maybe_applied=False,
             retry_after=retry_after,
             http_status=status_code,
@@ -239,7 +231,7 @@ def parse_response(
         # 503 says the server would not take the request (RFC 9110, 15.6.4): safe to resend.
         # Any other 5xx may come after the call was applied: the sender settles it by reading.
         raise TransientError(
-            f"{_status_text(status_code)}{detail}",
+            f"{status_text(status_code)}{detail}",
             maybe_applied=status_code != 503,
             retry_after=retry_after,
             http_status=status_code,
@@ -284,7 +276,7 @@ _CONTENT_REFUSED = frozenset({400, 403, 413, 422})
 
 
 def _non_soap_status(status: int, headers: Mapping[str, str] | None) -> str:
-    text = _status_text(status)
+    text = status_text(status)
     location = header(headers, "Location")
     if 300 <= status < 400 and location:
         text += f" (the endpoint redirects to {location}; configure that URL instead)"
@@ -306,10 +298,7 @@ class SoapTransport:
         service_namespace: str = DEFAULT_SERVICE_NAMESPACE,
         timeout: tuple[float, float] = (10, 60),
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(f"the SOAP endpoint {url!r} is not an http(s) URL")
-        self.url = url
+        self.url = http_url(url, "the SOAP endpoint")
         self.service_namespace = service_namespace
         self.timeout = timeout
         self._session = session

@@ -19,7 +19,6 @@ from bulk_enroll.read.cells import looks_like_id as looks_like_id
 KIND_EMPTY = "missing value"
 KIND_ID = "not an ID"
 KIND_EMAIL = "not an email address"
-KIND_TEXT = "bad name"
 KIND_TYPE = "unknown due date type"
 KIND_PERIOD = "bad due period"
 KIND_BOOL = "not true/false"

@@ -231,3 +231,19 @@ def test_the_command_line_does_not_import_pandas():
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                check=True, timeout=60)
     assert completed.stdout.strip().endswith("False")
+
+
+@pytest.mark.parametrize(
+    ("account", "shown"),
+    [
+        (bulk_enroll.AccountSettings(None, api_url="https://user:pw@lms.example:8443/api?t=1"),
+         "https://lms.example:8443"),
+        (bulk_enroll.AccountSettings(soap_url="https://soap.example/service"),
+         "https://soap.example"),
+        (bulk_enroll.AccountSettings(None), "(unknown)"),
+    ],
+)
+def test_account_host_shows_where_an_account_is_and_nothing_secret(account, shown):
+    from bulk_enroll.api import account_host
+
+    assert account_host(account) == shown

@@ -98,3 +98,17 @@ def test_dry_run_prints_the_same_plan_as_plan(csv_file, capsys, monkeypatch):
     assert main(["run", "--dry-run", str(path), "--report", "b.xlsx"]) == 0
     assert plan_lines(capsys.readouterr().out) == planned
     assert planned[0].startswith("Plan: 2 calls for 6 enrollments")
+
+
+@pytest.mark.parametrize("command", [["plan"], ["run", "--dry-run"]])
+def test_rows_a_dry_run_could_not_plan_are_listed_with_why(csv_file, capsys, command):
+    """Without an account, a row naming its learner by email is not planned: the output says
+    so, rather than only "Plan: nothing to enroll." beside a clean exit."""
+    path = csv_file([["learner_email", "course_id", "due_date_type"],
+                     ["ann@example.com", COURSES[0], "unlimited"],
+                     ["bob@example.com", COURSES[0], "unlimited"],
+                     [LEARNERS[0], COURSES[0], "unlimited"]], name="named.csv")
+    main([*command, str(path)])
+    out = capsys.readouterr().out
+    assert ("2 rows not planned:\n  named.csv: not looked up: a dry run without an account "
+            "cannot turn emails into IDs: 2 rows (2, 3)\n") in out

@@ -179,6 +179,24 @@ def test_exit_2_for_usage_and_configuration_errors(csv_file, capsys):
     assert capsys.readouterr().err.startswith("Error: No LMS account is configured.")
 
 
+@pytest.mark.parametrize("command", [["run", "--dry-run"], ["plan"]])
+def test_a_dry_run_says_when_the_configured_account_cannot_be_used(
+        csv_file, monkeypatch, capsys, command):
+    """No account at all: a dry run does without one. An account set up halfway (here a client
+    ID without its secret) is said, with what to set, never taken quietly for no account (the
+    live run stops on it with exit 2); the dry run goes on without the lookups."""
+    monkeypatch.setenv("BULK_ENROLL_SOAP_URL", "https://lms.example/soap")
+    monkeypatch.setenv("BULK_ENROLL_API_URL", "https://lms.example")
+    monkeypatch.setenv("BULK_ENROLL_CLIENT_ID", "client")
+    path = csv_file([HEADER, GOOD])
+    assert main([*command, str(path)]) == 0
+    warned = ("WARNING the configured account cannot be used, so names are not looked up: No "
+              "credentials: set BULK_ENROLL_TOKEN, or BULK_ENROLL_CLIENT_ID and")
+    assert warned in capsys.readouterr().err
+    assert main(["run", str(path)]) == 2
+    assert "Error: No credentials: set BULK_ENROLL_TOKEN" in capsys.readouterr().err
+
+
 def test_exit_2_for_a_file_that_cannot_be_opened(csv_file, monkeypatch, capsys):
     def refuse(options):
         raise PermissionError(errno.EACCES, "Permission denied", str(options.input_path))
@@ -209,6 +227,28 @@ def test_exit_4_for_a_bug_with_one_line_and_no_traceback(csv_file, monkeypatch, 
         "Internal error: ZeroDivisionError: division by zero. This is a bug in bulk-enroll or a "
         "problem of this machine (such as a full disk), not of your file; run again with "
         "--traceback (or --log-file FILE) to see the details.\n")
+
+
+def test_exit_4_when_only_the_summary_cannot_be_written_says_so_and_where_the_report_is(
+        csv_file, monkeypatch, capsys, tmp_path):
+    """The report was written, the JSON summary was not: the console must not say the report
+    is missing (nor tell how to write it again), and must still say where it is."""
+    def disk_full(path, summary):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(jobs, "write_summary_json", disk_full)
+    source = csv_file([HEADER, GOOD])
+    assert main(["run", "--dry-run", str(source), "--report", "r.xlsx",
+                 "--summary-json", "s.json"]) == 4
+    captured = capsys.readouterr()
+    assert "Report: r.xlsx\n" in captured.out and (tmp_path / "r.xlsx").is_file()
+    assert ("exit 4; the summary could not be written to s.json: No space left on device; "
+            "report r.xlsx\n") in captured.err  # the log line
+    assert ("Error: The summary could not be written to s.json: No space left on device.\n"
+            "Internal error: the JSON summary could not be written (the report was).") in (
+        captured.err)
+    assert "the report could not be written" not in captured.err
+    assert "bulk-enroll report" not in captured.err
 
 
 def test_exit_4_keeps_the_traceback_in_the_log_file(csv_file, monkeypatch, capsys, tmp_path):

@@ -18,7 +18,7 @@ from bulk_enroll.model import (
     UserStatus,
 )
 from bulk_enroll.resolve.lookups import Lookups, References, gather_references
-from bulk_enroll.resolve.rows import is_unresolved, needs_lookup, resolve_rows
+from bulk_enroll.resolve.rows import resolve_rows
 from tests.inputs import by_email, by_id, by_login, course_id, titled
 from tests.support import make_id
 
@@ -176,8 +176,6 @@ def test_without_lookups_ids_pass_through_and_names_stay_unresolved():
     first, second = resolve_rows([named_by_id, named_by_email])
     assert first.pairs == (Pair("l1", "c1", S),) and not first.issues
     assert second.pairs == () and second.issues == ()
-    assert is_unresolved(second) and not is_unresolved(first)
-    assert needs_lookup(named_by_email) and not needs_lookup(named_by_id)
 
 
 def test_gathering_collects_each_kind_apart_and_skips_invalid_rows():
