@@ -235,7 +235,7 @@ def test_keep_alive_reuses_one_connection_and_stop_ends_it() -> None:
         response = connection.getresponse()
         response.read()
         assert response.status == 200 and not response.will_close
-        socket.append(connection.sock)
+        sockets.append(connection.sock)
     assert sockets[0] is not None and all(s is sockets[0] for s in sockets)
     started = time.monotonic()
     server.stop()  # must not wait for the idle keep-alive connection...
