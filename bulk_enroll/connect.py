@@ -50,6 +50,7 @@ def connect(account: AccountSettings, run: RunSettings) -> Connection:
             timeout=timeout,
             page_size=run.page_size,
             max_attempts=run.max_attempts,
+            no_progress_s=run.no_progress_timeout_s,
         )
     transport: Transport
     if account.transport == "rest":

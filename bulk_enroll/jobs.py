@@ -696,8 +696,13 @@ def _send(batches: list[Batch], connection: Connection, journal: Journal, settin
     if throttle.learned_rate is not None:
         log.info("server rate limit learned: %.3g calls/s; %.1f s waited on it, %d 429 "
                  "answer(s)", throttle.learned_rate, throttle.waited_s, throttle.refusals)
-        remember(state_dir, connection.account,
-                 RememberedRate(throttle.learned_rate, throttle.window), now())
+    confirmed = throttle.confirmed_rate
+    if confirmed is not None:
+        remember(state_dir, connection.account, RememberedRate(confirmed, throttle.window),
+                 now())
+    elif throttle.learned_rate is not None:
+        log.info("the rate limit estimate was not confirmed by an accepted call: not kept for "
+                 "the next run")
     return report
 
 

@@ -15,7 +15,7 @@ import click
 
 from bulk_enroll.errors import ExitStatus
 from bulk_enroll.jobs import JobResult, rebuild_hint
-from bulk_enroll.logs import log_file, redact
+from bulk_enroll.logs import escape_controls, log_file, redact
 from bulk_enroll.model import RowIssue, SourceRef, Status, count
 from bulk_enroll.plan.summary import describe_plan
 from bulk_enroll.resolve.rows import LMS_KINDS
@@ -28,15 +28,23 @@ Item = TypeVar("Item")
 Problem = tuple[SourceRef, str | None, str]
 
 
+def echo(line: str, *, err: bool = False) -> None:
+    """Print one line. File names and values in it come from outside (an inbox file named
+    `x<newline>Error: ...`, a cell holding a terminal escape): their control characters are
+    written as `\\n`, `\\x1b`..., as in the log, so they cannot forge a line or drive the
+    terminal."""
+    click.echo(escape_controls(line), err=err)
+
+
 def print_first(heading: str, items: Sequence[Item], describe: Callable[[Item], str]) -> None:
     """The heading, the first few items, and how many more the report holds."""
     if not items:
         return
-    click.echo(heading)
+    echo(heading)
     for item in items[:MAX_PROBLEMS_SHOWN]:
-        click.echo(f"  {describe(item)}")
+        echo(f"  {describe(item)}")
     if len(items) > MAX_PROBLEMS_SHOWN:
-        click.echo(f"  ... and {len(items) - MAX_PROBLEMS_SHOWN} more in the report.")
+        echo(f"  ... and {len(items) - MAX_PROBLEMS_SHOWN} more in the report.")
 
 
 def print_run(result: JobResult, *, retry: str | None = None, sandbox: bool = False,
@@ -45,20 +53,20 @@ def print_run(result: JobResult, *, retry: str | None = None, sandbox: bool = Fa
     (`retry`: the command that runs the report again, as the user can paste it; `sandbox`: a
     run whose journal is thrown away, so its run ID is not worth printing)."""
     data, stats = result.data, result.data.stats
-    click.echo(f"{data.facts.input_file}: {count(len(data.rows), 'row')}" + (
+    echo(f"{data.facts.input_file}: {count(len(data.rows), 'row')}" + (
         f": {_breakdown(result)}." if data.rows else ": the file has a header but no data rows."))
-    click.echo(
+    echo(
         f"{count(len(data.planned), 'call')} planned, {count(stats.api_calls, 'API call')} "
         f"made ({count(stats.retries, 'retry')}, "
         f"{count(stats.isolation_calls, 'isolation call')})."
     )
     lookups = stats.extra.get("lookup_calls", 0)
     if lookups:
-        click.echo(f"{count(lookups, 'lookup call')} to check people and courses.")
+        echo(f"{count(lookups, 'lookup call')} to check people and courses.")
     if stats.learned_rate is not None or stats.rate_limited:
         learned = stats.learned_rate
         limit = f"~{learned:.3g} calls/s" if learned is not None else "not learned"
-        click.echo(f"Server rate limit: {limit}; {stats.rate_wait_s:.1f} s waited on it, "
+        echo(f"Server rate limit: {limit}; {stats.rate_wait_s:.1f} s waited on it, "
                    f"{count(stats.rate_limited, '429 answer')} (sent again, no retry spent).")
     dry_run = result.data.facts.dry_run
     unsettled = [] if dry_run else [  # rows the sheet hides are left out on purpose
@@ -77,16 +85,16 @@ def print_run(result: JobResult, *, retry: str | None = None, sandbox: bool = Fa
     print_reading(result)
     error = result.report_error
     if error is not None and not result.report_written:
-        click.echo(f"Error: {error[0].upper()}{error[1:]}.", err=True)
-        click.echo(f"Nothing is lost: {rebuild_hint(result.run_id)}.", err=True)
+        echo(f"Error: {error[0].upper()}{error[1:]}.", err=True)
+        echo(f"Nothing is lost: {rebuild_hint(result.run_id)}.", err=True)
         print_internal_error("the report could not be written", show_traceback=show_traceback)
         return
     if result.run_id is not None and not sandbox:  # a sandbox's journal is thrown away
-        click.echo(f"Run ID: {result.run_id} (`bulk-enroll report {result.run_id}` writes its "
+        echo(f"Run ID: {result.run_id} (`bulk-enroll report {result.run_id}` writes its "
                    "report again)")
-    click.echo(f"Report: {result.report_path}")
+    echo(f"Report: {result.report_path}")
     if error is not None:  # the report is there; the JSON summary is not
-        click.echo(f"Error: {error[0].upper()}{error[1:]}.", err=True)
+        echo(f"Error: {error[0].upper()}{error[1:]}.", err=True)
         print_internal_error("the JSON summary could not be written (the report was)",
                              show_traceback=show_traceback)
         return
@@ -101,7 +109,7 @@ def print_run(result: JobResult, *, retry: str | None = None, sandbox: bool = Fa
 def print_plan(result: JobResult) -> None:
     """`plan`: the rows, the calls per settings group and the first problems."""
     invalid = sum(1 for row in result.data.rows if row.issues)
-    click.echo(
+    echo(
         f"{result.summary['input']}: {count(len(result.data.rows), 'row')}"
         + (f", {invalid:,} invalid (not planned)." if invalid else ".")
     )
@@ -109,7 +117,7 @@ def print_plan(result: JobResult) -> None:
     _print_not_planned(result)
     _print_issues(result)
     print_reading(result)
-    click.echo(f"Report: {result.report_path}")
+    echo(f"Report: {result.report_path}")
 
 
 def print_validation(result: JobResult) -> None:
@@ -118,18 +126,18 @@ def print_validation(result: JobResult) -> None:
     valid_rows = [row for row in data.rows if not row.issues]
     pairs = sum(len(row.pairs) for row in valid_rows)
     unique = len({pair for row in valid_rows for pair in row.pairs})
-    click.echo(f"{data.facts.input_file}: {count(len(data.rows), 'row')} "
-               f"({_breakdown(result) or 'none'}).")
-    click.echo(
+    echo(f"{data.facts.input_file}: {count(len(data.rows), 'row')} "
+         f"({_breakdown(result) or 'none'}).")
+    echo(
         f"{count(pairs, 'valid pair')} ({unique:,} distinct), "
         f"{count(len(data.planned), 'call')} would be needed."
     )
     for note in result.notes:
-        click.echo(f"Note: {note}")
+        echo(f"Note: {note}")
     warned = [row for row in data.rows if row.notes]
     if warned:
         first = warned[0]
-        click.echo(
+        echo(
             f"{count(len(warned), 'row')} with warnings (see the report's Message column), e.g. "
             f"{first.source.describe()}: {first.notes[0]}"
         )
@@ -139,19 +147,19 @@ def print_validation(result: JobResult) -> None:
         print_grouped(f"{count(len(result.issues), 'problem')}: {listed}.",
                       _problems(result.issues), data.origin_rows)
     else:
-        click.echo("No problems found.")
+        echo("No problems found.")
     print_reading(result)
-    click.echo(f"Report: {result.report_path}")
+    echo(f"Report: {result.report_path}")
 
 
 def print_reading(result: JobResult) -> None:
     """How the file was read: the columns used, the rows its sheet hides."""
     facts = result.data.facts
     if facts.columns:
-        click.echo(f"Columns used: {facts.columns}.")
+        echo(f"Columns used: {facts.columns}.")
     hidden = held_back_count(result.data.results)
     if hidden:
-        click.echo(f"{count(hidden, 'row')} hidden in the sheet (by hand or by a filter) "
+        echo(f"{count(hidden, 'row')} hidden in the sheet (by hand or by a filter) "
                    f"{'was' if hidden == 1 else 'were'} not sent; --include-hidden-rows sends "
                    "them.")
 
@@ -164,7 +172,7 @@ def print_error(error: BaseException, status: ExitStatus, *, show_traceback: boo
         return
     if show_traceback:
         click.echo(redact("".join(traceback.format_exception(error))), err=True, nl=False)
-    click.echo(f"Error: {redact(_describe(error))}", err=True)
+    echo(f"Error: {redact(_describe(error))}", err=True)
 
 
 def print_internal_error(what: str, *, show_traceback: bool) -> None:
@@ -176,7 +184,7 @@ def print_internal_error(what: str, *, show_traceback: bool) -> None:
         details = f"the details are in {where}"
     else:
         details = "run again with --traceback (or --log-file FILE) to see the details"
-    click.echo(redact(f"Internal error: {what}. This is a bug in bulk-enroll or a problem of "
+    echo(redact(f"Internal error: {what}. This is a bug in bulk-enroll or a problem of "
                       f"this machine (such as a full disk), not of your file; {details}."),
                err=True)
 
@@ -237,7 +245,7 @@ def print_grouped(heading: str, problems: Sequence[Problem],
 def _print_plan(result: JobResult) -> None:
     if result.plan is not None:
         for line in describe_plan(result.plan):
-            click.echo(line)
+            echo(line)
 
 
 def _print_not_planned(result: JobResult) -> None:
@@ -262,8 +270,8 @@ def _print_next_step(result: JobResult, again: str) -> None:
     if result.data.facts.dry_run or result.report_path.suffix.lower() != ".xlsx":
         return
     if to_fix:
-        click.echo(f"To retry: fix the {count(to_fix, 'row')} marked invalid or failed on its "
+        echo(f"To retry: fix the {count(to_fix, 'row')} marked invalid or failed on its "
                    f"'Needs attention' sheet, save it, and run: {again}")
     elif to_send:
-        click.echo(f"{count(to_send, 'row')} {'was' if to_send == 1 else 'were'} not confirmed "
+        echo(f"{count(to_send, 'row')} {'was' if to_send == 1 else 'were'} not confirmed "
                    f"(see the report); when the cause is dealt with, run: {again}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from bulk_enroll.cli.console import echo
 from bulk_enroll.cli.context import configured_environ
 from bulk_enroll.cli.options import chosen_report_format
 from bulk_enroll.errors import ExitStatus
@@ -42,20 +43,20 @@ def report_command(run_id: str | None, report_path: Path | None, report_format: 
     if run_id is None:
         runs = list_runs(state / JOURNAL_NAME)
         if not runs:
-            click.echo(f"The journal in {state} keeps no runs.")
+            echo(f"The journal in {state} keeps no runs.")
             return int(ExitStatus.OK)
-        click.echo(f"Runs the journal in {state} keeps (newest first):")
+        echo(f"Runs the journal in {state} keeps (newest first):")
         for run in runs:
-            click.echo(f"  {run.run_id}  {run.started_at}  {run.input}: {run.verdict}")
-        click.echo("Write one's report again with: bulk-enroll report RUN_ID")
+            echo(f"  {run.run_id}  {run.started_at}  {run.input}: {run.verdict}")
+        echo("Write one's report again with: bulk-enroll report RUN_ID")
         return int(ExitStatus.OK)
     rebuilt = report_job(run_id, state, report_path=report_path,
                          report_format=chosen_report_format(report_format, report_path),
                          summary_json=summary_json)
     what = f"run {rebuilt.run.run_id} ({rebuilt.run.input}, {rebuilt.run.started_at})"
     if rebuilt.error is not None:
-        click.echo(f"Error: {rebuilt.error}; the journal still keeps {what}.", err=True)
+        echo(f"Error: {rebuilt.error}; the journal still keeps {what}.", err=True)
         return int(ExitStatus.INTERNAL)
-    click.echo(f"Report of {what}: {rebuilt.data.verdict()}.")
-    click.echo(f"Report: {rebuilt.report_path}")
+    echo(f"Report of {what}: {rebuilt.data.verdict()}.")
+    echo(f"Report: {rebuilt.report_path}")
     return int(ExitStatus.OK)

@@ -17,6 +17,7 @@ and every message work exactly as for a sheet:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 _HEADER_NUMBER = -1  # the labels are no row of the frame; data rows count from 0
 _PLAIN: frozenset[type] = frozenset({str, type(None)})  # cells that need no conversion
+# What a sheet's cell can hold (`table.Cell`): anything else in a frame is read as its text.
+_SHEET_TYPES = (str, int, float, dt.date, dt.time, dt.timedelta)  # bool is an int
 
 
 def read_frame(
@@ -93,4 +96,8 @@ def _cell(value: Cell) -> Cell:
         if kind == "m":
             return _cell(pd.Timedelta(value))
         return value.item()  # type: ignore[attr-defined]
-    return value
+    if isinstance(value, _SHEET_TYPES):
+        return value
+    # A dict, a list, bytes, an object of the caller's: no sheet cell holds one. As its text,
+    # validation says what is wrong with it on its row and column, as for any odd cell.
+    return str(value)

@@ -14,6 +14,7 @@ import logging
 import math
 import random
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -358,6 +359,15 @@ class _HTTPServer(ThreadingHTTPServer):
                 self._connections.add(connection)
             else:
                 self._connections.discard(connection)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away mid-answer (killed, timed out) is what the sandbox is for,
+        not an error: one debug line, not socketserver's traceback on the console."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            logger.debug("client %s went away: %s", client_address, error)
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
     def close_connections(self) -> None:
         with self._connections_lock:

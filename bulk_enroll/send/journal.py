@@ -200,13 +200,16 @@ class Journal:
         return {pair: confirmation for key, confirmation in latest.items()
                 for pair in wanted[key]}
 
-    def open_calls(self) -> list[JournalCall]:
-        """Calls of earlier runs still `in_flight` (a crash) or `unknown` (an answer lost)."""
+    def open_calls(self, *, other_accounts: bool = False) -> list[JournalCall]:
+        """Calls of earlier runs still `in_flight` (a crash) or `unknown` (an answer lost):
+        this account's, or with `other_accounts` those written under other account keys
+        (other credentials: maybe another client of the same LMS, maybe another LMS)."""
+        where = "NOT IN" if other_accounts else "IN"
         with self._lock:
             rows = self._db.execute(
                 "SELECT call_id, batch_id, settings, learners, courses, state, started_at "
-                f"FROM calls WHERE account IN ({_marks(self.accounts)}) AND state IN (?, ?) "
-                "ORDER BY call_id",
+                f"FROM calls WHERE account {where} ({_marks(self.accounts)}) "
+                "AND state IN (?, ?) ORDER BY call_id",
                 (*self.accounts, CallState.IN_FLIGHT.value, CallState.UNKNOWN.value),
             ).fetchall()
         return [

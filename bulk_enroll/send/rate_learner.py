@@ -86,6 +86,8 @@ class RateLearner:
         self._cautious = False  # refused before anything was accepted: one call per second
         self._backoff = 0.0  # doubles while refusals without Retry-After follow each other
         self._exhausted_streak = 0  # cycles in a row that ended soon in a 429
+        self._estimated_at = now  # when a 429 last set the estimate
+        self._since_estimate = 0  # calls sent after that and accepted
 
     # --- pacing ------------------------------------------------------------------------------
 
@@ -113,6 +115,8 @@ class RateLearner:
     def accepted(self, sent_at: float, now: float, hint: RateLimitHint | None = None) -> None:
         """A call got through (whatever its verdict): the server admitted it."""
         self._accepted.append(now)
+        if sent_at >= self._estimated_at:
+            self._since_estimate += 1
         while self._accepted and (self._accepted[0] < now - HISTORY_S
                                   or len(self._accepted) > HISTORY_MAX):
             self._accepted.popleft()
@@ -174,6 +178,7 @@ class RateLearner:
         self.limit = self._capped(len(burst) / window)
         self.window = window
         self.learned = True
+        self._estimated(now)
         self._exhausted_streak = 0
         self._pause(now, now + wait)
 
@@ -197,6 +202,7 @@ class RateLearner:
             estimate = self.limit / PROBE_STEP
         self.limit = self._capped(min(self.limit / PROBE_STEP, estimate))
         self.learned = True
+        self._estimated(now)
         self._probe_later()
         self._pause(now, now + wait)
 
@@ -208,6 +214,7 @@ class RateLearner:
         self.limit = self._capped(min(self.limit, in_window / window) if in_window else
                                   self.limit / PROBE_STEP)
         self.learned = True
+        self._estimated(now)
         self._probe_later()
 
     def _guess_wait(self, now: float) -> float:
@@ -245,7 +252,19 @@ class RateLearner:
         self.limit = self._capped(self.limit * PROBE_STEP)
         self.learned = self.learned or self._from_memory  # more than remembered got through
 
+    @property
+    def confirmed(self) -> bool:
+        """The estimate is worth remembering for the next run: the server announced it, or
+        a call sent after the 429 that set it was accepted. An estimate from a last 429
+        before the run stopped (a Retry-After of hours: maintenance, a proxy) is only a
+        guess, and remembered it would hold every later run to that crawl."""
+        return self.learned and (self._server_cap is not None or self._since_estimate > 0)
+
     # --- helpers -----------------------------------------------------------------------------
+
+    def _estimated(self, now: float) -> None:
+        self._estimated_at = now
+        self._since_estimate = 0
 
     def _pause(self, now: float, until: float) -> None:
         if until <= self._paused_until:

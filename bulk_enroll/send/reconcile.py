@@ -71,6 +71,41 @@ def settle_leftovers(journal: Journal, settler: EnrollmentLister | None, *,
         for pair in pairs:
             if pair not in released:  # a released pair is sent; once confirmed, that wins
                 unknown[pair] = call.started_at
+    unknown.update(_overlapping_foreign_calls(journal, settler, wanted_keys,
+                                              resend_unknown=resend_unknown))
+    return unknown
+
+
+def _overlapping_foreign_calls(journal: Journal, settler: EnrollmentLister | None,
+                               wanted_keys: Collection[tuple[str, str]], *,
+                               resend_unknown: bool) -> dict[Pair, str]:
+    """Calls left open under other credentials (a client ID or token changed since a crash)
+    that name pairs this run wants. Learner and course IDs are UUIDs, unique across LMS
+    accounts, so such a call may well have enrolled them here. This account's server decides
+    for those pairs only (found: confirmed in the journal; missing: sent); without a server
+    to ask they stay unknown, as this account's own would. The call itself stays open for
+    its own credentials to settle."""
+    unknown: dict[Pair, str] = {}
+    for call in journal.open_calls(other_accounts=True):
+        overlap = [p for p in call.batch.pairs() if _key(p) in wanted_keys]
+        if not overlap:
+            continue
+        if settler is not None:
+            learners = list(dict.fromkeys(p.learner_id for p in overlap))
+            courses = list(dict.fromkeys(p.course_id for p in overlap))
+            try:
+                present = settler.list_enrollments(learners, courses)
+            except Interrupted:
+                raise
+            except Exception as exc:  # unreachable now: the pairs stay unknown, not resent
+                log.warning("could not settle call %s of %s (other credentials): %s",
+                            call.batch.batch_id, call.started_at, exc)
+            else:
+                found = [p for p in overlap if _key(p) in present]
+                journal.confirm(None, found, "settled by a later run with other credentials")
+                continue
+        if not resend_unknown:
+            unknown.update((pair, call.started_at) for pair in overlap)
     return unknown
 
 

@@ -491,6 +491,8 @@ def _rounded(rate: float | None) -> float | None:
 
 
 def _seconds(value: float) -> str:
+    if value >= 2 * 3600:
+        return f"{value / 3600:.0f} h"
     return f"{value / 60:.3g} min" if value >= 120 else f"{value:.3g} s"
 
 

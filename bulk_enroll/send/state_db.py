@@ -165,10 +165,20 @@ def _open_existing(path: Path,
         raise ConfigError(f"cannot open {path}: {exc}") from None
     try:
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        # Every page, not just the schema's: a file cut short (a copy, a full disk) can still
+        # show its tables, and fail only when a run is under way.
+        found = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if found != "ok":
+            db.close()
+            return None, f"is damaged ({found})"
         problem = check(db)  # before any write: another program's database stays untouched
         if problem is None:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
+            # Checkpoint after every commit: what a call leaves is then in the file itself,
+            # not only in its -wal log, which a backup of the file alone, or a log deleted
+            # or truncated after a kill, would lose (and every pair of it be sent again).
+            db.execute("PRAGMA wal_autocheckpoint=1")
     except sqlite3.Error as exc:
         db.close()
         if getattr(exc, "sqlite_errorname", None) not in DAMAGED:
@@ -195,6 +205,7 @@ def _create(path: Path, schema: Schema, what: str) -> None:
             db.execute("COMMIT")
         finally:
             db.close()  # the last connection checkpoints the log into the file and removes it
+        _check_built(temporary)
         _fsync(temporary)
         try:
             os.link(temporary, path)  # fails if the name was taken meanwhile: theirs wins
@@ -213,6 +224,21 @@ def _create(path: Path, schema: Schema, what: str) -> None:
         for leftover in (temporary, *(_sidecar(temporary, s) for s in SIDECARS)):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+
+
+def _check_built(path: Path) -> None:
+    """Raise unless the new file holds the whole database by itself. On a nearly full disk
+    the checkpoint at close can fail without a word, leaving a file SQLite calls malformed:
+    linked into place, it would stop every later run (exit 2) even once there is room."""
+    if any(_exists(_sidecar(path, suffix)) for suffix in SIDECARS):
+        raise OSError(errno.ENOSPC, "its log could not be written into it (is the disk full?)")
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        found = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+    finally:
+        db.close()
+    if found != "ok":
+        raise OSError(errno.ENOSPC, f"it was not written whole ({found}; is the disk full?)")
 
 
 def _fsync(path: Path) -> None:

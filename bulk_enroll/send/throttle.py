@@ -84,6 +84,14 @@ class Throttle:
             return learner.limit if learner.learned else None
 
     @property
+    def confirmed_rate(self) -> float | None:
+        """The learned limit if this run's answers confirmed it (see `RateLearner.confirmed`):
+        what is worth remembering for the next run."""
+        with self._lock:
+            learner = self._learner
+            return learner.limit if learner.confirmed else None
+
+    @property
     def window(self) -> float | None:
         with self._lock:
             return self._learner.window

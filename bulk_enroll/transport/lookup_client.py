@@ -48,7 +48,8 @@ MAX_PAGE_SIZE = 1000  # the documented default and the most a page holds
 DEFAULT_MAX_QUERY_CHARS = 6000
 DEFAULT_IDS_PER_CALL = 500  # IDs per JSON body (find_existing, enrollment lists)
 MAX_PAGES = 100_000  # a server whose paging never ends is a bug, not a big account
-MAX_RETRY_AFTER_S = 120.0
+MAX_RETRY_AFTER_S = 120.0  # the longest wait a 5xx's Retry-After gets
+DEFAULT_NO_PROGRESS_S = 600.0  # answered 429 for this long: give up (as the sender does)
 
 
 
@@ -89,6 +90,7 @@ class RestClient:
         max_query_chars: int = DEFAULT_MAX_QUERY_CHARS,
         ids_per_call: int = DEFAULT_IDS_PER_CALL,
         sleep: Callable[[float], None] | None = None,
+        no_progress_s: float = DEFAULT_NO_PROGRESS_S,
     ) -> None:
         http_url(api_url, "the API URL")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -102,6 +104,7 @@ class RestClient:
         self._tokens = tokens
         self._timeout = timeout
         self._max_attempts = max(1, max_attempts)
+        self._no_progress_s = no_progress_s
         self._sleep = sleep  # None: time.sleep, or the stop's wait when there is a stop
         self._stop: StopRequest | None = None
 
@@ -258,11 +261,14 @@ class RestClient:
         params: Mapping[str, object] | None = None,
         body: object = None,
     ) -> object:
-        """One read, retried on network errors, 408, 429 and 5xx; a refused token is renewed
-        once. Raises `ApiError` (or `AuthError`) with a message fit for the user."""
+        """One read, retried on network errors, 408 and 5xx (up to the attempts), and sent
+        again after each 429 for as long as the server paces us within the no-progress limit
+        (a 429 is pacing, not failure: it spends no attempt); a refused token is renewed once.
+        Raises `ApiError` (or `AuthError`) with a message fit for the user."""
+        retries = _ReadRetries(f"{method} {path}", self._max_attempts, self._no_progress_s)
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self._max_attempts),
-            wait=_wait,
+            stop=retries.stop,
+            wait=retries.wait,
             retry=tenacity.retry_if_exception_type(TransientError),
             sleep=self._pause,
             reraise=True,
@@ -270,9 +276,7 @@ class RestClient:
         try:
             return retrying(self._call_with_fresh_token, method, path, params, body)
         except TransientError as exc:
-            raise ApiError(
-                f"{method} {path}: no usable answer after {self._max_attempts} attempts ({exc})"
-            ) from None
+            raise ApiError(f"{method} {path}: {retries.gave_up} ({exc})") from None
 
     def _call_with_fresh_token(
         self, method: str, path: str, params: Mapping[str, object] | None, body: object
@@ -339,15 +343,62 @@ class RestClient:
             raise ApiError(f"{method} {path}: the answer is not JSON (HTTP {status})") from None
 
 
-def _wait(state: tenacity.RetryCallState) -> float:
-    """Full-jitter exponential backoff (0.5 s, 1 s, 2 s... up to 30 s), never sooner than the
-    server's Retry-After (capped)."""
-    backoff = wait_random_exponential(multiplier=0.5, max=30)(state)
-    error = state.outcome.exception() if state.outcome else None
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        return max(backoff, min(float(retry_after), MAX_RETRY_AFTER_S))
-    return backoff
+class _ReadRetries:
+    """What one read has spent before its answer: failures (network, 408, 5xx) against the
+    attempts, and time waited on the server's 429s against the no-progress limit. Tenacity
+    asks `wait` and `stop` (in an order that depends on its version) after each failed
+    attempt; both read one decision per attempt."""
+
+    def __init__(self, what: str, max_attempts: int, no_progress_s: float) -> None:
+        self.what = what
+        self.max_attempts = max_attempts
+        self.no_progress_s = no_progress_s
+        self.failures = 0
+        self.paced_s = 0.0
+        self.gave_up = ""
+        self._decided: tuple[int, float | None] = (0, None)
+
+    def stop(self, state: tenacity.RetryCallState) -> bool:
+        return self._decide(state) is None
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        return self._decide(state) or 0.0
+
+    def _decide(self, state: tenacity.RetryCallState) -> float | None:
+        """The wait before the next attempt, or None to give up (why in `gave_up`)."""
+        attempt, decided = self._decided
+        if attempt == state.attempt_number:
+            return decided
+        self._decided = (state.attempt_number, self._next_wait(state))
+        return self._decided[1]
+
+    def _next_wait(self, state: tenacity.RetryCallState) -> float | None:
+        error = state.outcome.exception() if state.outcome else None
+        backoff = wait_random_exponential(multiplier=0.5, max=30)(state)
+        retry_after = getattr(error, "retry_after", None)
+        if isinstance(error, TransientError) and error.rate_limited:
+            wait = float(retry_after) if retry_after is not None else backoff
+            if self.paced_s + wait > self.no_progress_s:
+                self.gave_up = (
+                    f"the server kept answering 429 Too Many Requests "
+                    f"({_whole_seconds(self.paced_s)} waited, {_whole_seconds(wait)} more asked), "
+                    f"past the no-progress limit of {_whole_seconds(self.no_progress_s)} "
+                    "(BULK_ENROLL_NO_PROGRESS_TIMEOUT)")
+                return None
+            self.paced_s += wait
+            log.info("%s: the server asks to slow down (429 Too Many Requests); sent again in "
+                     "%s", self.what, _whole_seconds(wait))
+            return wait
+        self.failures += 1
+        if self.failures >= self.max_attempts:
+            self.gave_up = f"no usable answer after {self.failures} attempts"
+            return None
+        return backoff if retry_after is None else max(backoff, min(float(retry_after),
+                                                                     MAX_RETRY_AFTER_S))
+
+
+def _whole_seconds(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds >= 1 else f"{seconds:.1f} s"
 
 
 def chunk_by_query_size(

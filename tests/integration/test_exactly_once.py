@@ -111,6 +111,43 @@ def test_a_call_applied_whose_answer_was_lost_is_seen_by_a_rerun_over_either_tra
     assert {row["Status"] for row in rows} == {"already_enrolled"}
 
 
+CREDENTIAL_SWITCHES = {
+    "a pre-issued token": {"CLIENT_ID": None, "CLIENT_SECRET": None, "TOKEN": "issued-by-hand"},
+    "another client ID": {"CLIENT_ID": "sandbox-dept-admin",
+                          "CLIENT_SECRET": "sandbox-dept-secret"},
+}
+
+
+@pytest.mark.parametrize("switch", CREDENTIAL_SWITCHES)
+def test_a_call_left_in_flight_is_seen_by_a_rerun_with_other_credentials(tmp_path, switch):
+    # The journal names calls in flight by host and client ID; a rerun with a token, or with
+    # another client of the same LMS, once did not see the killed run's call and enrolled its
+    # pairs a second time. IDs are UUIDs: its server decides for the pairs it wants.
+    path, wanted = pairs_file(tmp_path / "in.csv", learners=3, courses=1)
+    state_dir = tmp_path / "state"
+    with SandboxServer(faults=Faults(drop_answers=frozenset({1}))).start() as server:
+        server.state.add_static_token("issued-by-hand")
+        victim = subprocess.Popen(command(path, tmp_path / "killed.xlsx"),
+                                  env=account_env(server, state_dir),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        on_first_request(server, SETTLE_READ, kill(victim, signal.SIGKILL))
+        assert victim.wait(60) == -signal.SIGKILL
+        assert set(server.state.enrollments()) == wanted and len(open_calls(state_dir)) == 1
+
+        env = account_env(server, state_dir)
+        for name, value in CREDENTIAL_SWITCHES[switch].items():
+            if value is None:
+                env.pop(f"BULK_ENROLL_{name}")
+            else:
+                env[f"BULK_ENROLL_{name}"] = value
+        rerun = run(path, tmp_path / "rerun.xlsx", env)
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        assert {(lr, c) for lr, c, _ in enrolled_once(server)} == wanted
+        assert enrollment_calls(server) == 1  # nothing was sent again
+    rows = sheet_rows(tmp_path / "rerun.xlsx")
+    assert {row["Status"] for row in rows} == {"already_enrolled"}
+
+
 def test_an_emptied_journal_stops_the_rerun_and_new_journal_starts_over_keeping_it(tmp_path):
     path, wanted = pairs_file(tmp_path / "in.csv", learners=40, courses=2)
     state_dir = tmp_path / "state"

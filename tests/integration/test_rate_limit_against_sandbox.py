@@ -102,3 +102,67 @@ def test_the_next_run_starts_near_the_remembered_limit_without_a_burst_of_429s(m
     assert again == 0  # the second paced itself from its first call
     summary = json.loads((tmp_path / "s2.json").read_text())
     assert summary["send_seconds"] <= 20 / (5 * 0.8)  # ...at 80% of the limit or better
+
+
+def test_the_limit_on_every_route_paces_the_lookups_too_without_spending_attempts(monkeypatch,
+                                                                                  tmp_path):
+    # The account's limit covers its list calls as well: the lookups (and reading the server
+    # before sending) meet it first. With one attempt per call, a 429 there once stopped the
+    # run before anything was sent; it is pacing, as for the enrollment calls.
+    pairs = [(user.user_id, COURSES[0]) for user in ACTIVE[:4]]
+    path = request_file(tmp_path / "in.csv", pairs)
+    faults = Faults(rate_rule=RateRule(1, 0.5, Shape.FIXED))  # every route, Retry-After 1 s
+    with SandboxServer(faults=faults).start() as server:
+        point_at(server, monkeypatch)
+        for name, value in {"MAX_ATTEMPTS": "1", "RETRY_BUDGET": "1",
+                            "MAX_LEARNERS_PER_CALL": "2"}.items():
+            monkeypatch.setenv(f"BULK_ENROLL_{name}", value)
+        code = main(["run", str(path), "--check-server", "--report", str(tmp_path / "r.xlsx"),
+                     "--summary-json", str(tmp_path / "s.json")])
+        refused = server.state.fault_counts().get("rate_limit", 0)
+        enrolled = {(learner, course) for learner, course, _ in enrolled_once(server)}
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert code == 0, summary["status_counts"]
+    assert enrolled == set(pairs) and refused >= 2
+
+
+def test_lookups_held_by_the_limit_past_the_no_progress_time_stop_at_once(monkeypatch,
+                                                                          tmp_path):
+    pairs = [(user.user_id, COURSES[0]) for user in ACTIVE[:3]]
+    path = request_file(tmp_path / "in.csv", pairs)
+    # One call per hour on every route: the first lookup passes, the next is told to wait
+    # about an hour; the run must not sit silent through it (it once waited 120 s a try).
+    faults = Faults(rate_rule=RateRule(1, 3600.0, Shape.FIXED))
+    with SandboxServer(faults=faults).start() as server:
+        point_at(server, monkeypatch)
+        monkeypatch.setenv("BULK_ENROLL_NO_PROGRESS_TIMEOUT", "60")
+        began = time.monotonic()
+        code = main(["run", str(path), "--report", str(tmp_path / "r.xlsx")])
+        took = time.monotonic() - began
+        enrollment_calls = len(server.state.calls())
+    assert code == 1 and took < 20 and enrollment_calls == 0
+    rows = sheet_rows(tmp_path / "r.xlsx")
+    assert {r["Status"] for r in rows} == {"not_sent"}
+    assert all("429 Too Many Requests" in r["Message"]
+               and "BULK_ENROLL_NO_PROGRESS_TIMEOUT" in r["Message"] for r in rows), rows[0]
+
+
+def test_a_retry_after_of_a_day_stops_the_run_and_is_not_remembered(monkeypatch, tmp_path,
+                                                                    isolated_state_dir):
+    # One 429 asking to come back tomorrow (maintenance, a proxy): the run stops cleanly. Its
+    # estimate (5 calls a day) was never confirmed; remembered, it once held every later
+    # night of the account to one call a minute, with no limit left on the server.
+    pairs = [(user.user_id, COURSES[0]) for user in ACTIVE[:12]]
+    path = request_file(tmp_path / "in.csv", pairs)
+    faults = Faults(rate_rule=RateRule(5, 1.0, Shape.SLIDING), retry_after_s=86_400,
+                    paths=("/soap",))
+    with SandboxServer(faults=faults).start() as server:
+        point_at(server, monkeypatch)
+        monkeypatch.setenv("BULK_ENROLL_MAX_LEARNERS_PER_CALL", "1")
+        code = main(["run", str(path), "--report", str(tmp_path / "r.xlsx")])
+    assert code == 1
+    rows = sheet_rows(tmp_path / "r.xlsx")
+    assert [r["Status"] for r in rows].count("enrolled") == 5
+    held = [r for r in rows if r["Status"] == "not_sent"]
+    assert len(held) == 7 and "holds the next call for 24 h" in held[0]["Message"], held[0]
+    assert list(isolated_state_dir.glob("rate-limit-*.json")) == []

@@ -103,3 +103,16 @@ def test_sandbox_rate_options_build_the_shape_the_user_asked_for(monkeypatch, ca
     assert faults.rule() == RateRule(20, 1.0, Shape.BUCKET, burst=40)
     assert faults.retry_after is False and faults.rate_headers is True
     assert main(["sandbox"]) == 0 and served["faults"].rule() is None
+
+
+def test_a_file_name_with_a_newline_or_terminal_escape_prints_as_one_line(tmp_path, capsys):
+    # A file name comes from outside (an HR system's drop): printed raw, a newline in it
+    # forged a console line and an escape recoloured (or retitled) the terminal.
+    name = "hires.csv\nReport: forged.xlsx\x1b[31m.csv"
+    path = tmp_path / name
+    path.write_text("learner_id,course_id\nnot-an-id,also-not\n", encoding="utf-8")
+    assert main(["validate", str(path), "--report", str(tmp_path / "r.xlsx")]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert not any(line.startswith("Report: forged") for line in out.splitlines()), out
+    assert "hires.csv\\nReport: forged.xlsx\\x1b[31m.csv: 1 row" in out

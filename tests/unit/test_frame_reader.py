@@ -100,3 +100,19 @@ def test_a_timestamp_with_a_time_zone_is_a_row_problem_not_a_silent_shift():
     assert issue.column == "access_date"
     assert "has a time zone; write the local time without it" in issue.message
     assert issue.describe().startswith("DataFrame, row 0, column 'access_date': ")
+
+
+def test_cells_no_sheet_could_hold_are_row_problems_not_a_type_error():
+    # A dict or a list in an object column (a JSON field of a database query) once crashed
+    # validation with "unhashable type: 'dict'"; it is an odd cell like any other.
+    frame = pd.DataFrame({
+        "learner_id": [{"id": LEARNER}, [LEARNER], LEARNER],
+        "course_id": [COURSE, COURSE, {COURSE}],
+        "due_date_type": ["unlimited"] * 3,
+    })
+    rows = validate_table(read_frame(frame)).rows
+    assert [[(i.column, i.message.split(" is not")[0]) for i in row.issues] for row in rows] == [
+        [("learner_id", repr(str({"id": LEARNER})))],
+        [("learner_id", repr(str([LEARNER])))],
+        [("course_id", repr(str({COURSE})))],
+    ]

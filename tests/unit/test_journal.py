@@ -101,3 +101,21 @@ def test_resend_unknown_releases_only_the_pairs_this_run_asks_for(tmp_path):
         assert set(unknown) == set(other.pairs())  # another file's lost call stays protected
         # and a later run without the flag still holds that other call back
         assert set(settle_leftovers(journal, None, resend_unknown=False)) == set(other.pairs())
+
+
+def test_what_a_call_leaves_is_in_the_database_file_not_only_in_its_write_ahead_log(tmp_path):
+    # A run killed mid-send leaves its latest records in journal.sqlite3-wal. A copy or backup
+    # of journal.sqlite3 alone, or that log deleted or truncated, once lost them all: the next
+    # run sent every pair of the killed run again. Each record is checkpointed into the file.
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path, "acct")
+    journal.confirm(journal.begin(BATCH, "run-1"), BATCH.pairs())
+    later = Batch("b-2", PERIOD, ("l3",), ("c1",))
+    in_flight = journal.begin(later, "run-1")
+    copy = tmp_path / "copy" / "journal.sqlite3"  # the file as a SIGKILL leaves it, log lost
+    copy.parent.mkdir()
+    copy.write_bytes(path.read_bytes())
+    journal.close()
+    with Journal(copy, "acct") as restored:
+        assert set(restored.confirmed(BATCH.pairs())) == set(BATCH.pairs())
+        assert [call.call_id for call in restored.open_calls()] == [in_flight]

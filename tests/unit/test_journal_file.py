@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,21 @@ def truncated(path: Path) -> None:
         handle.truncate(os.path.getsize(path) // 2 // 4096 * 4096)
 
 
+def truncated_beside_its_log(path: Path) -> None:
+    """What a run killed mid-send leaves, with the file then cut short (a copy, a full disk):
+    the tables still show, every other page is gone."""
+    source = Path(tempfile.mkdtemp()) / "journal.sqlite3"
+    journal = Journal(source, "host|client")
+    for n in range(300):
+        batch = Batch(f"b-{n}", SETTINGS, tuple(f"l{n}-{i}" for i in range(20)), ("c1",))
+        journal.confirm(journal.begin(batch, "run-1"), batch.pairs())
+    data = source.read_bytes()
+    log = source.with_name(source.name + "-wal").read_bytes()
+    journal.close()
+    path.write_bytes(data[: len(data) // 2])
+    path.with_name(path.name + "-wal").write_bytes(log)
+
+
 def table_dropped(path: Path) -> None:
     journal_with_a_call(path)
     with sqlite3.connect(path) as db:
@@ -108,6 +124,7 @@ DAMAGE = {
     "is a symbolic link to": dangling_link,
     "not a bulk-enroll journal": another_database,
     "is damaged (database disk image is malformed)": truncated,
+    "is damaged (": truncated_beside_its_log,
     "its table 'calls' is missing": table_dropped,
     "its schema version 'two' is not a number": version_garbled,
     "is missing while its write-ahead log journal.sqlite3-wal remains": log_without_database,
@@ -118,14 +135,20 @@ DAMAGE = {
 def test_a_journal_that_exists_but_cannot_be_read_stops_the_run(tmp_path, problem):
     path = tmp_path / "journal.sqlite3"
     DAMAGE[problem](path)
-    before = sorted(p.name for p in tmp_path.iterdir())
+    before = files_in(tmp_path)
     with pytest.raises(UnusableStateFile) as raised:
         Journal(path, "host|client")
     message = str(raised.value)
     assert message.startswith(f"the journal {path} ") and problem in message
     assert "nothing was sent" in message and "rerun with --new-journal" in message
     assert exit_status_for(raised.value) is ExitStatus.USAGE
-    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created or removed
+    assert files_in(tmp_path) == before  # nothing created or removed
+
+
+def files_in(folder: Path) -> list[str]:
+    """The folder's files, but SQLite's -shm (an index of a -wal log it rebuilds when it
+    opens one, no data of its own)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.endswith("-shm"))
 
 
 @pytest.mark.parametrize("problem", DAMAGE)

@@ -193,3 +193,22 @@ def test_headroom_found_above_a_remembered_rate_is_worth_remembering_a_setting_i
     assert remembered.learner.limit > 15
     configured = simulate(rule, seconds=12, learner=RateLearner(T0, ceiling=15.0), start=T0)
     assert configured.refused == 0 and not configured.learner.learned
+
+
+def test_an_estimate_no_accepted_call_confirmed_is_not_worth_remembering():
+    learner = RateLearner(T0)
+    for i in range(5):
+        learner.accepted(T0 + i * 0.01, T0 + i * 0.01 + 0.005)
+    learner.refused(T0 + 0.05, T0 + 0.06, retry_after=100_000)  # "come back tomorrow"
+    assert learner.learned and learner.limit is not None and learner.limit < 0.1
+    assert not learner.confirmed  # the run stops here: a guess, not the server's limit
+    learner.accepted(T0 + 0.055, T0 + 0.07)  # in flight before the 429: no news
+    assert not learner.confirmed
+    learner.accepted(T0 + 100_000.1, T0 + 100_000.2)  # sent after it, and let through
+    assert learner.confirmed
+
+
+def test_a_limit_the_server_announces_is_confirmed_at_once():
+    learner = RateLearner(T0)
+    learner.accepted(T0, T0 + 0.01, RateLimitHint(limit=100, window_s=60.0))
+    assert learner.confirmed

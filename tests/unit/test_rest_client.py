@@ -299,3 +299,19 @@ def test_a_stop_cuts_the_wait_before_a_retry_short(requests_mock):
     with reader.stopping_when(token), pytest.raises(Interrupted):
         reader.list_contents()
     assert time.monotonic() - began < 5 and requests_mock.call_count == 1
+
+
+def test_a_429_is_pacing_that_spends_no_attempt_until_the_no_progress_limit(requests_mock):
+    requests_mock.get(API + "/contents", [
+        {"status_code": 429, "headers": {"Retry-After": "2"}},
+        {"status_code": 429, "headers": {"Retry-After": "2"}},
+        {"json": {"contentItems": []}},
+    ])
+    sleeps: list[float] = []
+    assert client(sleeps=sleeps, max_attempts=1).list_contents() == []
+    assert sleeps == [2.0, 2.0]
+    requests_mock.get(API + "/contents", status_code=429, headers={"Retry-After": "30"})
+    sleeps.clear()
+    with pytest.raises(ApiError, match=r"kept answering 429 .*NO_PROGRESS_TIMEOUT"):
+        client(sleeps=sleeps, no_progress_s=100).list_contents()
+    assert sleeps == [30.0, 30.0, 30.0]  # a fourth wait would pass the 100 s
