@@ -15,13 +15,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_command_starts_from_the_launcher():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["bulk-enroll"] == "bulk_enroll_launch:main"
+    assert scripts["bulk-enroll"] == "bulk_enroll.launch:main"
 
 
 def test_ctrl_c_while_the_package_loads_prints_no_traceback(tmp_path):
     outcomes = []
     for delay in (0.15, 0.3):  # loading takes a second or more: both land in it
-        process = subprocess.Popen([sys.executable, "-m", "bulk_enroll_launch", "validate",
+        process = subprocess.Popen([sys.executable, "-m", "bulk_enroll.launch", "validate",
                                     str(tmp_path / "x.csv")], cwd=ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(delay)

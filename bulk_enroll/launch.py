@@ -1,8 +1,9 @@
-"""The `bulk-enroll` command's entry point, outside the package on purpose.
+"""The `bulk-enroll` command's entry point.
 
-Loading bulk_enroll takes a second or two (more on a busy machine). A Ctrl-C in that time used
+Loading the command takes a second or two (more on a busy machine). A Ctrl-C in that time used
 to end the process with a Python traceback, before the command's own Ctrl-C handling existed.
-This module imports nothing of ours until it is ready to catch that interrupt.
+This module imports nothing heavy until it is ready to catch that interrupt (the package's
+`__init__` loads the public API lazily, so importing this module costs next to nothing).
 """
 
 from __future__ import annotations
