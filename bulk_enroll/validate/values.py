@@ -6,6 +6,7 @@ the spreadsheet has to fix it from the message alone. Dates live in `dates.py`.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from bulk_enroll.model import DueDateType
@@ -142,7 +143,10 @@ def parse_due_period(cell: object, column_unit: tuple[str, int] | None = None
     refused); '10d', '10 days', '2 weeks', '36h', '10 Tage', '3 jours', '1,5 Std.' are converted.
 
     Returns the hours and, when a unit was converted, a note saying how it was read.
+    A duration (an Excel cell formatted [h]:mm, a pandas Timedelta) is its length in hours.
     """
+    if isinstance(cell, dt.timedelta):
+        return _duration_hours(cell)
     text = cell_text(cell)
     match = _PERIOD.match(fold_word(text))
     unit = match.group(2) if match else ""
@@ -175,6 +179,18 @@ def parse_due_period(cell: object, column_unit: tuple[str, int] | None = None
     if column_unit and column_unit[1] != 1:
         return whole, f"{read_as} (the column's unit is {column_unit[0]})"
     return whole, None
+
+
+def _duration_hours(duration: dt.timedelta) -> tuple[int, str]:
+    seconds = duration.total_seconds()
+    whole_minutes = int(abs(seconds) // 60)
+    shown = f"{'-' if seconds < 0 else ''}{whole_minutes // 60}:{whole_minutes % 60:02d}"
+    hours = seconds / 3600
+    if not hours.is_integer() or hours <= 0:
+        raise CellError(f"the duration {shown} (hours:minutes) is not a whole, positive number "
+                        "of hours", KIND_PERIOD)
+    whole = int(hours)
+    return whole, f"due period {shown} (a duration) read as {whole} hour{'' if whole == 1 else 's'}"
 
 
 # Yes and no as HR writes them, compared folded (`fold_word`): English, German, French,

@@ -116,3 +116,20 @@ def test_cells_no_sheet_could_hold_are_row_problems_not_a_type_error():
         [("learner_id", repr(str([LEARNER])))],
         [("course_id", repr(str({COURSE})))],
     ]
+
+
+def test_a_duration_is_a_due_period_in_its_hours():
+    # A pandas Timedelta (an interval column of a database query) is a due period's length,
+    # not text to parse: 3 days is 72 hours; a part of an hour is a problem, not rounded.
+    frame = pd.DataFrame({
+        "learner_id": [LEARNER, LEARNER],
+        "course_id": [COURSE, COURSE],
+        "due_date_type": ["due_period", "due_period"],
+        "due_period": [pd.Timedelta(days=3), pd.Timedelta(minutes=90)],
+    })
+    first, second = validate_table(read_frame(frame)).rows
+    assert not first.issues and first.requests[0].settings.due_period_hours == 72
+    assert "due period 72:00 (a duration) read as 72 hours" in " ".join(first.notes)
+    assert [(i.column, i.message) for i in second.issues] == [
+        ("due_period",
+         "the duration 1:30 (hours:minutes) is not a whole, positive number of hours")]

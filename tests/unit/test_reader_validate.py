@@ -220,6 +220,15 @@ def test_a_due_period_header_that_names_its_unit_reads_bare_numbers_in_it(
                       f"{unit})"] if unit else [])
 
 
+def test_a_duration_cell_is_a_due_period_of_its_length(xlsx_file):
+    """A cell formatted as a duration ([h]:mm, as Excel writes 72:00) holds its length; before,
+    '3 days, 0:00:00' was refused as not a due period."""
+    path = xlsx_file([["learner_id", "course_id", "Due period (days)"],
+                      [L1, C1, dt.timedelta(days=3)], [L2, C1, dt.timedelta(hours=36)]])
+    assert problems(path) == []
+    assert [p.settings.due_period_hours for p in pairs(path)] == [72, 36]
+
+
 @pytest.mark.parametrize("header", ["Due in", "Deadline period"])
 def test_a_bare_number_under_a_due_period_header_without_a_unit_is_asked_about(
         csv_file, header):
