@@ -2,9 +2,10 @@
 
 Each part of the configuration is loaded with the same loaders a run uses, so a check that
 passes means the run will read the same values; then the connection is tested: a token is
-fetched (proving the client ID and secret), and with the REST transport one cheap read call
-(`GET /contents?pageSize=1`) proves the token is accepted. The SOAP API has no read method, so
-for a SOAP account the token fetch is the whole test; the output says so.
+fetched (proving the client ID and secret), and when the REST API is configured one cheap read
+call (`GET /contents?pageSize=1`) proves the token is accepted for reading (lookups and the
+server check need it, over SOAP too). The SOAP API has no read method, so for a SOAP account
+without the REST API the token fetch is the whole test; the output says so.
 """
 
 from __future__ import annotations
@@ -143,11 +144,15 @@ def _check_connection(account: AccountSettings, run: RunSettings,
         token = tokens.get()
         checks = [Check("token", "info", "a pre-issued token (BULK_ENROLL_TOKEN) is used as is; "
                         "it expires 30 minutes after it was issued")]
-    if account.transport != "rest" or not account.api_url:
+    if not account.api_url:
         checks.append(Check("read call", "info", (
-            "none: the SOAP API has no read method, so the token fetch is the connection test "
-            "(no enrollment call was made)")))
+            "none: no REST API is configured (BULK_ENROLL_API_URL) and the SOAP API has no "
+            "read method, so the token fetch is the connection test (no enrollment call was "
+            "made)")))
         return checks
+    # Over SOAP too: lookups, the server check and settling lost answers read the REST API,
+    # and a wrong API path or a missing read permission should show tonight, not mid-run.
+    reads_for = "" if account.transport == "rest" else " (lookups and the server check use it)"
     url = account.api_url + READ_PATH
     try:
         response = requests.get(url, params={"pageSize": 1}, timeout=(run.connect_timeout_s,
@@ -160,7 +165,7 @@ def _check_connection(account: AccountSettings, run: RunSettings,
         checks.append(Check("read call", "fail", f"GET {url}: {type(exc).__name__}"))
         return checks
     if response.status_code == 200:
-        checks.append(Check("read call", "ok", f"GET {url}?pageSize=1 answered 200"))
+        checks.append(Check("read call", "ok", f"GET {url}?pageSize=1 answered 200{reads_for}"))
     else:
         checks.append(Check("read call", "fail", f"GET {url}?pageSize=1 answered HTTP "
                             f"{response.status_code}; check the API host and the account's "
