@@ -488,10 +488,27 @@ def test_config_check_can_send_a_test_notification(sandbox, tmp_path, webhook, c
 webhook_url = "http://127.0.0.1:{webhook.server_address[1]}/hook"
 """)
     assert main(["--config", str(config), "config", "check", "--test-notifications"]) == 0
-    assert "ok   test notification: delivered to webhook of webhook" in capsys.readouterr().out
+    assert "ok   test notification: delivered to webhook\n" in capsys.readouterr().out
     [message] = webhook.received
     assert message["verdict"] == "test notification from bulk-enroll config check"
     assert sandbox.state.calls() == []
+
+
+def test_a_test_notification_that_fails_says_where_and_that_the_reason_is_logged(
+        sandbox, tmp_path, capsys, caplog):
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    config = write_config(tmp_path / "config.toml", f"""
+[notify]
+webhook_url = "http://127.0.0.1:{port}/hook"
+""")
+    assert main(["--config", str(config), "config", "check", "--offline",
+                 "--test-notifications"]) == 2
+    assert ("FAIL test notification: not delivered to webhook (the error is logged above)"
+            in capsys.readouterr().out)
+    assert any("notification to webhook" in r.getMessage() and "failed" in r.getMessage()
+               for r in caplog.records)
 
 
 def test_run_reads_the_account_from_the_config_file(sandbox, tmp_path, monkeypatch):
