@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,10 +39,17 @@ STAGES = {
 NOT_USED = "ignore"  # the alias target that drops a column (as --alias 'HEADER=ignore')
 FIELD_CHOICES = ((NOT_USED, "not used"), *((name, name) for name in FIELDS))
 # The library's messages name the CLI's options; where the page has the control, it says so.
-PAGE_WORDS = (
-    ("pass --date-order dmy or --date-order mdy,", "choose the date order above,"),
-    ("not sent; --include-hidden-rows to send", "not sent; unhide it in the file and upload "
-                                                "it again to send it"),
+PAGE_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"pass --date-order dmy or --date-order mdy,"), "choose the date order above,"),
+    (re.compile(r"not sent; --include-hidden-rows to send"),
+     "not sent; unhide it in the file and upload it again to send it"),
+    (re.compile(r"pass --sheet ('[^']*')"), r"choose \1 under Sheet above"),
+    (re.compile(r", or drop one with --alias 'HEADER=ignore'"),
+     ", or choose 'not used' for one in the mapping"),
+    (re.compile(r"pass --alias '([^'=]+)=([a-z_]+)'"),
+     r"rename the header '\1' to '\2' in the file and upload it again"),
+    (re.compile(r"--due-date-type or \[defaults\] due_date_type chooses another"),
+     "a due_date_type column in the file chooses another"),
 )
 
 
@@ -132,7 +140,7 @@ def likely_header_row(rows: Sequence[tuple[int, Sequence[str]]]) -> int:
 def page_words(message: str) -> str:
     """A library message as the page says it: the page's control instead of a CLI option."""
     for cli, page in PAGE_WORDS:
-        message = message.replace(cli, page)
+        message = cli.sub(page, message)
     return message
 
 

@@ -270,6 +270,8 @@ def test_a_file_that_needs_a_column_mapping(web: Site, tmp_path: Path) -> None:
     assert '<span class="count">3</span> rows ready to send' in again
     assert ("the file has no due_date_type column: a row with a due date gets due_date, one "
             "with a due period due_period, one with neither default") in again
+    assert "a due_date_type column in the file chooses another" in again
+    assert "--due-date-type" not in again  # the page has no command line
     # a mapping remembered wrongly can be dropped: the next check asks again
     assert "Forget the column mappings chosen on this page" in again
     second = web.upload(source)
@@ -295,6 +297,8 @@ def test_a_workbook_with_several_sheets_offers_the_choice(web: Site, tmp_path: P
     page = web.client.get(check).text
     assert '<select id="sheet" name="sheet">' in page and "1 rows" not in page
     assert "on the sheet “Old”" in page
+    # the library's note says "pass --sheet 'New'"; the page names its own control
+    assert "choose &#39;New&#39; under Sheet above" in page and "--sheet" not in page
     web.client.post(f"{check}/choices", headers=HTMX, data={"sheet": "New"})
     assert "on the sheet “New”" in web.client.get(check).text
 
