@@ -309,31 +309,27 @@ def test_a_workbook_with_several_sheets_offers_the_choice(web: Site, tmp_path: P
 def test_a_run_streams_its_progress_and_writes_the_report(
         monkeypatch: pytest.MonkeyPatch) -> None:
     with slow_site(monkeypatch, latency_s=0.1) as web:
-        stream_a_run(web)
-
-
-def stream_a_run(web: Site) -> None:
-    run_url = web.start(web.upload(SAMPLE))
-    stream = web.client.get(f"{run_url}/events")
-    assert stream.headers["content-type"].startswith("text/event-stream")
-    events = sse_events(stream.text)
-    assert events[-1] == ("done", run_url.rsplit("/", 1)[-1])
-    progress = settled_counts(events)
-    assert progress[-1] == (145, 145)
-    stages = [data for name, data in events if name == "stage"]  # said once each, in order
-    assert stages[-1] == "Finished: the report is written" and "Sending" in stages
-    assert len(stages) == len(set(stages)) < len(progress) / 2
-    assert [settled for settled, _ in progress] == sorted(s for s, _ in progress)
-    assert any(0 < settled < 145 for settled, _ in progress)  # it moved, not just 0 then all
-    result = web.client.get(run_url).text
-    assert "145 enrolled, 5 need attention" in result
-    assert "Download report</a>" in result
-    report = web.client.get(f"{run_url}/report.xlsx")
-    assert report.status_code == 200
-    results = openpyxl.load_workbook(io.BytesIO(report.content))["Results"]
-    header, *rows = list(results.iter_rows(values_only=True))
-    statuses = [row[header.index("Status")] for row in rows]
-    assert statuses.count("enrolled") == 145 and statuses.count("invalid") == 5
+        run_url = web.start(web.upload(SAMPLE))
+        stream = web.client.get(f"{run_url}/events")
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        events = sse_events(stream.text)
+        assert events[-1] == ("done", run_url.rsplit("/", 1)[-1])
+        progress = settled_counts(events)
+        assert progress[-1] == (145, 145)
+        stages = [data for name, data in events if name == "stage"]  # said once each, in order
+        assert stages[-1] == "Finished: the report is written" and "Sending" in stages
+        assert len(stages) == len(set(stages)) < len(progress) / 2
+        assert [settled for settled, _ in progress] == sorted(s for s, _ in progress)
+        assert any(0 < settled < 145 for settled, _ in progress)  # it moved, not just 0 then all
+        result = web.client.get(run_url).text
+        assert "145 enrolled, 5 need attention" in result
+        assert "Download report</a>" in result
+        report = web.client.get(f"{run_url}/report.xlsx")
+        assert report.status_code == 200
+        results = openpyxl.load_workbook(io.BytesIO(report.content))["Results"]
+        header, *rows = list(results.iter_rows(values_only=True))
+        statuses = [row[header.index("Status")] for row in rows]
+        assert statuses.count("enrolled") == 145 and statuses.count("invalid") == 5
 
 
 def test_reopening_a_finished_run_replays_its_state(web: Site) -> None:
